@@ -1,0 +1,359 @@
+"""The scikit-learn face shared by skspectral's estimators, on top of a skorch net."""
+
+import numbers
+from contextlib import contextmanager
+
+import numpy as np
+import torch
+import torch.nn as nn
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils import check_random_state, check_scalar
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ..regularization import SpectralNet, SpectralRegularization, resolve_burnin, resolve_scope
+from ..spectral import operator_norm
+from ._data import ArrayDataset, TensorBatchIterator
+from ._progress import EpochProgressBar, progress
+
+__all__ = ["SpectralClassifierBase", "REGULARIZERS", "OPTIMIZERS", "resolve_device",
+           "validate_tabular"]
+
+#: ``regularizer`` values and the penalty scope each one means.
+REGULARIZERS = {"rep": "representation", "all": "all", "head": "head", None: None}
+
+#: ``optimizer`` names.
+OPTIMIZERS = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
+
+#: Prefixes of the skorch parameters an estimator routes to its net (``module__x`` ...).
+ROUTED_PREFIXES = ("module", "optimizer", "criterion", "iterator_train", "iterator_valid",
+                   "callbacks")
+
+
+def resolve_device(device):
+    """Resolve ``"auto"`` to ``"cuda"`` when CUDA is available, else ``"cpu"``.
+
+    Parameters
+    ----------
+    device : str or torch.device
+        ``"auto"``, or anything :class:`torch.device` accepts.
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    ValueError
+        If the device string is malformed, or CUDA is asked for and not available.
+    """
+    if isinstance(device, str) and device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(f"device must be 'auto' or a torch device such as 'cpu' or 'cuda', "
+                         f"got {device!r}.") from exc
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device={device!r} was requested but CUDA is not available; use "
+                         "device='auto' or 'cpu'.")
+    return str(resolved)
+
+
+@contextmanager
+def _seeded(seed, device):
+    """Run the body with torch's generators seeded, restoring their state afterwards."""
+    dev = torch.device(device)
+    devices = [dev.index or 0] if dev.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        yield
+
+
+class SpectralClassifierBase(ClassifierMixin, BaseEstimator):
+    """Shared machinery of the spectrally regularized classifiers.
+
+    Subclasses define ``__init__`` (explicit parameters, then ``**kwargs`` for routed skorch
+    parameters), ``_module_class``, ``_module_params(n_features, n_classes)``,
+    ``_validate_X(X, reset)`` and ``_check_module_params()``. This base handles parameter
+    checks shared by all estimators, label encoding, the skorch net, seeding, device
+    placement, the progress bar, prediction, ``transform`` and pickling.
+
+    Routed parameters. Keyword arguments named ``<prefix>__<name>`` with a prefix in
+    ``module``, ``optimizer``, ``criterion``, ``iterator_train``, ``iterator_valid``,
+    ``callbacks`` are passed unchanged to the skorch net (e.g. ``optimizer__nesterov=True``);
+    they take part in ``get_params``/``set_params``/``clone`` like any parameter.
+    """
+
+    def _store_routed(self, kwargs):
+        for key in kwargs:
+            if key.split("__", 1)[0] not in ROUTED_PREFIXES or "__" not in key:
+                raise TypeError(
+                    f"{type(self).__name__}.__init__() got an unexpected keyword argument "
+                    f"{key!r}; routed skorch parameters look like "
+                    f"'<prefix>__<name>' with a prefix in {ROUTED_PREFIXES}."
+                )
+        vars(self).update(kwargs)
+
+    def _routed_params(self):
+        return {k: v for k, v in vars(self).items()
+                if "__" in k and k.split("__", 1)[0] in ROUTED_PREFIXES}
+
+    def get_params(self, deep=True):
+        params = super().get_params(deep=deep)
+        params.update(self._routed_params())
+        return params
+
+    def set_params(self, **params):
+        routed = {k: v for k, v in params.items()
+                  if "__" in k and k.split("__", 1)[0] in ROUTED_PREFIXES}
+        self._store_routed(routed)
+        return super().set_params(**{k: v for k, v in params.items() if k not in routed})
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.non_deterministic = False
+        return tags
+
+    # ----------------------------------------------------------------- validation
+    def _check_params(self):
+        """Validate the shared hyperparameters; return ``(scope, optimizer_class)``."""
+        check_scalar(self.gamma, "gamma", numbers.Real, min_val=0.0)
+        if not np.isfinite(self.gamma):
+            raise ValueError(f"gamma must be finite, got {self.gamma!r}.")
+        reg = self.regularizer
+        if isinstance(reg, (list, tuple)):
+            if not reg or not all(isinstance(n, str) for n in reg):
+                raise ValueError("regularizer given as a list must hold module names (str), "
+                                 f"got {reg!r}.")
+            scope = list(reg)
+        elif isinstance(reg, str) or reg is None:
+            if reg not in REGULARIZERS:
+                raise ValueError(f"regularizer must be one of {list(REGULARIZERS)} or a list "
+                                 f"of module names, got {reg!r}.")
+            scope = REGULARIZERS[reg]
+        else:
+            raise TypeError(f"regularizer must be a str, None or a list of module names, got "
+                            f"{type(reg).__name__}.")
+        check_scalar(self.max_epochs, "max_epochs", numbers.Integral, min_val=1)
+        resolve_burnin(self.burnin, self.max_epochs)
+        check_scalar(self.update_every, "update_every", numbers.Integral, min_val=1)
+        check_scalar(self.n_power_iterations, "n_power_iterations", numbers.Integral,
+                     min_val=1)
+        check_scalar(self.lr, "lr", numbers.Real, min_val=0.0, include_boundaries="neither")
+        check_scalar(self.momentum, "momentum", numbers.Real, min_val=0.0, max_val=1.0,
+                     include_boundaries="left")
+        check_scalar(self.weight_decay, "weight_decay", numbers.Real, min_val=0.0)
+        check_scalar(self.batch_size, "batch_size", numbers.Integral, min_val=1)
+        check_scalar(self.verbose, "verbose", numbers.Integral, min_val=0)
+        if isinstance(self.optimizer, str):
+            if self.optimizer not in OPTIMIZERS:
+                raise ValueError(f"optimizer must be one of {list(OPTIMIZERS)} or a "
+                                 f"torch.optim.Optimizer subclass, got {self.optimizer!r}.")
+            optimizer = OPTIMIZERS[self.optimizer]
+        elif isinstance(self.optimizer, type) and issubclass(self.optimizer,
+                                                             torch.optim.Optimizer):
+            optimizer = self.optimizer
+        else:
+            raise TypeError(f"optimizer must be a name in {list(OPTIMIZERS)} or a "
+                            f"torch.optim.Optimizer subclass, got {self.optimizer!r}.")
+        self._check_module_params()
+        return scope, optimizer
+
+    def _validate_targets(self, y):
+        check_classification_targets(y)
+        classes = np.unique(y)
+        if len(classes) < 2:
+            raise ValueError(f"{type(self).__name__} needs samples of at least 2 classes in y; "
+                             f"got 1 class ({classes[0]!r}).")
+        return classes
+
+    # ----------------------------------------------------------------- the net
+    def _build_net(self, n_features, scope, optimizer, device):
+        module_params = {f"module__{k}": v
+                         for k, v in self._module_params(n_features, len(self.classes_)).items()}
+        optimizer_params = {"optimizer__weight_decay": self.weight_decay}
+        if optimizer is torch.optim.SGD:
+            optimizer_params["optimizer__momentum"] = self.momentum
+        routed = self._routed_params()
+        clash = sorted(set(routed) & (set(module_params) | set(optimizer_params)))
+        if clash:
+            raise ValueError(f"Routed parameters {clash} duplicate {type(self).__name__}'s own "
+                             "parameters; set those directly.")
+        callbacks = []
+        if scope is not None:
+            callbacks.append(("spectral", SpectralRegularization(
+                burnin=self.burnin, update_every=self.update_every)))
+        if self.verbose >= 1:
+            callbacks.append(("progress", EpochProgressBar()))
+        callbacks.extend(self.callbacks or [])
+        return SpectralNet(
+            module=self._module_class,
+            criterion=nn.CrossEntropyLoss,
+            optimizer=optimizer,
+            lr=self.lr,
+            max_epochs=self.max_epochs,
+            batch_size=self.batch_size,
+            train_split=None,
+            dataset=ArrayDataset,
+            iterator_train=TensorBatchIterator,
+            iterator_train__shuffle=True,
+            iterator_valid=TensorBatchIterator,
+            callbacks=callbacks,
+            device=device,
+            verbose=int(self.verbose >= 2),
+            spectral_scope=scope,
+            spectral_gamma=float(self.gamma),
+            spectral_n_power_iterations=int(self.n_power_iterations),
+            **module_params,
+            **optimizer_params,
+            **routed,
+        )
+
+    def _train(self, X, y_encoded, epochs):
+        with _seeded(self._seed + len(self.net_.history or ()), self.device_):
+            if not self.net_.initialized_:
+                self.net_.initialize()
+            with progress(self.net_, epochs, type(self).__name__):
+                self.net_.partial_fit(X, y_encoded, epochs=epochs)
+        module = self.net_.module_
+        self.spectral_norms_ = {name: operator_norm(module.get_submodule(name), method="exact")
+                                for name in resolve_scope(module, "all")}
+        penalty = getattr(self.net_, "penalty_", None)
+        self.regularized_layers_ = [] if penalty is None else list(penalty.layers)
+        self.n_iter_ = len(self.net_.history)
+        return self
+
+    def fit(self, X, y):
+        """Train the network from scratch for ``max_epochs`` epochs.
+
+        Parameters
+        ----------
+        X : array-like
+            Training inputs (converted to float32).
+        y : array-like of shape (n_samples,)
+            Class labels of any type (at least two classes).
+
+        Returns
+        -------
+        self
+        """
+        scope, optimizer = self._check_params()
+        X, y = self._validate_X(X, y, reset=True)
+        self.classes_ = self._validate_targets(y)
+        y_encoded = np.searchsorted(self.classes_, y).astype(np.int64)
+        self.device_ = resolve_device(self.device)
+        self._seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        self.net_ = self._build_net(self.n_features_in_, scope, optimizer, self.device_)
+        return self._train(X, y_encoded, self.max_epochs)
+
+    def partial_fit(self, X, y, classes=None):
+        """Train for one epoch, continuing from the current state.
+
+        The first call builds the network (as ``fit`` does, with ``classes`` or, if None,
+        the labels present in ``y``); later calls continue training, the burn-in and
+        update schedule included.
+
+        Parameters
+        ----------
+        X : array-like
+        y : array-like of shape (n_samples,)
+        classes : array-like, optional
+            All labels that will ever be seen; only used on the first call.
+
+        Returns
+        -------
+        self
+        """
+        first = not hasattr(self, "net_")
+        scope, optimizer = self._check_params()
+        X, y = self._validate_X(X, y, reset=first)
+        if first:
+            self.classes_ = self._validate_targets(y if classes is None else np.asarray(classes))
+            self.device_ = resolve_device(self.device)
+            self._seed = int(check_random_state(self.random_state).randint(
+                np.iinfo(np.int32).max))
+            self.net_ = self._build_net(self.n_features_in_, scope, optimizer, self.device_)
+        check_classification_targets(y)
+        unseen = np.setdiff1d(np.unique(y), self.classes_)
+        if unseen.size:
+            raise ValueError(f"y holds labels {unseen.tolist()} not in classes_ "
+                             f"{self.classes_.tolist()}.")
+        y_encoded = np.searchsorted(self.classes_, y).astype(np.int64)
+        return self._train(X, y_encoded, 1)
+
+    # ----------------------------------------------------------------- inference
+    @torch.inference_mode()
+    def _map_batches(self, fn, X):
+        module = self.net_.module_
+        module.eval()
+        device = self.net_.device
+        batches = TensorBatchIterator(ArrayDataset(X), self.batch_size)
+        return torch.cat([fn(module, xb.to(device)).float().cpu() for xb, _ in batches])
+
+    def _logits(self, X):
+        check_is_fitted(self)
+        X, _ = self._validate_X(X, reset=False)
+        return self._map_batches(lambda m, xb: m(xb), X)
+
+    def predict_proba(self, X):
+        """Class probabilities, softmax of the logits.
+
+        Parameters
+        ----------
+        X : array-like
+
+        Returns
+        -------
+        numpy.ndarray of shape (n_samples, n_classes)
+            Columns in the order of ``classes_``.
+        """
+        return torch.softmax(self._logits(X).double(), dim=1).numpy()
+
+    def predict(self, X):
+        """Predicted class labels.
+
+        Parameters
+        ----------
+        X : array-like
+
+        Returns
+        -------
+        numpy.ndarray of shape (n_samples,)
+        """
+        return self.classes_[self._logits(X).argmax(dim=1).numpy()]
+
+    def transform(self, X):
+        """The feature representation Φ(X), the input of the readout.
+
+        Parameters
+        ----------
+        X : array-like
+
+        Returns
+        -------
+        numpy.ndarray of shape (n_samples, n_features_out)
+            float32 features, computed in evaluation mode.
+        """
+        check_is_fitted(self)
+        X, _ = self._validate_X(X, reset=False)
+        return self._map_batches(lambda m, xb: m.features(xb).flatten(1), X).numpy()
+
+    @property
+    def history_(self):
+        """The skorch training history (per-epoch losses, ``spectral_norms``, ...)."""
+        check_is_fitted(self)
+        return self.net_.history
+
+    def __setstate__(self, state):
+        # skorch maps a CUDA-trained net to the CPU when CUDA is missing; follow its device.
+        self.__dict__.update(state)
+        if "net_" in state:
+            self.device_ = str(self.net_.device)
+
+
+def validate_tabular(estimator, X, y="no_validation", reset=True):
+    """Check a 2-D finite numeric array (float32 out) and, unless ``"no_validation"``, y."""
+    if isinstance(y, str) and y == "no_validation":
+        return validate_data(estimator, X, reset=reset, dtype=np.float32), None
+    return validate_data(estimator, X, y, reset=reset, dtype=np.float32)

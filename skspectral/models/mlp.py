@@ -1,0 +1,71 @@
+"""Multilayer perceptron with a separate feature map and readout."""
+
+import math
+from collections import OrderedDict
+
+import torch.nn as nn
+
+from ..spectral import ACTIVATIONS
+
+__all__ = ["MLP", "INITS"]
+
+#: Weight initializations: "small" is the paper's N(0, 0.01^2) for weights and biases with
+#: the logits scaled by 1/sqrt(width); "default" is PyTorch's Linear initialization.
+INITS = ("small", "default")
+
+
+class MLP(nn.Module):
+    """Fully connected network ``head(features(x)) * output_scale``.
+
+    ``features`` is Φ, the representation: ``Linear -> activation`` per hidden layer, its
+    output the last hidden layer's activations. ``head`` is the linear readout.
+
+    Parameters
+    ----------
+    n_features : int
+        Input dimension.
+    n_classes : int
+        Number of outputs (logits).
+    hidden_layer_sizes : tuple of int, default=(2000,)
+        Widths of the hidden layers (at least one).
+    activation : {"relu", "tanh", "sigmoid", "gelu", "silu"}, default="gelu"
+    init : {"small", "default"}, default="small"
+        ``"small"``: weights and biases drawn from N(0, 0.01^2) and the logits multiplied
+        by ``1 / sqrt(width of the last hidden layer)`` (the paper's MLP setting);
+        ``"default"``: PyTorch's initialization and no output scaling.
+
+    Attributes
+    ----------
+    features : torch.nn.Sequential
+        Hidden layers named ``hidden0, act0, hidden1, act1, ...``.
+    head : torch.nn.Linear
+    output_scale : float
+    """
+
+    def __init__(self, n_features, n_classes, hidden_layer_sizes=(2000,), activation="gelu",
+                 init="small"):
+        super().__init__()
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got "
+                             f"{activation!r}.")
+        if init not in INITS:
+            raise ValueError(f"init must be one of {INITS}, got {init!r}.")
+        act_cls = ACTIVATIONS[activation][0]
+        layers = OrderedDict()
+        width = n_features
+        for i, size in enumerate(hidden_layer_sizes):
+            layers[f"hidden{i}"] = nn.Linear(width, size)
+            layers[f"act{i}"] = act_cls()
+            width = size
+        self.features = nn.Sequential(layers)
+        self.head = nn.Linear(width, n_classes)
+        self.output_scale = 1.0 / math.sqrt(width) if init == "small" else 1.0
+        if init == "small":
+            for m in self.modules():
+                if isinstance(m, nn.Linear):
+                    nn.init.normal_(m.weight, 0.0, 0.01)
+                    nn.init.normal_(m.bias, 0.0, 0.01)
+
+    def forward(self, x):
+        out = self.head(self.features(x))
+        return out * self.output_scale if self.output_scale != 1.0 else out

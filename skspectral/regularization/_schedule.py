@@ -1,0 +1,100 @@
+"""When the penalty acts: burn-in and amortization (a skorch callback)."""
+
+import numbers
+
+from skorch.callbacks import Callback
+
+__all__ = ["SpectralRegularization", "resolve_burnin"]
+
+
+def resolve_burnin(burnin, max_epochs):
+    """Number of penalty-free epochs.
+
+    Parameters
+    ----------
+    burnin : int or float
+        An integer number of epochs in ``[0, max_epochs]``, or a float in ``[0, 1)``: that
+        fraction of ``max_epochs``, rounded to the nearest epoch.
+    max_epochs : int
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    ValueError
+        If ``burnin`` is out of range or of the wrong type.
+    """
+    if isinstance(burnin, bool) or not isinstance(burnin, numbers.Real):
+        raise ValueError(f"burnin must be an int (epochs) or a float in [0, 1) (fraction of "
+                         f"max_epochs), got {burnin!r}.")
+    if isinstance(burnin, numbers.Integral):
+        if not 0 <= burnin <= max_epochs:
+            raise ValueError(f"burnin={burnin} epochs is out of range [0, max_epochs={max_epochs}].")
+        return int(burnin)
+    if not 0.0 <= burnin < 1.0:
+        raise ValueError(f"burnin as a fraction of max_epochs must be in [0, 1), got {burnin!r}.")
+    return int(round(burnin * max_epochs))
+
+
+class SpectralRegularization(Callback):
+    """Drive a net's :class:`~skspectral.regularization.SpectralPenalty` during training.
+
+    The net must have the penalty as its ``penalty_`` module (see
+    :class:`~skspectral.regularization.SpectralNet`).
+
+    Schedule. Epochs ``1 .. burnin`` train without the penalty (epochs counted over the
+    net's whole history, so ``partial_fit`` continues the schedule). From then on, *one
+    step* is one optimizer step (one mini-batch): on every ``update_every``-th step the
+    singular vectors get ``n_power_iterations`` power-iteration updates and
+    ``gamma * sigma * u v^T`` is added to each penalized weight's gradient (the first active
+    step included). The vectors are set to the exact singular vectors when training
+    starts and again when the penalty switches on.
+
+    Each epoch records into the net's history ``spectral_norms`` (``{layer: sigma}``
+    for the penalized layers, refined to a relative tolerance of 1e-4) and
+    ``spectral_penalty`` (``(gamma/2) sum sigma^2``, 0 during burn-in).
+
+    Parameters
+    ----------
+    burnin : int or float, default=0
+        See :func:`resolve_burnin`.
+    update_every : int, default=1
+        Amortization period k, in optimizer steps.
+    """
+
+    def __init__(self, burnin=0, update_every=1):
+        self.burnin = burnin
+        self.update_every = update_every
+
+    def initialize(self):
+        if int(self.update_every) != self.update_every or self.update_every < 1:
+            raise ValueError(f"update_every must be an integer >= 1, got {self.update_every!r}.")
+        self.active_ = False
+        self.steps_ = 0
+        return self
+
+    def on_train_begin(self, net, **kwargs):
+        self.burnin_epochs_ = resolve_burnin(self.burnin, net.max_epochs)
+        net.penalty_.converge_(net.module_)
+
+    def on_epoch_begin(self, net, **kwargs):
+        # The net has already opened this epoch's history row: len(history) is its number.
+        active = len(net.history) > self.burnin_epochs_
+        if active and not self.active_:
+            net.penalty_.converge_(net.module_)
+        self.active_ = active
+
+    def on_grad_computed(self, net, named_parameters, training=False, **kwargs):
+        if not (training and self.active_):
+            return
+        if self.steps_ % self.update_every == 0:
+            net.penalty_.apply_(net.module_)
+        self.steps_ += 1
+
+    def on_epoch_end(self, net, **kwargs):
+        penalty = net.penalty_
+        penalty.refresh_(net.module_, n_iter=50, tol=1e-4)
+        net.history.record("spectral_norms", penalty.norms())
+        net.history.record("spectral_penalty", float(penalty.value()) if self.active_ else 0.0)

@@ -1,0 +1,81 @@
+"""Which layers a spectral penalty covers."""
+
+import torch.nn as nn
+
+__all__ = ["SCOPES", "PENALIZABLE_TYPES", "resolve_scope"]
+
+#: Named scopes. "representation": every layer up to the feature map (rep-spectral);
+#: "head": the readout only; "all": every penalizable layer (ll-spectral).
+SCOPES = ("representation", "head", "all")
+
+#: Module types whose weight the penalty knows how to regularize.
+PENALIZABLE_TYPES = (nn.Linear,)
+
+
+def _penalizable(module, prefix=""):
+    return [
+        prefix + name if name else prefix.rstrip(".")
+        for name, m in module.named_modules()
+        if isinstance(m, PENALIZABLE_TYPES)
+    ]
+
+
+def resolve_scope(module, scope):
+    """Names of the layers of ``module`` that a penalty with ``scope`` covers.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        The network. Named scopes need it to expose ``features`` (the representation
+        Φ) and ``head`` (the readout) submodules, as every skspectral model does.
+    scope : {"representation", "head", "all"} or list of str
+        A named scope, or explicit module names (as in ``module.named_modules()``).
+
+    Returns
+    -------
+    list of str
+        Module names in forward order.
+
+    Raises
+    ------
+    ValueError
+        Unknown scope, a module name that does not exist or is not a penalizable layer,
+        or a named scope that matches no layer.
+    TypeError
+        A named scope on a module without ``features``/``head``.
+    """
+    if isinstance(scope, str):
+        if scope not in SCOPES:
+            raise ValueError(f"Unknown scope {scope!r}; expected one of {SCOPES} or a list of "
+                             "module names.")
+        if scope == "all":
+            names = _penalizable(module)
+        else:
+            part = "features" if scope == "representation" else "head"
+            sub = getattr(module, part, None)
+            if not isinstance(sub, nn.Module):
+                raise TypeError(
+                    f"Scope {scope!r} needs a module with a '{part}' submodule; "
+                    f"{type(module).__name__} has none. Pass explicit layer names instead."
+                )
+            names = _penalizable(sub, prefix=part + ".")
+        if not names:
+            raise ValueError(f"Scope {scope!r} matches no {_type_names()} layer in "
+                             f"{type(module).__name__}.")
+        return names
+
+    names = list(scope)
+    available = _penalizable(module)
+    for name in names:
+        if not isinstance(name, str) or name not in available:
+            raise ValueError(
+                f"Layer {name!r} is not a {_type_names()} layer of {type(module).__name__}; "
+                f"available: {available}."
+            )
+    if len(set(names)) != len(names):
+        raise ValueError(f"Layer names must be unique, got {names}.")
+    return names
+
+
+def _type_names():
+    return "/".join(t.__name__ for t in PENALIZABLE_TYPES)

@@ -1,0 +1,92 @@
+"""Top singular triplet of a dense matrix: warm-started power iteration and exact SVD."""
+
+import torch
+
+__all__ = ["power_iteration", "top_singular_triplet", "random_unit_vector"]
+
+
+def random_unit_vector(n, *, dtype=None, device=None, generator=None):
+    """Draw a vector uniformly from the unit sphere in ``R^n``.
+
+    Parameters
+    ----------
+    n : int
+        Dimension.
+    dtype, device : optional
+        Forwarded to :func:`torch.randn`.
+    generator : torch.Generator, optional
+        Source of randomness; the global generator when None.
+
+    Returns
+    -------
+    torch.Tensor of shape (n,)
+    """
+    v = torch.randn(n, dtype=dtype, device=device, generator=generator)
+    return v / v.norm()
+
+
+@torch.no_grad()
+def power_iteration(weight, v, n_iter=1, tol=None):
+    """Refine the top right singular vector of ``weight`` by power iteration on ``W^T W``.
+
+    One iteration is ``v <- W^T W v / ||W^T W v||``; afterwards ``sigma = ||W v||`` and
+    ``u = W v / sigma``. Starting from the previous step's ``v`` (a warm start), one
+    iteration per optimizer step tracks the top singular vector because ``W`` moves slowly.
+
+    Parameters
+    ----------
+    weight : torch.Tensor of shape (m, n)
+        The matrix.
+    v : torch.Tensor of shape (n,)
+        Current estimate of the top right singular vector (unit norm). Not modified.
+    n_iter : int, default=1
+        Maximum number of iterations (at least 1).
+    tol : float, optional
+        Stop early once the relative change of ``sigma`` between two iterations is below
+        ``tol``. Checking it synchronizes with the device, so leave it None in hot loops.
+
+    Returns
+    -------
+    sigma : torch.Tensor (0-d)
+        Estimate of the top singular value; a lower bound of the exact value.
+    u : torch.Tensor of shape (m,)
+        Top left singular vector estimate.
+    v : torch.Tensor of shape (n,)
+        Top right singular vector estimate (a new tensor).
+    """
+    if n_iter < 1:
+        raise ValueError(f"n_iter must be >= 1, got {n_iter}.")
+    w = weight.detach()
+    v = v.to(dtype=w.dtype)
+    sigma_prev = None
+    for _ in range(n_iter):
+        wv = w @ v
+        v = w.T @ wv
+        v = v / v.norm().clamp_min(torch.finfo(v.dtype).tiny)
+        if tol is not None:
+            sigma = (w @ v).norm()
+            if sigma_prev is not None and abs(sigma - sigma_prev) <= tol * sigma:
+                break
+            sigma_prev = sigma
+    wv = w @ v
+    sigma = wv.norm()
+    u = wv / sigma.clamp_min(torch.finfo(wv.dtype).tiny)
+    return sigma, u, v
+
+
+@torch.no_grad()
+def top_singular_triplet(weight):
+    """Exact top singular value and vectors of a dense matrix through a full SVD.
+
+    Parameters
+    ----------
+    weight : torch.Tensor of shape (m, n)
+
+    Returns
+    -------
+    sigma : torch.Tensor (0-d)
+    u : torch.Tensor of shape (m,)
+    v : torch.Tensor of shape (n,)
+    """
+    u, s, vh = torch.linalg.svd(weight.detach(), full_matrices=False)
+    return s[0], u[:, 0], vh[0]
