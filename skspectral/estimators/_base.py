@@ -6,7 +6,12 @@ from contextlib import contextmanager
 import numpy as np
 import torch
 import torch.nn as nn
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import (
+    BaseEstimator,
+    ClassifierMixin,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+)
 from sklearn.utils import check_random_state, check_scalar
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -70,7 +75,8 @@ def _seeded(seed, device):
         yield
 
 
-class SpectralClassifierBase(ClassifierMixin, BaseEstimator):
+class SpectralClassifierBase(ClassifierMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
+                             BaseEstimator):
     """Shared machinery of the spectrally regularized classifiers.
 
     Subclasses define ``__init__`` (explicit parameters, then ``**kwargs`` for routed skorch
@@ -86,18 +92,20 @@ class SpectralClassifierBase(ClassifierMixin, BaseEstimator):
     """
 
     def _store_routed(self, kwargs):
-        for key in kwargs:
-            if key.split("__", 1)[0] not in ROUTED_PREFIXES or "__" not in key:
-                raise TypeError(
-                    f"{type(self).__name__}.__init__() got an unexpected keyword argument "
-                    f"{key!r}; routed skorch parameters look like "
-                    f"'<prefix>__<name>' with a prefix in {ROUTED_PREFIXES}."
-                )
-        vars(self).update(kwargs)
+        # Stored unchecked (scikit-learn's rule for __init__ and set_params); fit validates.
+        self._routed = {**getattr(self, "_routed", {}), **kwargs}
 
     def _routed_params(self):
-        return {k: v for k, v in vars(self).items()
-                if "__" in k and k.split("__", 1)[0] in ROUTED_PREFIXES}
+        return dict(getattr(self, "_routed", {}))
+
+    def _check_routed(self):
+        for key in self._routed_params():
+            if "__" not in key or key.split("__", 1)[0] not in ROUTED_PREFIXES:
+                raise TypeError(
+                    f"{type(self).__name__} got an unexpected parameter {key!r}; routed skorch "
+                    f"parameters look like '<prefix>__<name>' with a prefix in "
+                    f"{ROUTED_PREFIXES}."
+                )
 
     def get_params(self, deep=True):
         params = super().get_params(deep=deep)
@@ -105,19 +113,21 @@ class SpectralClassifierBase(ClassifierMixin, BaseEstimator):
         return params
 
     def set_params(self, **params):
-        routed = {k: v for k, v in params.items()
-                  if "__" in k and k.split("__", 1)[0] in ROUTED_PREFIXES}
-        self._store_routed(routed)
-        return super().set_params(**{k: v for k, v in params.items() if k not in routed})
+        own = self._get_param_names()
+        self._store_routed({k: v for k, v in params.items() if k not in own})
+        return super().set_params(**{k: v for k, v in params.items() if k in own})
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.non_deterministic = False
+        # transform always returns float32, the network's dtype.
+        tags.transformer_tags.preserves_dtype = ["float32"]
         return tags
 
     # ----------------------------------------------------------------- validation
     def _check_params(self):
         """Validate the shared hyperparameters; return ``(scope, optimizer_class)``."""
+        self._check_routed()
         check_scalar(self.gamma, "gamma", numbers.Real, min_val=0.0)
         if not np.isfinite(self.gamma):
             raise ValueError(f"gamma must be finite, got {self.gamma!r}.")
@@ -222,6 +232,9 @@ class SpectralClassifierBase(ClassifierMixin, BaseEstimator):
         penalty = getattr(self.net_, "penalty_", None)
         self.regularized_layers_ = [] if penalty is None else list(penalty.layers)
         self.n_iter_ = len(self.net_.history)
+        # Width of Φ, for get_feature_names_out.
+        self._n_features_out = int(self._map_batches(
+            lambda m, xb: m.features(xb).flatten(1), X[:1]).shape[1])
         return self
 
     def fit(self, X, y):
@@ -321,7 +334,8 @@ class SpectralClassifierBase(ClassifierMixin, BaseEstimator):
         -------
         numpy.ndarray of shape (n_samples,)
         """
-        return self.classes_[self._logits(X).argmax(dim=1).numpy()]
+        index = self._logits(X).argmax(dim=1).numpy()
+        return self.classes_[index]
 
     def transform(self, X):
         """The feature representation Φ(X), the input of the readout.

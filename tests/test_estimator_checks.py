@@ -1,0 +1,27 @@
+"""scikit-learn's estimator checks on every skspectral estimator."""
+
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from skspectral import SpectralMLPClassifier
+
+# Small, fast configurations; the defaults are the paper's (2000 units, 200 epochs).
+ESTIMATORS = [
+    SpectralMLPClassifier(hidden_layer_sizes=(32,), max_epochs=40, burnin=0.5, batch_size=32,
+                          init="default", random_state=0),
+    SpectralMLPClassifier(hidden_layer_sizes=(16, 16), regularizer="all", max_epochs=40,
+                          burnin=0, batch_size=32, init="default", random_state=0),
+]
+
+EXPECTED_FAILED_CHECKS = {
+    # The networks compute in float32 (PyTorch's default); BLAS picks different kernels and
+    # summation orders for different batch shapes, so probabilities of the same sample computed
+    # within a batch of 60 or of 20 differ by ~1e-7 to 1e-6, above the check's atol of 1e-7.
+    # Labels are subset-invariant and probabilities agree to 1e-5: asserted in
+    # tests/test_mlp_classifier.py::test_predictions_do_not_depend_on_batch_composition.
+    "check_methods_subset_invariance": "float32 rounding depends on the BLAS batch shape",
+}
+
+
+@parametrize_with_checks(ESTIMATORS, expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS)
+def test_sklearn_compatible_estimator(estimator, check):
+    check(estimator)
