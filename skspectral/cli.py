@@ -64,7 +64,7 @@ def run_demo(epochs=200, gamma=2e-3, hidden=1024, seed=0, quiet=False, file=None
           f"{epochs} epochs (burn-in {epochs // 2}), gamma={gamma}", file=file)
     for line in [header, ["-" * w for w in widths], *table]:
         print("  ".join(c.ljust(w) if i == 0 else c.rjust(w)
-                        for i, (c, w) in enumerate(zip(line, widths))), file=file)
+                        for i, (c, w) in enumerate(zip(line, widths, strict=True))), file=file)
     return rows
 
 

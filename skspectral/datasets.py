@@ -111,6 +111,7 @@ def load_mnist(data_home=None, *, download=False, flatten=True):
                 f"{DATA_HOME_ENV}) to the folder holding MNIST/raw, or download=True."
             ) from exc
         X = ds.data.numpy().astype(np.float32) / 255.0
-        splits[train] = (X.reshape(len(X), -1) if flatten else X, ds.targets.numpy().astype(np.int64))
+        X = X.reshape(len(X), -1) if flatten else X
+        splits[train] = (X, ds.targets.numpy().astype(np.int64))
     return Bunch(X_train=splits[True][0], y_train=splits[True][1],
                  X_test=splits[False][0], y_test=splits[False][1])

@@ -55,7 +55,7 @@ def test_analytic_gradient_equals_autograd_of_the_penalty(scope):
     penalty = SpectralPenalty(mlp, layers, gamma=gamma, n_power_iterations=1).double()
     penalty.converge_(mlp)
     penalty.apply_(mlp)  # grads were None: apply_ creates them
-    for name, grad in zip(layers, expected):
+    for name, grad in zip(layers, expected, strict=True):
         got = mlp.get_submodule(name).weight.grad
         assert torch.linalg.norm(got - grad) <= 1e-6 * torch.linalg.norm(grad)
     assert penalty.value().item() == pytest.approx(value.item(), rel=1e-10)
@@ -152,8 +152,8 @@ def test_penalty_parameter_errors():
 
 # ------------------------------------------------------------------------ schedule
 @pytest.mark.parametrize(("burnin", "max_epochs", "expected"),
-                         [(0, 10, 0), (7, 10, 7), (10, 10, 10), (0.8, 200, 160), (0.7, 15000, 10500),
-                          (0.0, 5, 0), (0.5, 3, 2), (np.int64(3), 4, 3)])
+                         [(0, 10, 0), (7, 10, 7), (10, 10, 10), (0.8, 200, 160),
+                          (0.7, 15000, 10500), (0.0, 5, 0), (0.5, 3, 2), (np.int64(3), 4, 3)])
 def test_resolve_burnin(burnin, max_epochs, expected):
     assert resolve_burnin(burnin, max_epochs) == expected
 

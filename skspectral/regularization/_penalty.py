@@ -155,7 +155,7 @@ class SpectralPenalty(nn.Module):
 
     def norms(self):
         """``{layer name: sigma}`` at the last refresh, as Python floats."""
-        return {name: float(s) for name, s in zip(self.layers, self.sigmas())}
+        return {name: float(s) for name, s in zip(self.layers, self.sigmas(), strict=True)}
 
     def extra_repr(self):
         return (f"layers={self.layers}, gamma={self.gamma}, "

@@ -31,7 +31,8 @@ def resolve_burnin(burnin, max_epochs):
                          f"max_epochs), got {burnin!r}.")
     if isinstance(burnin, numbers.Integral):
         if not 0 <= burnin <= max_epochs:
-            raise ValueError(f"burnin={burnin} epochs is out of range [0, max_epochs={max_epochs}].")
+            raise ValueError(
+                f"burnin={burnin} epochs is out of range [0, max_epochs={max_epochs}].")
         return int(burnin)
     if not 0.0 <= burnin < 1.0:
         raise ValueError(f"burnin as a fraction of max_epochs must be in [0, 1), got {burnin!r}.")
@@ -50,7 +51,7 @@ class SpectralRegularization(Callback):
     singular vectors get ``n_power_iterations`` power-iteration updates and
     ``gamma * sigma * u v^T`` is added to each penalized weight's gradient (the first active
     step included). The vectors are set to the exact singular vectors when training
-    starts and again when the penalty switches on.
+    first starts and again when the penalty switches on.
 
     Each epoch records into the net's history ``spectral_norms`` (``{layer: sigma}``
     for the penalized layers, refined to a relative tolerance of 1e-4) and
@@ -77,7 +78,8 @@ class SpectralRegularization(Callback):
 
     def on_train_begin(self, net, **kwargs):
         self.burnin_epochs_ = resolve_burnin(self.burnin, net.max_epochs)
-        net.penalty_.converge_(net.module_)
+        if not net.penalty_.converged:
+            net.penalty_.converge_(net.module_)
 
     def on_epoch_begin(self, net, **kwargs):
         # The net has already opened this epoch's history row: len(history) is its number.
