@@ -1,11 +1,23 @@
 """skspectral: adversarially robust representation learning with spectral regularization.
 
 Estimators train PyTorch networks through skorch with a penalty on the top singular values
-of the layers up to the feature map (rep-spectral; Yang, Zavatone-Veth & Pehlevan, 2024).
+of the layers up to the feature map (rep-spectral; Yang, Zavatone-Veth & Pehlevan, 2024);
+decision-based attacks measure how far inputs sit from the decision boundary.
 """
 
+from .attacks import AttackResult, HopSkipJump, TangentAttack
 from .estimators import SpectralMLPClassifier
+from .metrics import RobustnessScorer, adversarial_distances, certified_lower_bound
 
 __version__ = "0.1.0"
 
-__all__ = ["SpectralMLPClassifier", "__version__"]
+__all__ = [
+    "AttackResult",
+    "HopSkipJump",
+    "RobustnessScorer",
+    "SpectralMLPClassifier",
+    "TangentAttack",
+    "__version__",
+    "adversarial_distances",
+    "certified_lower_bound",
+]

@@ -1,0 +1,199 @@
+"""Label oracles: anything that predicts labels, as a batched ``points -> label codes`` call.
+
+An attack only sees predicted labels. An oracle takes a float tensor of flattened inputs
+``(m, d)`` on its ``device`` and returns int64 label codes ``(m,)`` on the same device, in
+chunks of at most ``batch_size`` points. Codes are consistent across calls, so comparing codes
+is comparing labels.
+"""
+
+import copy
+
+import numpy as np
+import torch
+import torch.nn as nn
+from sklearn.pipeline import Pipeline
+
+__all__ = ["LabelOracle", "as_oracle"]
+
+
+class LabelOracle:
+    """Batched label queries of a model.
+
+    Build one with :func:`as_oracle`.
+
+    Parameters
+    ----------
+    predict_codes : callable
+        ``(tensor of shape (m, *input_shape) on device) -> int64 tensor (m,)``.
+    input_shape : tuple of int
+        Shape of one input sample.
+    device : torch.device
+        Where queries are made and vector math happens.
+    batch_size : int
+        Largest number of points per model call.
+    encode : callable, optional
+        Maps raw labels (NumPy array) to codes; defaults to a table that grows as new labels
+        appear.
+
+    Attributes
+    ----------
+    n_calls : int
+        Model calls made so far (one per chunk).
+    """
+
+    def __init__(self, predict_codes, input_shape, device, batch_size=10_000, encode=None):
+        self._predict_codes = predict_codes
+        self.input_shape = tuple(input_shape)
+        self.device = torch.device(device)
+        self.batch_size = int(batch_size)
+        self._encode = encode
+        self._table = {}
+        self.n_calls = 0
+
+    def encode(self, labels):
+        """Integer codes of raw labels (consistent with the codes queries return)."""
+        labels = np.asarray(labels)
+        if self._encode is not None:
+            return torch.as_tensor(self._encode(labels), dtype=torch.int64, device=self.device)
+        codes = [self._table.setdefault(label, len(self._table)) for label in labels.tolist()]
+        return torch.tensor(codes, dtype=torch.int64, device=self.device)
+
+    @torch.inference_mode()
+    def __call__(self, points):
+        """Label codes of ``points`` (shape ``(m, d)``, flattened inputs)."""
+        out = []
+        for start in range(0, len(points), self.batch_size):
+            chunk = points[start:start + self.batch_size].reshape(-1, *self.input_shape)
+            out.append(self._predict_codes(chunk))
+            self.n_calls += 1
+        if not out:
+            return torch.empty(0, dtype=torch.int64, device=self.device)
+        return torch.cat(out)
+
+
+# ---------------------------------------------------------------------- torch paths
+class _LinearHead(nn.Module):
+    """A fitted scikit-learn linear classifier as a torch module returning label codes."""
+
+    def __init__(self, coef, intercept):
+        super().__init__()
+        self.register_buffer("coef", torch.as_tensor(np.atleast_2d(coef), dtype=torch.float32))
+        self.register_buffer("intercept", torch.as_tensor(np.asarray(intercept),
+                                                          dtype=torch.float32).reshape(-1))
+
+    def forward(self, z):
+        scores = z.float() @ self.coef.T + self.intercept
+        if scores.shape[1] == 1:  # binary: classes_[1] where the decision function is > 0
+            return (scores[:, 0] > 0).long()
+        return scores.argmax(dim=1)
+
+
+_LINEAR_CLASSIFIERS = ("LogisticRegression", "LinearSVC", "RidgeClassifier", "SGDClassifier",
+                       "LogisticRegressionCV", "RidgeClassifierCV", "Perceptron",
+                       "PassiveAggressiveClassifier", "LinearDiscriminantAnalysis")
+
+
+def _is_linear_classifier(est):
+    return (type(est).__name__ in _LINEAR_CLASSIFIERS and hasattr(est, "coef_")
+            and hasattr(est, "intercept_") and hasattr(est, "classes_"))
+
+
+def _is_spectral_estimator(est):
+    return hasattr(est, "net_") and hasattr(getattr(est.net_, "module_", None), "features")
+
+
+def _class_encoder(classes):
+    classes = np.asarray(classes)
+
+    def encode(labels):
+        idx = np.searchsorted(classes, labels)
+        idx = np.clip(idx, 0, len(classes) - 1)
+        return np.where(classes[idx] == labels, idx, -1)
+
+    return encode
+
+
+def as_oracle(model, input_shape=None, *, device=None, batch_size=10_000):
+    """Wrap a model as a :class:`LabelOracle`.
+
+    Parameters
+    ----------
+    model : estimator, Pipeline, torch.nn.Module or callable
+        - a fitted skspectral estimator: its torch module answers on its device;
+        - a fitted :class:`~sklearn.pipeline.Pipeline` of a skspectral estimator followed by
+          a linear scikit-learn classifier (LogisticRegression, LinearSVC, RidgeClassifier,
+          SGDClassifier, ...): fused into one torch module (features, then the linear
+          decision function) so every query runs on the device;
+        - a ``torch.nn.Module`` returning logits: queried as tensors on ``device``;
+        - any fitted estimator with ``predict`` (queried with NumPy batches on the CPU);
+        - a plain callable ``X (NumPy, shape (m, *input_shape)) -> labels``.
+    input_shape : tuple of int, optional
+        Shape of one sample; required for torch modules and callables when it cannot be
+        read off the model (set by the attacks from the data).
+    device : str or torch.device, optional
+        Device of the queries; defaults to the model's device (CPU for NumPy models).
+    batch_size : int, default=10000
+        Largest number of points per model call.
+
+    Returns
+    -------
+    LabelOracle
+    """
+    if isinstance(model, LabelOracle):
+        return model
+    if isinstance(model, Pipeline) and len(model.steps) == 2 \
+            and _is_spectral_estimator(model.steps[0][1]) \
+            and _is_linear_classifier(model.steps[-1][1]):
+        feat, head = model.steps[0][1], model.steps[-1][1]
+        device = torch.device(device or feat.net_.device)
+        features = _on_device(feat.net_.module_, device).features
+        linear = _LinearHead(head.coef_, head.intercept_).to(device)
+        return LabelOracle(lambda x: linear(features(x).flatten(1)),
+                           input_shape or _sample_shape(feat), device, batch_size,
+                           encode=_class_encoder(head.classes_))
+    if _is_spectral_estimator(model):
+        device = torch.device(device or model.net_.device)
+        module = _on_device(model.net_.module_, device)
+        return LabelOracle(lambda x: module(x).argmax(dim=1), input_shape or _sample_shape(model),
+                           device, batch_size, encode=_class_encoder(model.classes_))
+    if isinstance(model, nn.Module):
+        if input_shape is None:
+            raise ValueError("input_shape is required to query a torch module.")
+        if device is None:
+            param = next(model.parameters(), None)
+            device = param.device if param is not None else "cpu"
+        model.eval()
+        return LabelOracle(lambda x: model(x).argmax(dim=1), input_shape, device, batch_size)
+    if hasattr(model, "predict") or callable(model):
+        if input_shape is None:
+            n_features = getattr(model, "n_features_in_", None)
+            if n_features is None:
+                raise ValueError("input_shape is required for a model that does not expose "
+                                 "n_features_in_.")
+            input_shape = (n_features,)
+        predict = model.predict if hasattr(model, "predict") else model
+        classes = getattr(model, "classes_", None)
+        oracle = LabelOracle(None, input_shape, "cpu" if device is None else device, batch_size,
+                             encode=None if classes is None else _class_encoder(classes))
+
+        def predict_codes(x):
+            labels = np.asarray(predict(x.detach().cpu().numpy()))
+            return oracle.encode(labels)
+
+        oracle._predict_codes = predict_codes
+        return oracle
+    raise TypeError(f"Cannot query labels from {type(model).__name__}: expected a fitted "
+                    "estimator or Pipeline, a torch module, or a callable.")
+
+
+def _on_device(module, device):
+    """The module in eval mode on ``device``: itself if it is there, else a copy."""
+    param = next(module.parameters(), None)
+    if param is not None and param.device != device:
+        module = copy.deepcopy(module).to(device)
+    return module.eval()
+
+
+def _sample_shape(estimator):
+    shape = getattr(estimator, "input_shape_", None)
+    return tuple(shape) if shape is not None else (estimator.n_features_in_,)

@@ -1,0 +1,213 @@
+"""Robustness measures: adversarial distances, a scikit-learn scorer, the certified bound."""
+
+import math
+import numbers
+
+import numpy as np
+import torch
+from sklearn.pipeline import Pipeline
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
+
+from .attacks import DecisionAttack, HopSkipJump, TangentAttack
+from .models import MLP
+from .spectral import lipschitz_constant, operator_norm
+
+__all__ = ["ATTACKS", "RobustnessScorer", "adversarial_distances", "certified_lower_bound"]
+
+#: Attack names accepted by :func:`adversarial_distances` and :class:`RobustnessScorer`.
+ATTACKS = {"tangent": TangentAttack, "hopskipjump": HopSkipJump}
+
+
+def _make_attack(attack, clip_min, clip_max, random_state, params):
+    if isinstance(attack, DecisionAttack):
+        if params:
+            raise ValueError("Pass attack parameters to the attack instance, not alongside it: "
+                             f"got {sorted(params)}.")
+        return attack
+    if attack not in ATTACKS:
+        raise ValueError(f"attack must be one of {sorted(ATTACKS)} or a DecisionAttack instance, "
+                         f"got {attack!r}.")
+    return ATTACKS[attack](clip_min, clip_max, random_state=random_state, **params)
+
+
+def adversarial_distances(estimator, X, y=None, *, attack="tangent", clip_min=0.0, clip_max=1.0,
+                          random_state=None, **attack_params):
+    """Minimal L2 perturbation that changes the model's decision, per sample (an upper bound).
+
+    Parameters
+    ----------
+    estimator : fitted estimator, Pipeline, torch module or callable
+        Anything :func:`~skspectral.attacks.as_oracle` accepts.
+    X : array-like of shape (n_samples, ...)
+    y : array-like of shape (n_samples,), optional
+        True labels (misclassified samples get distance 0); None attacks the predictions.
+    attack : {"tangent", "hopskipjump"} or DecisionAttack, default="tangent"
+    clip_min, clip_max : float, default=0.0, 1.0
+        The input box.
+    random_state : int, RandomState instance or None
+    **attack_params :
+        Further parameters of the attack (``max_iter``, ``max_queries``, ``n_starts``, ...).
+
+    Returns
+    -------
+    AttackResult
+    """
+    return _make_attack(attack, clip_min, clip_max, random_state, attack_params).attack(
+        estimator, X, y)
+
+
+class RobustnessScorer:
+    """A scikit-learn scorer of adversarial robustness (greater is better).
+
+    Call it as ``scorer(estimator, X, y)``, alone or in a ``scoring`` dict of
+    :class:`~sklearn.model_selection.GridSearchCV` (with ``refit`` naming it).
+
+    Protocol (the paper's, by default): take the samples of ``X`` the estimator classifies
+    correctly, attack ``n_samples`` of them drawn at random, and report the mean distance.
+    With ``misclassified="zero"`` the ``n_samples`` are drawn from all of ``X`` and the
+    misclassified ones count as distance 0. A sample for which no adversarial point exists
+    in the box counts as the box's diameter, so that scores stay finite and comparable.
+
+    Parameters
+    ----------
+    attack : {"tangent", "hopskipjump"}, default="tangent"
+    n_samples : int, default=100
+        Samples attacked per call (all when ``X`` has fewer).
+    statistic : {"mean", "median", "robust_accuracy"} or float in (0, 1), default="mean"
+        ``"robust_accuracy"``: the fraction of the attacked samples (misclassified ones
+        counting as not robust) whose distance exceeds ``eps``; a float: that quantile.
+    eps : float, optional
+        Radius for ``"robust_accuracy"``.
+    misclassified : {"exclude", "zero"}, default="exclude"
+    clip_min, clip_max : float, default=0.0, 1.0
+        The input box.
+    random_state : int or None, default=0
+        Seeds the choice of samples and the attack.
+    **attack_params :
+        Further attack parameters (``max_iter``, ``max_queries``, ``n_starts``, ...).
+
+    Examples
+    --------
+    >>> from sklearn.model_selection import GridSearchCV
+    >>> from skspectral import RobustnessScorer, SpectralMLPClassifier
+    >>> search = GridSearchCV(SpectralMLPClassifier(), {"gamma": [0.0, 2e-3]},
+    ...                       scoring={"acc": "accuracy", "robust": RobustnessScorer()},
+    ...                       refit="robust")
+    """
+
+    def __init__(self, attack="tangent", n_samples=100, statistic="mean", eps=None,
+                 misclassified="exclude", clip_min=0.0, clip_max=1.0, random_state=0,
+                 **attack_params):
+        self.attack = attack
+        self.n_samples = n_samples
+        self.statistic = statistic
+        self.eps = eps
+        self.misclassified = misclassified
+        self.clip_min = clip_min
+        self.clip_max = clip_max
+        self.random_state = random_state
+        self.attack_params = attack_params
+
+    def _check(self):
+        if self.misclassified not in ("exclude", "zero"):
+            raise ValueError(f"misclassified must be 'exclude' or 'zero', got "
+                             f"{self.misclassified!r}.")
+        if isinstance(self.statistic, str):
+            if self.statistic not in ("mean", "median", "robust_accuracy"):
+                raise ValueError("statistic must be 'mean', 'median', 'robust_accuracy' or a "
+                                 f"quantile in (0, 1), got {self.statistic!r}.")
+            if self.statistic == "robust_accuracy" and (
+                    self.eps is None or not isinstance(self.eps, numbers.Real) or self.eps < 0):
+                raise ValueError(f"statistic='robust_accuracy' needs eps >= 0, got {self.eps!r}.")
+        elif not (isinstance(self.statistic, numbers.Real) and 0 < self.statistic < 1):
+            raise ValueError(f"statistic as a quantile must be in (0, 1), got {self.statistic!r}.")
+        if not (isinstance(self.n_samples, numbers.Integral) and self.n_samples >= 1):
+            raise ValueError(f"n_samples must be an int >= 1, got {self.n_samples!r}.")
+
+    def __call__(self, estimator, X, y):
+        """Score ``estimator`` on ``(X, y)``; see the class docstring."""
+        self._check()
+        X, y = np.asarray(X), np.asarray(y)
+        rng = check_random_state(self.random_state)
+        pool = np.arange(len(X))
+        if self.misclassified == "exclude" and self.statistic != "robust_accuracy":
+            pool = pool[np.asarray(estimator.predict(X)) == y]
+            if not len(pool):
+                return 0.0
+        chosen = np.sort(rng.choice(pool, size=min(self.n_samples, len(pool)), replace=False))
+        attack = _make_attack(self.attack, self.clip_min, self.clip_max, rng, self.attack_params)
+        result = attack.attack(estimator, X[chosen], y[chosen])
+        diameter = (self.clip_max - self.clip_min) * math.sqrt(np.prod(X.shape[1:]))
+        d = np.minimum(result.distances, diameter)
+        if self.statistic == "robust_accuracy":
+            return float(np.mean(d > self.eps))
+        if self.misclassified == "exclude":
+            d = d[d > 0]
+            if not len(d):
+                return 0.0
+        if self.statistic == "mean":
+            return float(np.mean(d))
+        if self.statistic == "median":
+            return float(np.median(d))
+        return float(np.quantile(d, self.statistic))
+
+    def __repr__(self):
+        params = {"attack": self.attack, "n_samples": self.n_samples,
+                  "statistic": self.statistic, "misclassified": self.misclassified,
+                  **self.attack_params}
+        return f"RobustnessScorer({', '.join(f'{k}={v!r}' for k, v in params.items())})"
+
+
+def certified_lower_bound(estimator, X):
+    """Lemma 1 lower bound of the distance to the decision boundary, per sample.
+
+    For a sample predicted as class ``c``, every input ``x'`` the model labels otherwise
+    satisfies ``|x' - x| >= min_k [(W_c - W_k) Φ(x) + b_c - b_k] / |W_c - W_k| / Lip(Φ)``
+    with ``Lip(Φ) <= L_act^H * prod_l sigma_max(W_l)`` over the ``H`` hidden layers (exact
+    spectral norms, the activation's Lipschitz constant). Any attack's distance to a
+    decision change is at least this bound.
+
+    Parameters
+    ----------
+    estimator : fitted SpectralMLPClassifier, or Pipeline of one and a linear classifier
+        With a Pipeline, the readout ``W, b`` is the linear classifier's (``coef_``,
+        ``intercept_``), retrained on the features as in the paper's transfer setting.
+    X : array-like of shape (n_samples, n_features)
+
+    Returns
+    -------
+    ndarray of shape (n_samples,)
+        The bound, relative to the predicted class (a misclassified sample's bound is its
+        distance to a change of its *predicted* label).
+
+    Raises
+    ------
+    TypeError
+        For models whose Lipschitz constant skspectral cannot bound (only MLPs so far).
+    """
+    featurizer, head = (estimator.steps[0][1], estimator.steps[-1][1]) \
+        if isinstance(estimator, Pipeline) else (estimator, None)
+    check_is_fitted(featurizer)
+    module = getattr(getattr(featurizer, "net_", None), "module_", None)
+    if not isinstance(module, MLP):
+        raise TypeError("certified_lower_bound supports SpectralMLPClassifier (alone or as the "
+                        f"first step of a two-step Pipeline), got {type(featurizer).__name__}.")
+    activation = lipschitz_constant(featurizer.activation)
+    hidden = [m for m in module.features if isinstance(m, torch.nn.Linear)]
+    lip = activation ** len(hidden) * math.prod(operator_norm(m) for m in hidden)
+    Z = featurizer.transform(X).astype(np.float64)
+    if head is None:
+        W = module.head.weight.detach().cpu().double().numpy()
+        b = module.head.bias.detach().cpu().double().numpy()
+    else:
+        W, b = np.atleast_2d(head.coef_).astype(np.float64), np.ravel(head.intercept_)
+        if W.shape[0] == 1:  # binary: decision function w.z + b against 0
+            W, b = np.vstack([np.zeros_like(W[0]), W[0]]), np.array([0.0, b[0]])
+    scores = Z @ W.T + b
+    c = scores.argmax(axis=1)
+    margins = scores[np.arange(len(Z)), c][:, None] - scores               # (n, K)
+    norms = np.linalg.norm(W[c][:, None, :] - W[None, :, :], axis=2)       # (n, K)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(np.arange(W.shape[0])[None, :] == c[:, None], np.inf, margins / norms)
+    return ratio.min(axis=1) / lip

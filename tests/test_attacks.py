@@ -1,0 +1,257 @@
+"""Decision-based attacks: exactness on known boundaries, budgets, policies, oracles."""
+
+import numpy as np
+import pytest
+import torch
+from sklearn.linear_model import (
+    LogisticRegression,
+    RidgeClassifier,
+    SGDClassifier,
+)
+from sklearn.pipeline import Pipeline
+from sklearn.svm import LinearSVC
+
+from skspectral import SpectralMLPClassifier
+from skspectral.attacks import HopSkipJump, TangentAttack, as_oracle, tangent_point
+
+ATTACKS = [TangentAttack, HopSkipJump]
+
+
+def _linear_problem(d=10, n_classes=4, n=40, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(-1, 1, size=(1000, d))
+    y = (X @ rng.normal(size=(d, n_classes))).argmax(1)
+    clf = LogisticRegression(C=100, max_iter=5000).fit(X, y)
+    return clf, X[:n], y[:n]
+
+
+def _exact_linear_distance(clf, X):
+    """min_k [(w_c - w_k).x + b_c - b_k] / |w_c - w_k| for the predicted class c."""
+    W, b = clf.coef_, clf.intercept_
+    scores = X @ W.T + b
+    c = scores.argmax(1)
+    out = np.full(len(X), np.inf)
+    for k in range(W.shape[0]):
+        with np.errstate(invalid="ignore"):  # k == c: 0 / 0, masked below
+            gap = (scores[np.arange(len(X)), c] - scores[:, k]) / np.linalg.norm(W[c] - W[k],
+                                                                                 axis=1)
+        out = np.where(c == k, out, np.minimum(out, gap))
+    return out
+
+
+def _ball_model(radius=1.0):
+    """Class 0 inside the ball of the given radius around 0, class 1 outside."""
+    return lambda X: (np.linalg.norm(X.reshape(len(X), -1), axis=1) > radius).astype(int)
+
+
+# ------------------------------------------------------------------------ exactness
+def test_tangent_attack_finds_the_exact_distance_of_a_linear_multiclass_model():
+    clf, X, y = _linear_problem()
+    correct = clf.predict(X) == y
+    result = TangentAttack(-10, 10, random_state=0).attack(clf, X, y)
+    exact = _exact_linear_distance(clf, X)
+    np.testing.assert_allclose(result.distances[correct], exact[correct], rtol=0.01)
+    assert np.all(result.distances[correct] >= exact[correct] * (1 - 1e-6))  # upper bounds
+
+
+def test_hopskipjump_on_a_linear_multiclass_model():
+    clf, X, y = _linear_problem()
+    correct = clf.predict(X) == y
+    result = HopSkipJump(-10, 10, random_state=0).attack(clf, X, y)
+    ratio = result.distances[correct] / _exact_linear_distance(clf, X)[correct]
+    assert np.all(ratio >= 1 - 1e-6)
+    assert np.median(ratio) < 1.01
+
+
+def test_single_start_gets_stuck_on_other_class_boundaries():
+    """Why n_starts > 1 is the default: one start converges to the boundary it starts on."""
+    clf, X, y = _linear_problem()
+    correct = clf.predict(X) == y
+    exact = _exact_linear_distance(clf, X)[correct]
+    single = TangentAttack(-10, 10, n_starts=1, random_state=0).attack(clf, X, y)
+    assert np.max(single.distances[correct] / exact) > 1.05
+
+
+@pytest.mark.parametrize("attack", ATTACKS)
+def test_two_dimensional_line(attack):
+    # Class 1 where x1 + 2 x2 > 0.5: distance |x1 + 2 x2 - 0.5| / sqrt(5).
+    def model(X):
+        return (X[:, 0] + 2 * X[:, 1] > 0.5).astype(int)
+
+    X = np.random.default_rng(0).uniform(-1, 1, size=(30, 2))
+    result = attack(-5, 5, random_state=0).attack(model, X)
+    exact = np.abs(X[:, 0] + 2 * X[:, 1] - 0.5) / np.sqrt(5)
+    np.testing.assert_allclose(result.distances, exact, rtol=0.01)
+
+
+def _sphere_problem(d=20, n=20, seed=1):
+    rng = np.random.default_rng(seed)
+    directions = rng.normal(size=(n, d))
+    directions /= np.linalg.norm(directions, axis=1, keepdims=True)
+    offsets = rng.uniform(0.2, 0.7, size=n)
+    return directions * offsets[:, None], directions, 1.0 - offsets
+
+
+@pytest.mark.parametrize("attack", ATTACKS)
+def test_sphere_boundary_in_higher_dimension(attack):
+    X, _, exact = _sphere_problem()
+    result = attack(-3, 3, random_state=0).attack(_ball_model(), X)
+    assert np.all(result.distances >= exact * (1 - 1e-6))
+    np.testing.assert_allclose(result.distances, exact, rtol=0.05)
+
+
+def test_tangent_attack_escapes_a_start_across_the_sphere():
+    """The published attack stalls when started at the far side of a convex boundary."""
+    X, directions, exact = _sphere_problem()
+    far = -1.5 * directions  # across the sphere: the boundary point found first is antipodal
+    result = TangentAttack(-3, 3, random_state=0).attack(_ball_model(), X, starting_points=far)
+    initial = 1.0 + np.linalg.norm(X, axis=1)  # distance of the antipodal boundary point
+    assert np.all(result.distances <= initial)
+    np.testing.assert_allclose(result.distances, exact, rtol=0.05)
+
+
+# ------------------------------------------------------------------------ tangent point
+def test_tangent_point_in_the_plane():
+    # Hemisphere of radius 1 at the origin facing +y.
+    center, normal, radius = torch.zeros(1, 2), torch.tensor([[0.0, 1.0]]), torch.tensor([1.0])
+    # From (2, -1) the tangent point is (0.8, 0.6): (t - x) . t = 0 and |t| = 1.
+    t = tangent_point(torch.tensor([[2.0, -1.0]]), center, normal, radius)
+    np.testing.assert_allclose(t.numpy(), [[0.8, 0.6]], atol=1e-6)
+    # From (0.5, -2) the sphere's tangent point lies below the base: the rim point (1, 0).
+    t = tangent_point(torch.tensor([[0.5, -2.0]]), center, normal, radius)
+    np.testing.assert_allclose(t.numpy(), [[1.0, 0.0]], atol=1e-6)
+    # From above the base, still orthogonal.
+    x = torch.tensor([[2.0, 1.0]])
+    t = tangent_point(x, center, normal, radius)
+    assert t.norm().item() == pytest.approx(1.0, abs=1e-6) and t[0, 1].item() > 0
+    assert torch.dot(t[0], (x - t)[0]).item() == pytest.approx(0.0, abs=1e-6)
+
+
+# ------------------------------------------------------------------------ budgets, policies
+@pytest.mark.parametrize("attack", ATTACKS)
+@pytest.mark.parametrize("n_starts", [1, 5])
+def test_distances_never_grow_with_the_budget_and_budgets_hold(attack, n_starts):
+    clf, X, y = _linear_problem(n=20)
+    previous = None
+    for budget in (100, 600, 2000, 6000, 20000, None):
+        result = attack(-10, 10, max_queries=budget, n_starts=n_starts,
+                        random_state=0).attack(clf, X, y)
+        if budget is not None:
+            assert result.queries.max() <= budget
+        if previous is not None:
+            assert np.all(result.distances <= previous)
+        previous = result.distances
+    assert np.all(np.isfinite(previous))
+
+
+def test_same_random_state_gives_identical_results():
+    clf, X, y = _linear_problem(n=10)
+    a = TangentAttack(-10, 10, random_state=7).attack(clf, X, y)
+    b = TangentAttack(-10, 10, random_state=7).attack(clf, X, y)
+    c = TangentAttack(-10, 10, random_state=8).attack(clf, X, y)
+    np.testing.assert_array_equal(a.distances, b.distances)
+    np.testing.assert_array_equal(a.queries, b.queries)
+    assert not np.array_equal(a.distances, c.distances)
+
+
+def test_misclassified_samples_get_distance_zero():
+    clf, X, y = _linear_problem(n=20)
+    wrong = clf.predict(X)
+    y_bad = y.copy()
+    y_bad[:5] = (wrong[:5] + 1) % 4  # labels the model gets wrong
+    result = TangentAttack(-10, 10, max_iter=3, random_state=0).attack(clf, X, y_bad)
+    assert np.all(result.distances[:5] == 0) and np.all(result.success[:5])
+    np.testing.assert_array_equal(result.adversarial[:5], X[:5].astype(np.float32))
+    assert np.all(result.queries[:5] == 1)
+
+
+def test_no_adversarial_start_means_inf_and_never_the_input():
+    X = np.random.default_rng(0).uniform(0, 1, size=(4, 3))
+    result = TangentAttack(random_state=0, init_trials=30).attack(
+        lambda Z: np.zeros(len(Z), dtype=int), X)
+    assert np.all(np.isinf(result.distances)) and not result.success.any()
+    assert np.isnan(result.adversarial).all()
+    assert np.all(result.queries == 31)
+
+
+def test_returned_points_are_adversarial_and_in_the_box():
+    clf, X, y = _linear_problem(n=30)
+    result = TangentAttack(-10, 10, max_iter=10, random_state=0).attack(clf, X, y)
+    ok = result.success & (result.distances > 0)
+    assert np.all(clf.predict(result.adversarial[ok]) != y[ok])
+    assert result.adversarial[ok].min() >= -10 and result.adversarial[ok].max() <= 10
+    np.testing.assert_allclose(np.linalg.norm(result.adversarial[ok] - X[ok], axis=1),
+                               result.distances[ok], rtol=1e-5)
+
+
+def test_attacks_the_models_own_predictions_without_y():
+    clf, X, _ = _linear_problem(n=10)
+    result = TangentAttack(-10, 10, max_iter=5, random_state=0).attack(clf, X)
+    assert np.all(result.distances > 0) and result.success.all()
+
+
+@pytest.mark.parametrize(("kwargs", "data", "match"), [
+    ({"clip_min": 1.0, "clip_max": 0.0}, None, "clip_min must be < clip_max"),
+    ({"max_queries": 2}, None, "max_queries"),
+    ({"n_starts": 0}, None, "n_starts"),
+    ({}, np.full((2, 3), 2.0), "outside the input box"),
+    ({}, np.array([[np.nan, 0.5, 0.5]]), "NaN"),
+    ({}, np.empty((0, 3)), "at least one sample"),
+    ({}, np.array([0.5, 0.5]), "at least one sample"),
+])
+def test_attack_errors(kwargs, data, match):
+    X = np.full((2, 3), 0.5) if data is None else data
+    with pytest.raises(ValueError, match=match):
+        TangentAttack(**kwargs).attack(lambda Z: np.zeros(len(Z), dtype=int), X)
+
+
+def test_wrong_y_shape():
+    with pytest.raises(ValueError, match=r"y must have shape \(2,\)"):
+        TangentAttack().attack(lambda Z: np.zeros(len(Z), dtype=int), np.full((2, 3), 0.5),
+                               [0, 1, 0])
+
+
+# ------------------------------------------------------------------------ oracles
+@pytest.fixture(scope="module")
+def digits_featurizer():
+    from sklearn.datasets import load_digits
+    X, y = load_digits(return_X_y=True)
+    X = (X / 16.0).astype(np.float32)
+    feat = SpectralMLPClassifier(hidden_layer_sizes=(32,), max_epochs=5, batch_size=64,
+                                 init="default", random_state=0).fit(X, y)
+    return feat, X, y
+
+
+@pytest.mark.parametrize("head", [LogisticRegression(max_iter=1000), LinearSVC(),
+                                  RidgeClassifier(), SGDClassifier(random_state=0)])
+@pytest.mark.parametrize("binary", [False, True])
+def test_pipeline_with_linear_head_is_fused_into_torch(digits_featurizer, head, binary):
+    feat, X, y = digits_featurizer
+    if binary:
+        y = np.where(y < 5, "low", "high")
+    pipe = Pipeline([("feat", feat), ("clf", head)]).fit(X, y)
+    oracle = as_oracle(pipe)
+    assert oracle.device.type == "cpu" and oracle._encode is not None
+    codes = oracle(torch.from_numpy(X[:200]))
+    np.testing.assert_array_equal(pipe.classes_[codes.numpy()], pipe.predict(X[:200]))
+
+
+def test_spectral_estimator_and_torch_module_oracles(digits_featurizer):
+    feat, X, _ = digits_featurizer
+    oracle = as_oracle(feat, batch_size=64)
+    codes = oracle(torch.from_numpy(X[:200]))
+    np.testing.assert_array_equal(feat.classes_[codes.numpy()], feat.predict(X[:200]))
+    assert oracle.n_calls == 4  # 200 points in chunks of 64
+    module_oracle = as_oracle(feat.net_.module_, input_shape=(64,))
+    np.testing.assert_array_equal(module_oracle(torch.from_numpy(X[:50])).numpy(), codes[:50])
+    with pytest.raises(ValueError, match="input_shape"):
+        as_oracle(feat.net_.module_)
+    with pytest.raises(TypeError, match="Cannot query labels"):
+        as_oracle(42)
+
+
+def test_attack_on_an_estimator_matches_attack_on_its_pipeline_twin(digits_featurizer):
+    feat, X, y = digits_featurizer
+    a = TangentAttack(max_iter=5, random_state=0).attack(feat, X[:20], y[:20])
+    b = TangentAttack(max_iter=5, random_state=0).attack(feat.predict, X[:20], y[:20])
+    np.testing.assert_allclose(a.distances, b.distances, rtol=1e-4)
