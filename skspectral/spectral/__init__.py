@@ -3,16 +3,34 @@
 This is the lowest layer of skspectral; it imports nothing from the rest of the package.
 """
 
+from ._conv import (
+    conv_apply,
+    conv_dense_matrix,
+    conv_fft_norm,
+    conv_power_iteration,
+    conv_sigma_and_grad,
+    is_pointwise,
+    supports_fft,
+)
 from ._dense import power_iteration, random_unit_vector, top_singular_triplet
 from ._lipschitz import ACTIVATIONS, lipschitz_constant
-from ._operator import as_matrix, operator_norm
+from ._operator import as_matrix, capture_input_shapes, operator_norm, resolve_input_shape
 
 __all__ = [
     "ACTIVATIONS",
     "as_matrix",
+    "capture_input_shapes",
+    "conv_apply",
+    "conv_dense_matrix",
+    "conv_fft_norm",
+    "conv_power_iteration",
+    "conv_sigma_and_grad",
+    "is_pointwise",
     "lipschitz_constant",
     "operator_norm",
     "power_iteration",
     "random_unit_vector",
+    "resolve_input_shape",
+    "supports_fft",
     "top_singular_triplet",
 ]
