@@ -6,7 +6,7 @@ decision-based attacks measure how far inputs sit from the decision boundary.
 """
 
 from .attacks import AttackResult, HopSkipJump, TangentAttack
-from .estimators import SpectralMLPClassifier
+from .estimators import SpectralMLPClassifier, SpectralResNetClassifier
 from .metrics import RobustnessScorer, adversarial_distances, certified_lower_bound
 
 __version__ = "0.1.0"
@@ -16,6 +16,7 @@ __all__ = [
     "HopSkipJump",
     "RobustnessScorer",
     "SpectralMLPClassifier",
+    "SpectralResNetClassifier",
     "TangentAttack",
     "__version__",
     "adversarial_distances",

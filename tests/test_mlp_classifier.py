@@ -245,7 +245,7 @@ def test_bad_data_is_rejected_with_a_clear_error(X, y, error, match):
     (dict(gamma=float("inf")), ValueError, "gamma"),
     (dict(gamma="big"), TypeError, "gamma"),
     (dict(regularizer="spectral"), ValueError, "regularizer must be one of"),
-    (dict(regularizer=["nope"]), ValueError, "'nope' is not a Linear layer"),
+    (dict(regularizer=["nope"]), ValueError, "'nope' is not a Linear/Conv2d layer"),
     (dict(regularizer=3), TypeError, "regularizer"),
     (dict(activation="elu"), ValueError, "activation must be one of"),
     (dict(burnin=11), ValueError, "burnin"),

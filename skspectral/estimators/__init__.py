@@ -2,11 +2,13 @@
 
 from ._base import OPTIMIZERS, REGULARIZERS, SpectralClassifierBase, resolve_device
 from .mlp import SpectralMLPClassifier
+from .resnet import SpectralResNetClassifier
 
 __all__ = [
     "OPTIMIZERS",
     "REGULARIZERS",
     "SpectralClassifierBase",
     "SpectralMLPClassifier",
+    "SpectralResNetClassifier",
     "resolve_device",
 ]

@@ -3,23 +3,40 @@
 import torch
 import torch.nn as nn
 
-from ..spectral import as_matrix, power_iteration, random_unit_vector, top_singular_triplet
+from ..spectral import (
+    as_matrix,
+    conv_power_iteration,
+    conv_sigma_and_grad,
+    is_pointwise,
+    power_iteration,
+    random_unit_vector,
+    resolve_input_shape,
+    top_singular_triplet,
+)
 
 __all__ = ["SpectralPenalty"]
+
+
+def _is_dense(layer):
+    return isinstance(layer, nn.Linear) or (isinstance(layer, nn.Conv2d) and is_pointwise(layer))
 
 
 class SpectralPenalty(nn.Module):
     """Spectral penalty over a set of layers, with its power-iteration state.
 
-    The penalty is ``R = (gamma / 2) * sum_l sigma_max(W_l)^2``. Its gradient with respect
-    to ``W_l`` is ``gamma * sigma_l * u_l v_l^T`` (``u_l``, ``v_l`` the top singular
-    vectors), which :meth:`apply_` adds to the weights' ``.grad`` without differentiating
-    through an SVD.
+    The penalty is ``R = (gamma / 2) * sum_l sigma_l^2``, ``sigma_l`` the operator norm of
+    layer ``l``: the top singular value of a Linear weight or of a 1x1 convolution's kernel
+    matrix, and for other convolutions of the linear map they apply to their input size.
+    Its gradient with respect to a weight is ``gamma * sigma * d sigma / d W``: ``gamma sigma
+    u v^T`` for a matrix, one convolution weight-gradient at batch size 1 for a convolution;
+    :meth:`apply_` adds it to ``.grad`` without differentiating through an SVD. The
+    computation runs in the weights' dtype with autocast disabled (fp32 under mixed
+    precision).
 
-    The state (right singular vector and last ``sigma`` per layer) lives in buffers, so it
-    is saved with ``state_dict``, pickles, and follows ``.to(device)``. The module holds
-    only layer *names*; the network is passed to every call, so the penalty never owns
-    (or double-registers) the network's parameters.
+    The state (right singular vector, shaped like one input for a convolution, and the last
+    ``sigma`` per layer) lives in buffers, so it is saved with ``state_dict``, pickles, and
+    follows ``.to(device)``. The module holds layer *names* only; the network is passed to
+    every call, so the penalty never owns the network's parameters.
 
     Parameters
     ----------
@@ -28,20 +45,23 @@ class SpectralPenalty(nn.Module):
     layers : list of str
         Names of the penalized layers (see :func:`~skspectral.regularization.resolve_scope`).
     gamma : float, default=0.0
-        Strength. Note the factor 1/2: the authors' code adds ``gamma * sum sigma^2``, so
-        their gamma corresponds to ``2 * gamma`` here.
+        Strength. The authors' code adds ``gamma * sum sigma^2``, so their gamma corresponds to
+        ``2 * gamma`` here.
     n_power_iterations : int, default=1
         Power-iteration steps per refresh (:meth:`apply_`).
+    input_shapes : dict, optional
+        ``{name: (c_in, H, W)}`` for the convolutions other than 1x1 ones (see
+        :func:`~skspectral.spectral.capture_input_shapes`).
 
     Attributes
     ----------
     layers : list of str
+    input_shapes : dict
     converged : bool
-        Whether the vectors were set to the exact singular vectors since the last
-        re-initialization.
+        Whether the vectors were iterated to convergence since the last re-initialization.
     """
 
-    def __init__(self, module, layers, gamma=0.0, n_power_iterations=1):
+    def __init__(self, module, layers, gamma=0.0, n_power_iterations=1, input_shapes=None):
         super().__init__()
         if not gamma >= 0:
             raise ValueError(f"gamma must be >= 0, got {gamma!r}.")
@@ -51,50 +71,67 @@ class SpectralPenalty(nn.Module):
         self.layers = list(layers)
         self.gamma = float(gamma)
         self.n_power_iterations = int(n_power_iterations)
+        self.input_shapes = {}
         self.converged = False
         for i, name in enumerate(self.layers):
-            weight = as_matrix(module.get_submodule(name))
-            self.register_buffer(f"v{i}", random_unit_vector(
-                weight.shape[1], dtype=weight.dtype, device=weight.device))
-            self.register_buffer(f"sigma{i}", torch.zeros((), dtype=weight.dtype,
-                                                          device=weight.device))
+            layer = module.get_submodule(name)
+            if not _is_dense(layer):
+                self.input_shapes[name] = resolve_input_shape(
+                    layer, (input_shapes or {}).get(name))
+            self.register_buffer(f"v{i}", self._random_state(name, layer))
+            self.register_buffer(f"sigma{i}", torch.zeros((), dtype=layer.weight.dtype,
+                                                          device=layer.weight.device))
 
-    def _weights(self, module):
+    def _random_state(self, name, layer):
+        weight = layer.weight
+        if _is_dense(layer):
+            return random_unit_vector(as_matrix(layer).shape[1], dtype=weight.dtype,
+                                      device=weight.device)
+        x = torch.randn(1, *self.input_shapes[name], dtype=weight.dtype, device=weight.device)
+        return x / x.norm()
+
+    def _layers(self, module):
         for i, name in enumerate(self.layers):
-            weight = as_matrix(module.get_submodule(name))
-            v = getattr(self, f"v{i}")
-            if v.shape[0] != weight.shape[1]:
+            layer = module.get_submodule(name)
+            state = getattr(self, f"v{i}")
+            expected = as_matrix(layer).shape[1] if _is_dense(layer) else layer.in_channels
+            if state.shape[0 if _is_dense(layer) else 1] != expected:
                 # The layer was rebuilt with another shape: start over from a random vector.
-                self._buffers[f"v{i}"] = random_unit_vector(
-                    weight.shape[1], dtype=v.dtype, device=weight.device)
+                self._buffers[f"v{i}"] = self._random_state(name, layer)
                 self.converged = False
-            yield i, weight
+            yield i, layer
 
     def _store(self, i, sigma, v):
         getattr(self, f"v{i}").copy_(v)
         getattr(self, f"sigma{i}").copy_(sigma)
 
-    @torch.no_grad()
-    def converge_(self, module):
-        """Set every layer's vectors to its exact top singular vectors (dense SVD).
+    def _autocast_off(self):
+        device = next(self.buffers(), torch.empty(0)).device.type
+        return torch.autocast(device_type=device, enabled=False)
 
-        Parameters
-        ----------
-        module : torch.nn.Module
+    @torch.no_grad()
+    def converge_(self, module, n_iter=100, tol=1e-4):
+        """Set the vectors to the top singular vectors: by SVD for matrices, by up to
+        ``n_iter`` power iterations (relative tolerance ``tol``) for convolutions.
 
         Returns
         -------
         self
         """
-        for i, weight in self._weights(module):
-            sigma, _, v = top_singular_triplet(weight)
-            self._store(i, sigma, v)
+        with self._autocast_off():
+            for i, layer in self._layers(module):
+                if _is_dense(layer):
+                    sigma, _, v = top_singular_triplet(as_matrix(layer))
+                else:
+                    sigma, _, v = conv_power_iteration(layer, getattr(self, f"v{i}"),
+                                                       n_iter=n_iter, tol=tol)
+                self._store(i, sigma, v)
         self.converged = True
         return self
 
     @torch.no_grad()
     def refresh_(self, module, n_iter=None, tol=None):
-        """Advance the warm-started power iteration and return the ``(sigma, u, v)`` triplets.
+        """Advance the warm-started power iteration of every layer.
 
         Parameters
         ----------
@@ -102,44 +139,52 @@ class SpectralPenalty(nn.Module):
         n_iter : int, optional
             Iterations; ``n_power_iterations`` when None.
         tol : float, optional
-            Early-stopping tolerance (see :func:`~skspectral.spectral.power_iteration`).
-
-        Returns
-        -------
-        list of tuple
-            ``(weight, sigma, u, v)`` per layer, in the order of ``layers``.
-        """
-        n_iter = self.n_power_iterations if n_iter is None else n_iter
-        out = []
-        for i, weight in self._weights(module):
-            sigma, u, v = power_iteration(weight, getattr(self, f"v{i}"), n_iter=n_iter, tol=tol)
-            self._store(i, sigma, v)
-            out.append((weight, sigma, u, v))
-        return out
-
-    @torch.no_grad()
-    def apply_(self, module):
-        """Refresh the singular vectors and add ``gamma * sigma * u v^T`` to each weight's grad.
-
-        Call it after ``loss.backward()`` and before ``optimizer.step()``. It does not
-        synchronize with the device.
-
-        Parameters
-        ----------
-        module : torch.nn.Module
+            Early-stopping tolerance (synchronizes with the device).
 
         Returns
         -------
         self
         """
-        for weight, sigma, u, v in self.refresh_(module):
-            if not weight.requires_grad or self.gamma == 0.0:
-                continue
-            grad = torch.outer(u, v).mul_(sigma * self.gamma).to(weight.dtype)
-            if weight.grad is None:
-                weight.grad = grad
-            else:
-                weight.grad.add_(grad)
+        n_iter = self.n_power_iterations if n_iter is None else n_iter
+        with self._autocast_off():
+            for i, layer in self._layers(module):
+                state = getattr(self, f"v{i}")
+                if _is_dense(layer):
+                    sigma, _, v = power_iteration(as_matrix(layer), state, n_iter=n_iter, tol=tol)
+                else:
+                    sigma, _, v = conv_power_iteration(layer, state, n_iter=n_iter, tol=tol)
+                self._store(i, sigma, v)
+        return self
+
+    @torch.no_grad()
+    def apply_(self, module):
+        """Refresh the singular vectors and add ``gamma * sigma * d sigma / dW`` to each grad.
+
+        Call it after ``loss.backward()`` and before ``optimizer.step()``. It does not
+        synchronize with the device.
+
+        Returns
+        -------
+        self
+        """
+        with self._autocast_off():
+            for i, layer in self._layers(module):
+                state, weight = getattr(self, f"v{i}"), layer.weight
+                if _is_dense(layer):
+                    sigma, u, v = power_iteration(as_matrix(layer), state,
+                                                  n_iter=self.n_power_iterations)
+                    dsigma = torch.outer(u, v).reshape(weight.shape)
+                else:
+                    _, _, v = conv_power_iteration(layer, state, n_iter=self.n_power_iterations)
+                    sigma, dsigma = conv_sigma_and_grad(layer, v)
+                self._store(i, sigma, v)
+                if not weight.requires_grad or self.gamma == 0.0:
+                    continue
+                grad = dsigma.mul_(sigma * self.gamma).to(weight.dtype)
+                if weight.grad is None:
+                    weight.grad = grad
+                else:
+                    weight.grad.add_(grad)
         return self
 
     def value(self):
@@ -150,7 +195,7 @@ class SpectralPenalty(nn.Module):
         return 0.5 * self.gamma * torch.stack(sigmas).square().sum()
 
     def sigmas(self):
-        """The top singular values at the last refresh, in the order of ``layers``."""
+        """The operator norms at the last refresh, in the order of ``layers``."""
         return [getattr(self, f"sigma{i}") for i in range(len(self.layers))]
 
     def norms(self):

@@ -9,7 +9,7 @@ __all__ = ["SCOPES", "PENALIZABLE_TYPES", "resolve_scope"]
 SCOPES = ("representation", "head", "all")
 
 #: Module types whose weight the penalty knows how to regularize.
-PENALIZABLE_TYPES = (nn.Linear,)
+PENALIZABLE_TYPES = (nn.Linear, nn.Conv2d)
 
 
 def _penalizable(module, prefix=""):

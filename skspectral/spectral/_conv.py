@@ -9,6 +9,7 @@ import torch
 import torch.nn as nn
 
 __all__ = [
+    "conv_adjoint",
     "conv_apply",
     "conv_dense_matrix",
     "conv_fft_norm",
@@ -22,6 +23,55 @@ __all__ = [
 def conv_apply(layer, x, weight=None):
     """The layer's linear map (no bias) applied to ``x``, honouring its ``padding_mode``."""
     return layer._conv_forward(x, layer.weight if weight is None else weight, None)
+
+
+def _explicit_padding(layer):
+    """``(pad, conv_padding)``: how the layer pads before its convolution, for the modes whose
+    adjoint is written out (zeros, circular); None for the others."""
+    if layer.padding_mode == "zeros":
+        return None, layer.padding
+    if layer.padding_mode == "circular":
+        return layer._reversed_padding_repeated_twice, (0, 0)
+    return None
+
+
+def _fold_circular(z, pad):
+    """Adjoint of circular padding: add the padded borders back onto the rows/columns they copy."""
+    left, right, top, bottom = pad
+    h = z.shape[-2] - top - bottom
+    w = z.shape[-1] - left - right
+    rows = z[..., top:top + h, :].clone()
+    if bottom:
+        rows[..., :bottom, :] += z[..., top + h:, :]
+    if top:
+        rows[..., h - top:, :] += z[..., :top, :]
+    out = rows[..., left:left + w].clone()
+    if right:
+        out[..., :right] += rows[..., left + w:]
+    if left:
+        out[..., w - left:] += rows[..., :left]
+    return out
+
+
+def conv_adjoint(layer, y, input_shape, weight=None):
+    """``A^T y`` for the layer's linear map ``A`` on inputs of ``input_shape`` (c, H, W)."""
+    weight = layer.weight if weight is None else weight
+    explicit = _explicit_padding(layer)
+    if explicit is None:  # reflect / replicate: the vector-Jacobian product of the map
+        x0 = torch.zeros(1, *input_shape, dtype=y.dtype, device=y.device)
+        return torch.func.vjp(lambda t: conv_apply(layer, t, weight), x0)[1](y)[0]
+    pad, conv_padding = explicit
+    h, w = input_shape[1:]
+    if pad is not None:
+        h, w = h + pad[2] + pad[3], w + pad[0] + pad[1]
+    out_pad = []
+    for size, out, k, s, p, d in zip((h, w), y.shape[-2:], weight.shape[-2:], layer.stride,
+                                     conv_padding, layer.dilation, strict=True):
+        out_pad.append(size - ((out - 1) * s - 2 * p + d * (k - 1) + 1))
+    z = torch.nn.functional.conv_transpose2d(y, weight, stride=layer.stride,
+                                             padding=conv_padding, output_padding=out_pad,
+                                             groups=layer.groups, dilation=layer.dilation)
+    return z if pad is None else _fold_circular(z, pad)
 
 
 def is_pointwise(layer):
@@ -68,15 +118,16 @@ def conv_power_iteration(layer, x, n_iter=1, tol=None):
         raise ValueError(f"n_iter must be >= 1, got {n_iter}.")
     weight = layer.weight.detach()
     x = x.to(weight.dtype)
+    shape = tuple(x.shape[1:])
     previous = None
     for _ in range(n_iter):
-        y, adjoint = torch.func.vjp(lambda t: conv_apply(layer, t, weight), x)
+        y = conv_apply(layer, x, weight)
         if tol is not None:
             sigma = y.norm()
             if previous is not None and abs(sigma - previous) <= tol * sigma:
                 break
             previous = sigma
-        x = adjoint(y)[0]
+        x = conv_adjoint(layer, y, shape, weight)
         x = x / x.norm().clamp_min(torch.finfo(x.dtype).tiny)
     y = conv_apply(layer, x, weight)
     sigma = y.norm()
@@ -95,9 +146,22 @@ def conv_sigma_and_grad(layer, x):
     sigma : torch.Tensor (0-d)
     grad : torch.Tensor of the kernel's shape
     """
-    y, vjp = torch.func.vjp(lambda k: conv_apply(layer, x, k), layer.weight.detach())
+    weight = layer.weight.detach()
+    explicit = _explicit_padding(layer)
+    if explicit is None:
+        y, vjp = torch.func.vjp(lambda k: conv_apply(layer, x, k), weight)
+        sigma = y.norm()
+        return sigma.detach(), vjp(y / sigma.clamp_min(torch.finfo(y.dtype).tiny))[0].detach()
+    pad, conv_padding = explicit
+    inp = x if pad is None else torch.nn.functional.pad(x, pad, mode="circular")
+    y = torch.nn.functional.conv2d(inp, weight, stride=layer.stride, padding=conv_padding,
+                                   dilation=layer.dilation, groups=layer.groups)
     sigma = y.norm()
-    return sigma.detach(), vjp(y / sigma.clamp_min(torch.finfo(y.dtype).tiny))[0].detach()
+    u = y / sigma.clamp_min(torch.finfo(y.dtype).tiny)
+    grad = torch.nn.grad.conv2d_weight(inp, weight.shape, u, stride=layer.stride,
+                                       padding=conv_padding, dilation=layer.dilation,
+                                       groups=layer.groups)
+    return sigma, grad
 
 
 @torch.no_grad()

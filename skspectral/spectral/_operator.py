@@ -15,7 +15,7 @@ from ._dense import power_iteration, random_unit_vector
 __all__ = ["as_matrix", "capture_input_shapes", "operator_norm", "resolve_input_shape"]
 
 _METHODS = ("auto", "exact", "power", "fft", "dense")
-_DENSE_LIMIT = 4096  # largest c_in*H*W for the explicit-matrix method
+_DENSE_LIMIT = 1024  # largest c_in*H*W for which "auto" builds the explicit matrix
 
 
 def as_matrix(layer):

@@ -1,0 +1,66 @@
+"""Input preprocessing as modules: per-channel normalization, batch-wise augmentation."""
+
+import torch
+import torch.nn as nn
+
+__all__ = ["Normalize", "RandomCropFlip"]
+
+
+class Normalize(nn.Module):
+    """``(x - mean) / std`` per channel, with the statistics as buffers.
+
+    Parameters
+    ----------
+    mean, std : sequence of float
+        One value per channel.
+    """
+
+    def __init__(self, mean, std):
+        super().__init__()
+        as_channels = lambda v: torch.as_tensor(v, dtype=torch.float32).reshape(1, -1, 1, 1)  # noqa: E731
+        self.register_buffer("mean", as_channels(mean))
+        self.register_buffer("std", as_channels(std))
+
+    def forward(self, x):
+        return (x - self.mean) / self.std
+
+
+class RandomCropFlip(nn.Module):
+    """Training-time augmentation: random crop after zero padding, random horizontal flip.
+
+    Each sample gets its own crop offset and flip, drawn from torch's global generator and
+    applied to the whole batch at once on its device (torchvision's v2 transforms draw one
+    crop per call, shared by the batch). Identity in evaluation mode.
+
+    Parameters
+    ----------
+    padding : int, default=4
+    flip : bool, default=True
+    """
+
+    def __init__(self, padding=4, flip=True):
+        super().__init__()
+        self.padding = int(padding)
+        self.flip = flip
+
+    def forward(self, x):
+        if not self.training:
+            return x
+        n, _, h, w = x.shape
+        p = self.padding
+        if p:
+            padded = nn.functional.pad(x, (p, p, p, p))
+            dy = torch.randint(0, 2 * p + 1, (n, 1), device=x.device)
+            dx = torch.randint(0, 2 * p + 1, (n, 1), device=x.device)
+            rows = (dy + torch.arange(h, device=x.device))[:, None, :, None]
+            cols = (dx + torch.arange(w, device=x.device))[:, None, None, :]
+            batch = torch.arange(n, device=x.device)[:, None, None, None]
+            x = padded[batch, torch.arange(x.shape[1], device=x.device)[None, :, None, None],
+                       rows, cols]
+        if self.flip:
+            mirror = torch.rand(n, device=x.device) < 0.5
+            x = torch.where(mirror[:, None, None, None], x.flip(-1), x)
+        return x
+
+    def extra_repr(self):
+        return f"padding={self.padding}, flip={self.flip}"
