@@ -7,7 +7,7 @@ from skorch import NeuralNet
 from skorch.utils import TeeGenerator
 
 from ..spectral import capture_input_shapes
-from ._penalty import SpectralPenalty
+from ._penalty import SpectralPenalty, unwrap
 from ._scope import resolve_scope
 
 __all__ = ["SpectralNet"]
@@ -67,7 +67,7 @@ class SpectralNet(NeuralNet):
             if hasattr(self, "penalty_"):
                 del self.penalty_
             return self
-        layers = resolve_scope(self.module_, self.spectral_scope)
+        layers = resolve_scope(unwrap(self.module_), self.spectral_scope)
         self.penalty_ = SpectralPenalty(self.module_, layers, gamma=self.spectral_gamma,
                                         n_power_iterations=self.spectral_n_power_iterations,
                                         input_shapes=self.input_shapes_)

@@ -17,6 +17,17 @@ from ..spectral import (
 __all__ = ["SpectralPenalty"]
 
 
+def unwrap(module):
+    """The module inside DistributedDataParallel / DataParallel / torch.compile wrappers."""
+    while True:
+        if isinstance(module, (nn.parallel.DistributedDataParallel, nn.DataParallel)):
+            module = module.module
+        elif hasattr(module, "_orig_mod"):
+            module = module._orig_mod
+        else:
+            return module
+
+
 def _is_dense(layer):
     return isinstance(layer, nn.Linear) or (isinstance(layer, nn.Conv2d) and is_pointwise(layer))
 
@@ -36,7 +47,10 @@ class SpectralPenalty(nn.Module):
     The state (right singular vector, shaped like one input for a convolution, and the last
     ``sigma`` per layer) lives in buffers, so it is saved with ``state_dict``, pickles, and
     follows ``.to(device)``. The module holds layer *names* only; the network is passed to
-    every call, so the penalty never owns the network's parameters.
+    every call (wrapped in DistributedDataParallel or ``torch.compile`` or not), so the
+    penalty never owns the network's parameters. Under data parallelism, apply it after the
+    gradients are all-reduced: every rank then computes the same update from the same
+    weights and state, and the state stays identical across ranks.
 
     Parameters
     ----------
@@ -73,6 +87,7 @@ class SpectralPenalty(nn.Module):
         self.n_power_iterations = int(n_power_iterations)
         self.input_shapes = {}
         self.converged = False
+        module = unwrap(module)
         for i, name in enumerate(self.layers):
             layer = module.get_submodule(name)
             if not _is_dense(layer):
@@ -91,6 +106,7 @@ class SpectralPenalty(nn.Module):
         return x / x.norm()
 
     def _layers(self, module):
+        module = unwrap(module)
         for i, name in enumerate(self.layers):
             layer = module.get_submodule(name)
             state = getattr(self, f"v{i}")
