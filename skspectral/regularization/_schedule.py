@@ -85,7 +85,8 @@ class SpectralRegularization(Callback):
     def on_epoch_begin(self, net, **kwargs):
         # The net has already opened this epoch's history row: len(history) is its number.
         active = len(net.history) > self.burnin_epochs_
-        if active and not self.active_:
+        if active and not self.active_ and len(net.history) > 1:
+            # Switching on after trained epochs: the weights moved since the last convergence.
             net.penalty_.converge_(net.module_)
         self.active_ = active
 
