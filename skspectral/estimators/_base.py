@@ -17,7 +17,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..regularization import SpectralNet, SpectralRegularization, resolve_burnin, resolve_scope
-from ..spectral import operator_norm
+from ..spectral import is_pointwise, operator_norm, supports_fft
 from ._data import ArrayDataset, TensorBatchIterator
 from ._progress import EpochProgressBar, progress
 
@@ -231,20 +231,42 @@ class SpectralClassifierBase(ClassifierMixin, ClassNamePrefixFeaturesOutMixin, T
                 self.net_.initialize()
             with progress(self.net_, epochs, type(self).__name__):
                 self.net_.partial_fit(X, y_encoded, epochs=epochs)
-        module, shapes = self.net_.module_, self.net_.input_shapes_
-        # Exact for dense layers and where the FFT applies; power iteration to a relative
-        # change below 1e-5 (at most 300 iterations) for other convolutions.
-        self.spectral_norms_ = {
-            name: operator_norm(module.get_submodule(name), shapes.get(name), method="auto",
-                                n_iter=300, tol=1e-5)
-            for name in resolve_scope(module, "all")}
         penalty = getattr(self.net_, "penalty_", None)
+        self._spectral_norms = None  # computed on first access of spectral_norms_
         self.regularized_layers_ = [] if penalty is None else list(penalty.layers)
         self.n_iter_ = len(self.net_.history)
         # Width of Φ, for get_feature_names_out.
         self._n_features_out = int(self._map_batches(
             lambda m, xb: m.features(xb).flatten(1), X[:1]).shape[1])
         return self
+
+    @property
+    def spectral_norms_(self):
+        """``{layer name: operator norm}`` of every Linear and Conv2d layer of the network.
+
+        Exact for dense layers, 1x1 convolutions and where the FFT applies; power iteration to
+        a relative change below 1e-5 (at most 300 steps) for other convolutions, continuing
+        from the penalty's warm vectors where it has them. Computed on first access after
+        training and cached.
+        """
+        check_is_fitted(self)
+        if getattr(self, "_spectral_norms", None) is None:
+            self._spectral_norms = self._final_norms(
+                self.net_.module_, self.net_.input_shapes_, getattr(self.net_, "penalty_", None))
+        return self._spectral_norms
+
+    @staticmethod
+    def _final_norms(module, shapes, penalty):
+        inexact = {name for name, shape in shapes.items()
+                   if not is_pointwise(module.get_submodule(name))
+                   and not supports_fft(module.get_submodule(name), shape)}
+        warm = {}
+        if penalty is not None and inexact & set(penalty.layers):
+            warm = penalty.refresh_(module, n_iter=300, tol=1e-5).norms()
+        return {name: warm[name] if name in warm and name in inexact else operator_norm(
+                    module.get_submodule(name), shapes.get(name), method="auto", n_iter=300,
+                    tol=1e-5)
+                for name in resolve_scope(module, "all")}
 
     def fit(self, X, y):
         """Train the network from scratch for ``max_epochs`` epochs.

@@ -126,7 +126,7 @@ class SpectralPenalty(nn.Module):
         return torch.autocast(device_type=device, enabled=False)
 
     @torch.no_grad()
-    def converge_(self, module, n_iter=100, tol=1e-4):
+    def converge_(self, module, n_iter=50, tol=1e-3):
         """Set the vectors to the top singular vectors: by SVD for matrices, by up to
         ``n_iter`` power iterations (relative tolerance ``tol``) for convolutions.
 
