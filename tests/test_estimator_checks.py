@@ -2,7 +2,7 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skspectral import SpectralMLPClassifier
+from skspectral import SpectralMLPClassifier, SpectralResNetClassifier
 
 # Small, fast configurations; the defaults are the paper's (2000 units, 200 epochs).
 ESTIMATORS = [
@@ -10,6 +10,10 @@ ESTIMATORS = [
                           init="default", random_state=0),
     SpectralMLPClassifier(hidden_layer_sizes=(16, 16), regularizer="all", max_epochs=40,
                           burnin=0, batch_size=32, init="default", random_state=0),
+    # scikit-learn's checks feed 2-D data: each row becomes a 1 x 1 x d image (or a square
+    # one-channel image when d is a square).
+    SpectralResNetClassifier(max_epochs=10, batch_size=32, lr=0.05, burnin=0, update_every=4,
+                             random_state=0),
 ]
 
 EXPECTED_FAILED_CHECKS = {
