@@ -8,6 +8,7 @@ drop out individually; a query is only ever made for a sample with budget left.
 
 import math
 import numbers
+from abc import ABC, abstractmethod
 
 import numpy as np
 import torch
@@ -20,7 +21,7 @@ from ._result import AttackResult
 __all__ = ["DecisionAttack"]
 
 
-class DecisionAttack:
+class DecisionAttack(ABC):
     """Base of the decision-based (hard-label) L2 attacks; subclasses define ``_step``.
 
     Algorithm: (1) find adversarial starts per sample by random draws in the input box (in
@@ -252,13 +253,13 @@ class DecisionAttack:
     #: Worst-case number of candidates (and of halving searches) one ``_step`` makes.
     _n_candidates = 1
 
+    @abstractmethod
     def _step(self, x, x_b, normal, dist, i, rows):
         """Candidate moves: a list of ``(points, ok)``, adversarial points where ``ok``.
 
         Each candidate is binary-searched back to the boundary and the closest result per
         track becomes the new boundary point. At most ``_n_candidates`` halving searches.
         """
-        raise NotImplementedError  # pragma: no cover - abstract
 
     def _iterate(self, x, x_b, best, best_dist, active, iterations, d):
         """Run ``iterations`` on the tracks; keep each track's closest adversarial point."""
