@@ -203,14 +203,13 @@ class DecisionAttack(ABC):
         """Unit estimate of the boundary normal at x_b (pointing to the adversarial side)."""
         t, d = x_b.shape
         normal = torch.zeros_like(x_b)
-        granted = rows
         self._charge(rows, n_probes)
         chunk = max(1, self.batch_size // n_probes)
         for start in range(0, t, chunk):
             # Probes are drawn for every track, so the random stream is budget-independent.
             r = torch.randn(min(chunk, t - start), n_probes, d, generator=self._gen,
                             device=x_b.device, dtype=x_b.dtype)
-            keep = granted[start:start + chunk]
+            keep = rows[start:start + chunk]
             if not keep.any():
                 continue
             idx = start + keep.nonzero().squeeze(1)

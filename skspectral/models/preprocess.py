@@ -6,6 +6,10 @@ import torch.nn as nn
 __all__ = ["Normalize", "RandomCropFlip"]
 
 
+def _per_channel(values):
+    return torch.as_tensor(values, dtype=torch.float32).reshape(1, -1, 1, 1)
+
+
 class Normalize(nn.Module):
     """``(x - mean) / std`` per channel, with the statistics as buffers.
 
@@ -17,9 +21,8 @@ class Normalize(nn.Module):
 
     def __init__(self, mean, std):
         super().__init__()
-        as_channels = lambda v: torch.as_tensor(v, dtype=torch.float32).reshape(1, -1, 1, 1)  # noqa: E731
-        self.register_buffer("mean", as_channels(mean))
-        self.register_buffer("std", as_channels(std))
+        self.register_buffer("mean", _per_channel(mean))
+        self.register_buffer("std", _per_channel(std))
 
     def forward(self, x):
         return (x - self.mean) / self.std
