@@ -187,17 +187,25 @@ class DecisionAttack(ABC):
     def _binary_search(self, x, adv_points, rows):
         """Boundary point on each segment x -> adv_points (the adversarial end is kept).
 
-        Costs exactly ``self._bs_steps`` queries per track in ``rows`` (paid for by the
-        caller's :meth:`_afford`).
+        Rows outside ``rows`` return ``adv_points``. Costs exactly ``self._bs_steps``
+        queries per track in ``rows`` (paid for by the caller's :meth:`_afford`).
         """
-        low = torch.zeros(len(x), device=x.device, dtype=x.dtype)
-        high = torch.ones(len(x), device=x.device, dtype=x.dtype)
-        for _ in range(self._bs_steps if rows.any() else 0):
+        out = adv_points.clone()
+        if not rows.any():
+            return out
+        idx = rows.nonzero().squeeze(1)
+        start, label = x[idx], self._label[idx]
+        span = adv_points[idx] - start
+        low = torch.zeros(len(idx), 1, device=x.device, dtype=x.dtype)
+        high = torch.ones_like(low)
+        self._charge(rows, self._bs_steps)
+        for _ in range(self._bs_steps):
             mid = (low + high) / 2
-            adv = self._query(x + mid[:, None] * (adv_points - x), rows)
-            high = torch.where(rows & adv, mid, high)
-            low = torch.where(rows & ~adv, mid, low)
-        return x + high[:, None] * (adv_points - x)
+            adv = (self._oracle(torch.addcmul(start, mid, span)) != label)[:, None]
+            high = torch.where(adv, mid, high)
+            low = torch.where(adv, low, mid)
+        out[idx] = torch.addcmul(start, high, span)
+        return out
 
     def _estimate_normal(self, x_b, delta, n_probes, rows):
         """Unit estimate of the boundary normal at x_b (pointing to the adversarial side)."""
@@ -205,23 +213,30 @@ class DecisionAttack(ABC):
         normal = torch.zeros_like(x_b)
         self._charge(rows, n_probes)
         chunk = max(1, self.batch_size // n_probes)
+        # Buffers shared by all chunks: fresh multi-megabyte tensors cost page faults.
+        draws = torch.empty(min(chunk, t), n_probes, d, device=x_b.device, dtype=x_b.dtype)
+        probes = torch.empty_like(draws)
         for start in range(0, t, chunk):
+            m = min(chunk, t - start)
             # Probes are drawn for every track, so the random stream is budget-independent.
-            r = torch.randn(min(chunk, t - start), n_probes, d, generator=self._gen,
-                            device=x_b.device, dtype=x_b.dtype)
-            keep = rows[start:start + chunk]
+            r = draws[:m].normal_(generator=self._gen)
+            keep = rows[start:start + m]
             if not keep.any():
                 continue
-            idx = start + keep.nonzero().squeeze(1)
-            r = r[keep]
-            r *= delta[idx, None, None] / r.norm(dim=2, keepdim=True)
-            probes = self._clip(x_b[idx, None] + r)
-            adv = self._oracle(probes.reshape(-1, d)).reshape(len(idx), n_probes)
-            f = torch.where(adv != self._label[idx, None], 1.0, -1.0).to(x_b.dtype)
+            if keep.all():
+                idx = torch.arange(start, start + m, device=x_b.device)
+            else:
+                idx = start + keep.nonzero().squeeze(1)
+                r = r[keep]
+            # Probe j is x_b + scale_j * r_j, with |scale_j * r_j| = delta.
+            scale = delta[idx, None] / torch.linalg.vector_norm(r, dim=2)
+            p = torch.addcmul(x_b[idx, None], r, scale[..., None], out=probes[:len(idx)])
+            adv = self._oracle(self._clip(p).view(-1, d)).view(len(idx), n_probes)
+            f = (adv != self._label[idx, None]).to(x_b.dtype).mul_(2).sub_(1)
             mean_f = f.mean(dim=1, keepdim=True)
             # Baseline-subtracted estimate; f itself when all probes agree (no baseline).
             f = torch.where(mean_f.abs() == 1, f, f - mean_f)
-            normal[idx] = torch.einsum("mk,mkd->md", f, r) / n_probes
+            normal[idx] = torch.bmm((f * scale)[:, None], r)[:, 0]
         return normal / normal.norm(dim=1, keepdim=True).clamp_min(1e-12)
 
     def _halving_search(self, candidate, size, rows):
