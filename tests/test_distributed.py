@@ -1,14 +1,23 @@
-"""Data-parallel training: the penalty's state stays identical on every rank (gloo, 2 CPUs)."""
+"""Data-parallel training: the penalty's state stays identical on every rank (gloo, 2 CPUs).
+
+First the penalty under a hand-written DDP loop, then the estimators' own ``distributed=True``
+engine, which must (a) keep weights and singular vectors bit-identical across ranks and
+(b) with a global batch split evenly across ranks, train the same model as one process.
+"""
 
 import os
+import pickle
+import queue
 import socket
 
+import numpy as np
 import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 import torch.nn as nn
 
+from skspectral import SpectralMLPClassifier, SpectralResNetClassifier
 from skspectral.regularization import SpectralPenalty, resolve_scope
 from skspectral.spectral import capture_input_shapes
 
@@ -63,20 +72,124 @@ def _free_port():
         return s.getsockname()[1]
 
 
-@pytest.mark.skipif(not dist.is_available() or not dist.is_gloo_available(),
-                    reason="torch.distributed with gloo is not available")
-def test_weights_and_singular_vectors_stay_identical_across_ranks():
+def _spawn(target, *args, world_size=2):
+    """Run ``target(rank, world_size, port, results, *args)`` on every rank; rank 0's report."""
     ctx = mp.get_context("spawn")
     results = ctx.Queue()
     port = _free_port()
-    procs = [ctx.Process(target=_train_on_rank, args=(rank, 2, port, results))
-             for rank in range(2)]
+    procs = [ctx.Process(target=target, args=(rank, world_size, port, results, *args))
+             for rank in range(world_size)]
     for proc in procs:
         proc.start()
+    report = None
+    while report is None and all(proc.exitcode in (None, 0) for proc in procs):
+        try:
+            report = results.get(timeout=1)
+        except queue.Empty:
+            continue
     for proc in procs:
-        proc.join(timeout=240)
+        proc.join(timeout=60 if report is not None else 5)
+        if proc.is_alive():
+            proc.kill()
     assert all(proc.exitcode == 0 for proc in procs), [proc.exitcode for proc in procs]
-    difference, moved, n_layers = results.get(timeout=10)
+    return report
+
+
+needs_gloo = pytest.mark.skipif(not dist.is_available() or not dist.is_gloo_available(),
+                                reason="torch.distributed with gloo is not available")
+
+
+@needs_gloo
+def test_weights_and_singular_vectors_stay_identical_across_ranks():
+    difference, moved, n_layers = _spawn(_train_on_rank)
     assert n_layers == 4
     assert difference == 0.0  # bit-identical weights and penalty state on both ranks
     assert moved > 0  # the state did evolve during training
+
+
+# ---------------------------------------------------------------- estimators, distributed=True
+MLP_PARAMS = dict(hidden_layer_sizes=(16,), batch_size=32, max_epochs=4, burnin=1, gamma=0.05,
+                  lr=0.1, random_state=0)
+RESNET_PARAMS = dict(arch="resnet18", batch_size=8, max_epochs=2, burnin=0, update_every=2,
+                     lr=0.05)  # random_state=None: rank 0's seed must reach every rank
+
+
+def _tabular():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(128, 10)).astype(np.float32)
+    return X, (X[:, 0] + X[:, 1] > 0).astype(int) + (X[:, 2] > 1)
+
+
+def _images():
+    rng = np.random.default_rng(1)
+    return rng.random((24, 1, 8, 8), dtype=np.float32), rng.integers(0, 3, 24)
+
+
+def _state(clf):
+    """Every weight, BatchNorm statistic and penalty buffer, flattened."""
+    net = clf.net_
+    return torch.cat([t.detach().flatten().float() for t in
+                      [*net.module_.state_dict().values(), *net.penalty_.buffers()]])
+
+
+def _fit_estimators_on_rank(rank, world_size, port, results):
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    dist.init_process_group("gloo", rank=rank, world_size=world_size)
+    try:
+        torch.manual_seed(rank)  # the estimators must not depend on the ranks' torch state
+        report = {}
+        for name, cls, params, data in (("mlp", SpectralMLPClassifier, MLP_PARAMS, _tabular()),
+                                        ("resnet", SpectralResNetClassifier, RESNET_PARAMS,
+                                         _images())):
+            clf = cls(distributed=True, device="cpu", **params).fit(*data)
+            state = _state(clf)
+            gathered = [torch.zeros_like(state) for _ in range(world_size)]
+            dist.all_gather(gathered, state)
+            report[name] = dict(difference=float((gathered[0] - gathered[1]).abs().max()),
+                                state=state.numpy(), steps=len(clf.history_[-1, "batches"]),
+                                layers=clf.regularized_layers_,
+                                penalty=clf.history_[-1, "spectral_penalty"])
+            if rank == 0:  # after training, one rank alone uses the model: no collectives
+                report[name]["norms"] = clf.spectral_norms_
+                report[name]["unpickled"] = pickle.loads(pickle.dumps(clf)).predict(data[0])
+                report[name]["predicted"] = clf.predict(data[0])
+        if rank == 0:
+            results.put(report)
+    finally:
+        dist.destroy_process_group()
+
+
+@pytest.fixture(scope="module")
+def distributed_fits():
+    return _spawn(_fit_estimators_on_rank)
+
+
+@needs_gloo
+def test_distributed_mlp_matches_one_process_with_the_same_global_batch(distributed_fits):
+    report = distributed_fits["mlp"]
+    assert report["difference"] == 0.0
+    assert report["steps"] == 128 // 32  # each rank steps once per global batch
+    assert report["penalty"] > 0
+    single = SpectralMLPClassifier(device="cpu", **MLP_PARAMS).fit(*_tabular())
+    # Two half-batch means, averaged by DDP, are the global batch's mean: the same training,
+    # up to float rounding.
+    np.testing.assert_allclose(report["state"], _state(single).numpy(), rtol=1e-5, atol=1e-6)
+
+
+@needs_gloo
+def test_distributed_resnet_keeps_every_rank_identical(distributed_fits):
+    report = distributed_fits["resnet"]
+    assert len(report["layers"]) == 20  # every conv of ResNet18
+    assert report["steps"] == 24 // 8
+    assert report["penalty"] > 0
+    assert report["difference"] == 0.0  # weights, BN statistics and singular vectors
+    assert len(report["norms"]) == 21  # 20 convs and the head, read on rank 0 alone
+    np.testing.assert_array_equal(report["unpickled"], report["predicted"])
+
+
+def test_distributed_needs_a_process_group():
+    X, y = _tabular()
+    with pytest.raises(ValueError, match="initialized torch.distributed process group"):
+        SpectralMLPClassifier(distributed=True, max_epochs=1).fit(X, y)
+    with pytest.raises(TypeError, match="distributed must be a bool"):
+        SpectralMLPClassifier(distributed="yes", max_epochs=1).fit(X, y)

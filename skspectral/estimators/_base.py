@@ -16,6 +16,7 @@ from sklearn.utils import check_random_state, check_scalar
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .._distributed import broadcast_object, check_process_group, world
 from ..regularization import SpectralNet, SpectralRegularization, resolve_burnin, resolve_scope
 from ..spectral import is_pointwise, operator_norm, supports_fft
 from ._data import ArrayDataset, TensorBatchIterator
@@ -156,6 +157,8 @@ class SpectralClassifierBase(ClassifierMixin, ClassNamePrefixFeaturesOutMixin, T
         check_scalar(self.weight_decay, "weight_decay", numbers.Real, min_val=0.0)
         check_scalar(self.batch_size, "batch_size", numbers.Integral, min_val=1)
         check_scalar(self.verbose, "verbose", numbers.Integral, min_val=0)
+        if not isinstance(self.distributed, bool):
+            raise TypeError(f"distributed must be a bool, got {self.distributed!r}.")
         if isinstance(self.optimizer, str):
             if self.optimizer not in OPTIMIZERS:
                 raise ValueError(f"optimizer must be one of {list(OPTIMIZERS)} or a "
@@ -198,7 +201,7 @@ class SpectralClassifierBase(ClassifierMixin, ClassNamePrefixFeaturesOutMixin, T
         if scope is not None:
             callbacks.append(("spectral", SpectralRegularization(
                 burnin=self.burnin, update_every=self.update_every)))
-        if self.verbose >= 1:
+        if self.verbose >= 1 and world()[0] == 0:  # one bar, on rank 0
             callbacks.append(("progress", EpochProgressBar()))
         callbacks.extend(self.callbacks or [])
         return SpectralNet(
@@ -219,6 +222,7 @@ class SpectralClassifierBase(ClassifierMixin, ClassNamePrefixFeaturesOutMixin, T
             spectral_scope=scope,
             spectral_gamma=float(self.gamma),
             spectral_n_power_iterations=int(self.n_power_iterations),
+            distributed=self.distributed,
             **self._net_params(),
             **module_params,
             **optimizer_params,
@@ -268,6 +272,18 @@ class SpectralClassifierBase(ClassifierMixin, ClassNamePrefixFeaturesOutMixin, T
                     tol=1e-5)
                 for name in resolve_scope(module, "all")}
 
+    def _start(self, scope, optimizer):
+        """Resolve the device and the seed, and build a fresh net."""
+        self.device_ = resolve_device(self.device)
+        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        if self.distributed:
+            check_process_group(type(self).__name__)
+            if self.device_ == "cuda":  # this process's current GPU, set by the launcher
+                self.device_ = f"cuda:{torch.cuda.current_device()}"
+            seed = broadcast_object(seed)  # one seed for all ranks (random_state=None too)
+        self._seed = seed
+        self.net_ = self._build_net(self.n_features_in_, scope, optimizer, self.device_)
+
     def fit(self, X, y):
         """Train the network from scratch for ``max_epochs`` epochs.
 
@@ -286,9 +302,7 @@ class SpectralClassifierBase(ClassifierMixin, ClassNamePrefixFeaturesOutMixin, T
         X, y = self._validate_X(X, y, reset=True)
         self.classes_ = self._validate_targets(y)
         y_encoded = np.searchsorted(self.classes_, y).astype(np.int64)
-        self.device_ = resolve_device(self.device)
-        self._seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-        self.net_ = self._build_net(self.n_features_in_, scope, optimizer, self.device_)
+        self._start(scope, optimizer)
         return self._train(X, y_encoded, self.max_epochs)
 
     def partial_fit(self, X, y, classes=None):
@@ -314,10 +328,7 @@ class SpectralClassifierBase(ClassifierMixin, ClassNamePrefixFeaturesOutMixin, T
         X, y = self._validate_X(X, y, reset=first)
         if first:
             self.classes_ = self._validate_targets(y if classes is None else np.asarray(classes))
-            self.device_ = resolve_device(self.device)
-            self._seed = int(check_random_state(self.random_state).randint(
-                np.iinfo(np.int32).max))
-            self.net_ = self._build_net(self.n_features_in_, scope, optimizer, self.device_)
+            self._start(scope, optimizer)
         check_classification_targets(y)
         unseen = np.setdiff1d(np.unique(y), self.classes_)
         if unseen.size:

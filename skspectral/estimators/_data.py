@@ -3,6 +3,8 @@
 import numpy as np
 import torch
 
+from .._distributed import broadcast_
+
 __all__ = ["ArrayDataset", "TensorBatchIterator"]
 
 
@@ -38,6 +40,13 @@ class TensorBatchIterator:
     tensors once per batch avoids the per-sample ``__getitem__`` and collate of a
     ``DataLoader``, which costs more than a small network's step on a CPU.
 
+    For data-parallel training each of ``num_replicas`` processes iterates over its share:
+    ``batch_size`` is the global batch, and rank ``r`` gets rows ``r, r + num_replicas, ...``
+    of each one (``batch_size / num_replicas`` rows). Rank 0's permutation is broadcast
+    to all, and the data are padded by wrapping around to a multiple of ``num_replicas``
+    (as :class:`torch.utils.data.distributed.DistributedSampler` does), so every rank
+    makes the same number of steps on batches of one size.
+
     Parameters
     ----------
     dataset : ArrayDataset
@@ -46,24 +55,46 @@ class TensorBatchIterator:
         Draw a new permutation (from torch's global generator) for every pass.
     drop_last : bool, default=False
         Skip the last incomplete batch.
+    num_replicas : int, default=1
+        Number of data-parallel processes (torch.distributed's world size).
+    rank : int, default=0
+        This process's rank.
     """
 
-    def __init__(self, dataset, batch_size, shuffle=False, drop_last=False):
+    def __init__(self, dataset, batch_size, shuffle=False, drop_last=False, num_replicas=1,
+                 rank=0):
         if not isinstance(dataset, ArrayDataset):
             raise TypeError(f"TensorBatchIterator needs an ArrayDataset, got "
                             f"{type(dataset).__name__}.")
+        if not 0 <= rank < num_replicas:
+            raise ValueError(f"rank must be in [0, num_replicas={num_replicas}), got {rank}.")
+        if batch_size % num_replicas:
+            raise ValueError(f"batch_size={batch_size} is the global batch of "
+                             f"{num_replicas} data-parallel processes and must be divisible "
+                             "by their number.")
         self.dataset = dataset
         self.batch_size = int(batch_size)
         self.shuffle = shuffle
         self.drop_last = drop_last
+        self.num_replicas = int(num_replicas)
+        self.rank = int(rank)
+
+    def _n_rows(self):
+        """Rows this rank iterates over per pass (after padding)."""
+        return -(-len(self.dataset) // self.num_replicas)
 
     def __len__(self):
-        n = len(self.dataset)
-        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+        n, b = self._n_rows(), self.batch_size // self.num_replicas
+        return n // b if self.drop_last else -(-n // b)
 
     def __iter__(self):
         n = len(self.dataset)
         order = torch.randperm(n) if self.shuffle else None
-        for b in range(len(self)):
-            start, stop = b * self.batch_size, min((b + 1) * self.batch_size, n)
+        if self.num_replicas > 1:
+            order = torch.arange(n) if order is None else broadcast_([order])[0]
+            padded = order.repeat(-(-self.num_replicas * self._n_rows() // n))
+            order = padded[:self.num_replicas * self._n_rows()][self.rank::self.num_replicas]
+        rows, b = self._n_rows(), self.batch_size // self.num_replicas
+        for i in range(len(self)):
+            start, stop = i * b, min((i + 1) * b, rows)
             yield self.dataset[order[start:stop] if order is not None else slice(start, stop)]

@@ -59,6 +59,13 @@ class SpectralMLPClassifier(SpectralClassifierBase):
         ``1 / sqrt(width)``; ``"default"``: PyTorch's initialization.
     device : str or torch.device, default="auto"
         ``"auto"`` uses CUDA when available; the resolved device is ``device_``.
+    distributed : bool, default=False
+        Data-parallel training, one process per device, over an initialized
+        torch.distributed process group: every rank calls ``fit`` with the same data and
+        trains on its share of each global batch of ``batch_size`` (which must be divisible
+        by the number of processes), starting from rank 0's weights and seed; all ranks end
+        with the same model. On GPUs, make each process's device current with
+        ``torch.cuda.set_device`` first. See docs/guide.md.
     random_state : int, RandomState instance or None, default=None
         Seeds initialization, data order and the power iteration's start: the same
         integer gives the same model on the CPU.
@@ -108,8 +115,8 @@ class SpectralMLPClassifier(SpectralClassifierBase):
     def __init__(self, hidden_layer_sizes=(2000,), activation="gelu", regularizer="rep",
                  gamma=2e-3, burnin=0.8, update_every=1, n_power_iterations=1, lr=0.1,
                  momentum=0.9, weight_decay=1e-4, batch_size=1024, max_epochs=200,
-                 optimizer="sgd", init="small", device="auto", random_state=None, verbose=0,
-                 callbacks=None, **kwargs):
+                 optimizer="sgd", init="small", device="auto", distributed=False,
+                 random_state=None, verbose=0, callbacks=None, **kwargs):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.regularizer = regularizer
@@ -125,6 +132,7 @@ class SpectralMLPClassifier(SpectralClassifierBase):
         self.optimizer = optimizer
         self.init = init
         self.device = device
+        self.distributed = distributed
         self.random_state = random_state
         self.verbose = verbose
         self.callbacks = callbacks

@@ -67,6 +67,10 @@ class SpectralResNetClassifier(SpectralClassifierBase):
         Autocast dtype of the forward pass in training (the penalty runs in fp32).
     channels_last : bool, default=False
     device : str or torch.device, default="auto"
+    distributed : bool, default=False
+        Data-parallel training over an initialized torch.distributed process group, as in
+        :class:`~skspectral.SpectralMLPClassifier`. BatchNorm uses each rank's batch
+        statistics; the running statistics are rank 0's.
     random_state : int, RandomState instance or None, default=None
     verbose : int, default=0
     callbacks : list, optional
@@ -90,8 +94,8 @@ class SpectralResNetClassifier(SpectralClassifierBase):
                  input_size=None, regularizer="rep", gamma=2e-2, burnin=0.8, update_every=24,
                  n_power_iterations=1, lr=0.01, momentum=0.9, weight_decay=1e-4,
                  batch_size=1024, max_epochs=200, optimizer="sgd", precision="32",
-                 channels_last=False, device="auto", random_state=None, verbose=0,
-                 callbacks=None, **kwargs):
+                 channels_last=False, device="auto", distributed=False, random_state=None,
+                 verbose=0, callbacks=None, **kwargs):
         self.arch = arch
         self.stem = stem
         self.padding_mode = padding_mode
@@ -114,6 +118,7 @@ class SpectralResNetClassifier(SpectralClassifierBase):
         self.precision = precision
         self.channels_last = channels_last
         self.device = device
+        self.distributed = distributed
         self.random_state = random_state
         self.verbose = verbose
         self.callbacks = callbacks

@@ -1,11 +1,15 @@
 """skorch net that owns a spectral penalty module."""
 
 import contextlib
+import inspect
+from collections.abc import Mapping
 
 import torch
 from skorch import NeuralNet
-from skorch.utils import TeeGenerator
+from skorch.utils import TeeGenerator, to_tensor
+from torch.nn.parallel import DistributedDataParallel
 
+from .._distributed import broadcast_, check_process_group, world
 from ..spectral import capture_input_shapes
 from ._penalty import SpectralPenalty, unwrap
 from ._scope import resolve_scope
@@ -42,16 +46,28 @@ class SpectralNet(NeuralNet):
     channels_last : bool, default=False
         Module and image batches in channels-last memory format (faster convolutions on
         recent GPUs).
+    distributed : bool, default=False
+        Data-parallel training over torch.distributed's default process group (one process
+        per device, e.g. launched by ``torchrun``; the group must be initialized before
+        training). While training, the module runs wrapped in
+        :class:`~torch.nn.parallel.DistributedDataParallel` (which starts every rank from
+        rank 0's weights and all-reduces the gradients), ``batch_size`` is the global batch,
+        split evenly across the ranks by the training iterator (which must accept
+        ``num_replicas`` and ``rank``, as
+        :class:`~skspectral.estimators.TensorBatchIterator` does), and the penalty keeps
+        its state identical on every rank. The history records each rank's own losses.
+        BatchNorm normalizes with each rank's batch statistics.
     **kwargs :
         Everything else :class:`skorch.NeuralNet` accepts.
     """
 
     def __init__(self, module, *args, spectral_scope=None, spectral_gamma=0.0,
                  spectral_n_power_iterations=1, spectral_input_size=None, precision="32",
-                 channels_last=False, **kwargs):
+                 channels_last=False, distributed=False, **kwargs):
         super().__init__(module, *args, **kwargs)
         self.precision = precision
         self.channels_last = channels_last
+        self.distributed = distributed
         self.spectral_scope = spectral_scope
         self.spectral_gamma = spectral_gamma
         self.spectral_n_power_iterations = spectral_n_power_iterations
@@ -76,6 +92,14 @@ class SpectralNet(NeuralNet):
     def initialize(self):
         if self.precision not in ("32", "bf16", "fp16"):
             raise ValueError(f"precision must be '32', 'bf16' or 'fp16', got {self.precision!r}.")
+        if self.distributed:
+            check_process_group(type(self).__name__)
+            accepted = inspect.signature(self.iterator_train).parameters
+            if not {"num_replicas", "rank"} <= set(accepted):
+                raise ValueError(
+                    f"distributed=True shards the training batches through iterator_train, "
+                    f"which must accept num_replicas and rank; {self.iterator_train!r} does "
+                    "not (use skspectral.estimators.TensorBatchIterator).")
         super().initialize()
         self.scaler_ = (torch.amp.GradScaler(torch.device(self.device).type)
                         if self.precision == "fp16" else None)
@@ -87,11 +111,63 @@ class SpectralNet(NeuralNet):
         dtype = torch.bfloat16 if self.precision == "bf16" else torch.float16
         return torch.autocast(device_type=torch.device(self.device).type, dtype=dtype)
 
+    # ------------------------------------------------------------ data parallelism
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        # Runs before the callbacks' on_train_begin: the penalty converges on the weights
+        # DistributedDataParallel has just broadcast from rank 0.
+        super().on_train_begin(net, X=X, y=y, **kwargs)
+        if getattr(self, "penalty_", None) is not None:
+            self.penalty_.distributed = bool(self.distributed)
+        ddp = None
+        if self.distributed and world()[1] > 1:
+            device = torch.device(self.device)
+            if device.type == "cuda" and device.index is None:
+                device = torch.device("cuda", torch.cuda.current_device())
+            ddp = DistributedDataParallel(
+                self.module_, device_ids=[device.index] if device.type == "cuda" else None)
+        # Deliberately not a registered skorch module (skorch's __setattr__ would insist):
+        # the wrapper holds the process group, lives only while training, and is not pickled.
+        object.__setattr__(self, "_ddp", ddp)
+
+    def on_train_end(self, net, X=None, y=None, **kwargs):
+        super().on_train_end(net, X=X, y=y, **kwargs)
+        if getattr(self, "penalty_", None) is not None:
+            # Outside training, ranks use the model on their own (e.g. rank 0 alone reads
+            # spectral_norms_): no more collectives.
+            self.penalty_.distributed = False
+        if getattr(self, "_ddp", None) is not None:
+            # DDP syncs buffers (BatchNorm statistics) from rank 0 before each forward; the
+            # last forward's updates are still each rank's own.
+            broadcast_(list(self.module_.buffers()))
+        object.__setattr__(self, "_ddp", None)
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state.pop("_ddp", None)
+        return state
+
+    def get_iterator(self, dataset, training=False):
+        rank, size = world()
+        if not (training and self.distributed and size > 1):
+            return super().get_iterator(dataset, training=training)
+        kwargs = self.get_params_for("iterator_train")
+        batch_size = kwargs.pop("batch_size", self.batch_size)
+        if batch_size == -1:
+            batch_size = len(dataset)
+        return self.iterator_train(dataset, batch_size=batch_size, num_replicas=size,
+                                   rank=rank, **kwargs)
+
     def infer(self, x, **fit_params):
         if self.channels_last and isinstance(x, torch.Tensor) and x.ndim == 4:
             x = x.to(self.device).contiguous(memory_format=torch.channels_last)
         with self._autocast():
-            return super().infer(x, **fit_params)
+            ddp = getattr(self, "_ddp", None)
+            if ddp is None or not self.module_.training:
+                return super().infer(x, **fit_params)
+            x = to_tensor(x, device=self.device)
+            if isinstance(x, Mapping):
+                return ddp(**self._merge_x_and_fit_params(x, fit_params))
+            return ddp(x, **fit_params)
 
     def get_loss(self, y_pred, y_true, *args, **kwargs):
         return super().get_loss(y_pred.float(), y_true, *args, **kwargs)

@@ -3,6 +3,7 @@
 import torch
 import torch.nn as nn
 
+from .._distributed import all_reduce_mean_, broadcast_
 from ..spectral import (
     as_matrix,
     conv_power_iteration,
@@ -49,8 +50,9 @@ class SpectralPenalty(nn.Module):
     follows ``.to(device)``. The module holds layer *names* only; the network is passed to
     every call (wrapped in DistributedDataParallel or ``torch.compile`` or not), so the
     penalty never owns the network's parameters. Under data parallelism, apply it after the
-    gradients are all-reduced: every rank then computes the same update from the same
-    weights and state, and the state stays identical across ranks.
+    gradients are all-reduced, with ``distributed=True``: every rank then holds the same
+    state and adds the same gradient, even where the device's kernels are not bitwise
+    deterministic.
 
     Parameters
     ----------
@@ -66,6 +68,11 @@ class SpectralPenalty(nn.Module):
     input_shapes : dict, optional
         ``{name: (c_in, H, W)}`` for the convolutions other than 1x1 ones (see
         :func:`~skspectral.spectral.capture_input_shapes`).
+    distributed : bool, default=False
+        Keep the ranks of torch.distributed's default process group in lockstep: after every
+        update the state is broadcast from rank 0, and :meth:`apply_` adds the ranks' mean
+        of the penalty gradients (one all-reduce of the penalized weights' size per update).
+        A no-op in a single process.
 
     Attributes
     ----------
@@ -75,7 +82,8 @@ class SpectralPenalty(nn.Module):
         Whether the vectors were iterated to convergence since the last re-initialization.
     """
 
-    def __init__(self, module, layers, gamma=0.0, n_power_iterations=1, input_shapes=None):
+    def __init__(self, module, layers, gamma=0.0, n_power_iterations=1, input_shapes=None,
+                 distributed=False):
         super().__init__()
         if not gamma >= 0:
             raise ValueError(f"gamma must be >= 0, got {gamma!r}.")
@@ -86,6 +94,7 @@ class SpectralPenalty(nn.Module):
         self.gamma = float(gamma)
         self.n_power_iterations = int(n_power_iterations)
         self.input_shapes = {}
+        self.distributed = bool(distributed)
         self.converged = False
         module = unwrap(module)
         for i, name in enumerate(self.layers):
@@ -121,6 +130,10 @@ class SpectralPenalty(nn.Module):
         getattr(self, f"v{i}").copy_(v)
         getattr(self, f"sigma{i}").copy_(sigma)
 
+    def _synchronize(self):
+        if self.distributed:
+            broadcast_(list(self.buffers()))
+
     def _autocast_off(self):
         device = next(self.buffers(), torch.empty(0)).device.type
         return torch.autocast(device_type=device, enabled=False)
@@ -142,6 +155,7 @@ class SpectralPenalty(nn.Module):
                     sigma, _, v = conv_power_iteration(layer, getattr(self, f"v{i}"),
                                                        n_iter=n_iter, tol=tol)
                 self._store(i, sigma, v)
+        self._synchronize()
         self.converged = True
         return self
 
@@ -170,6 +184,7 @@ class SpectralPenalty(nn.Module):
                 else:
                     sigma, _, v = conv_power_iteration(layer, state, n_iter=n_iter, tol=tol)
                 self._store(i, sigma, v)
+        self._synchronize()
         return self
 
     @torch.no_grad()
@@ -183,6 +198,7 @@ class SpectralPenalty(nn.Module):
         -------
         self
         """
+        added = []
         with self._autocast_off():
             for i, layer in self._layers(module):
                 state, weight = getattr(self, f"v{i}"), layer.weight
@@ -194,13 +210,16 @@ class SpectralPenalty(nn.Module):
                     _, _, v = conv_power_iteration(layer, state, n_iter=self.n_power_iterations)
                     sigma, dsigma = conv_sigma_and_grad(layer, v)
                 self._store(i, sigma, v)
-                if not weight.requires_grad or self.gamma == 0.0:
-                    continue
-                grad = dsigma.mul_(sigma * self.gamma).to(weight.dtype)
-                if weight.grad is None:
-                    weight.grad = grad
-                else:
-                    weight.grad.add_(grad)
+                if weight.requires_grad and self.gamma != 0.0:
+                    added.append((weight, dsigma.mul_(sigma * self.gamma).to(weight.dtype)))
+        self._synchronize()
+        if self.distributed:
+            all_reduce_mean_([grad for _, grad in added])
+        for weight, grad in added:
+            if weight.grad is None:
+                weight.grad = grad
+            else:
+                weight.grad.add_(grad)
         return self
 
     def value(self):
