@@ -17,14 +17,12 @@ read from ``--data-home``, ``$SKSPECTRAL_DATA`` or ``../shared/data``.
 import argparse
 import os
 import time
-from pathlib import Path
 
-import numpy as np
 import torch
 import torch.distributed as dist
+from _mnist import padded_mnist
 
 from skspectral import SpectralResNetClassifier
-from skspectral.datasets import get_data_home, load_mnist
 
 
 def main():
@@ -42,15 +40,8 @@ def main():
     dist.init_process_group("nccl" if cuda else "gloo")
     rank, world_size = dist.get_rank(), dist.get_world_size()
     try:
-        home = args.data_home
-        shared = Path(__file__).resolve().parents[2] / "shared" / "data"
-        if home is None and not (get_data_home() / "MNIST" / "raw").is_dir() and shared.is_dir():
-            home = shared
-        data = load_mnist(home, flatten=False)
-        pad = ((0, 0), (2, 2), (2, 2))
-        X_train = np.pad(data.X_train[:args.train_samples], pad)[:, None]
-        X_test = np.pad(data.X_test[:args.test_samples], pad)[:, None]
-        y_train, y_test = data.y_train[:args.train_samples], data.y_test[:args.test_samples]
+        X_train, y_train, X_test, y_test = padded_mnist(args.data_home, args.train_samples,
+                                                        args.test_samples)
 
         clf = SpectralResNetClassifier(regularizer="rep", gamma=2e-2, burnin=1, update_every=4,
                                        batch_size=args.batch_size, lr=0.05,

@@ -15,12 +15,12 @@ MNIST is read from ``--data-home``, ``$SKSPECTRAL_DATA`` or ``../shared/data``; 
 
 import argparse
 import time
-from pathlib import Path
 
 import numpy as np
+from _mnist import mnist_home
 
 from skspectral import SpectralMLPClassifier, TangentAttack
-from skspectral.datasets import get_data_home, load_mnist
+from skspectral.datasets import load_mnist
 
 
 def main():
@@ -32,11 +32,7 @@ def main():
     parser.add_argument("--download", action="store_true")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    home = args.data_home
-    shared = Path(__file__).resolve().parents[2] / "shared" / "data"
-    if home is None and not (get_data_home() / "MNIST" / "raw").is_dir() and shared.is_dir():
-        home = shared
-    data = load_mnist(home, download=args.download)
+    data = load_mnist(mnist_home(args.data_home), download=args.download)
 
     print(f"MNIST 784-2000-10 GELU, {args.epochs} epochs, burn-in {round(0.8 * args.epochs)}, "
           "gamma 2e-3 ((gamma/2) sum sigma^2)", flush=True)

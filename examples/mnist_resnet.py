@@ -12,12 +12,10 @@ on a GPU pass ``--train-samples 60000``.
 
 import argparse
 import time
-from pathlib import Path
 
-import numpy as np
+from _mnist import padded_mnist
 
 from skspectral import SpectralResNetClassifier
-from skspectral.datasets import get_data_home, load_mnist
 
 
 def main():
@@ -31,15 +29,8 @@ def main():
     parser.add_argument("--data-home", default=None)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    home = args.data_home
-    shared = Path(__file__).resolve().parents[2] / "shared" / "data"
-    if home is None and not (get_data_home() / "MNIST" / "raw").is_dir() and shared.is_dir():
-        home = shared
-    data = load_mnist(home, flatten=False)
-    pad = ((0, 0), (2, 2), (2, 2))
-    X_train = np.pad(data.X_train[:args.train_samples], pad)[:, None]
-    X_test = np.pad(data.X_test[:args.test_samples], pad)[:, None]
-    y_train, y_test = data.y_train[:args.train_samples], data.y_test[:args.test_samples]
+    X_train, y_train, X_test, y_test = padded_mnist(args.data_home, args.train_samples,
+                                                    args.test_samples)
 
     results = {}
     for label, regularizer in (("none", None), ("rep-spectral", "rep")):
