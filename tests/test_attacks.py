@@ -154,6 +154,20 @@ def test_same_random_state_gives_identical_results():
     assert not np.array_equal(a.distances, c.distances)
 
 
+@pytest.mark.parametrize("attack", ATTACKS)
+def test_a_sample_gets_the_same_distance_alone_as_in_any_batch(attack):
+    # Shared random draws: a sample's trajectory depends only on the random state.
+    def model(Z):  # row by row, so the model itself rounds the same in any batch
+        return (np.sin(4 * Z).sum(axis=1) > 3.0).astype(int)
+
+    X = np.random.default_rng(0).uniform(0, 1, size=(8, 6)).astype(np.float32)
+    batch = attack(random_state=0).attack(model, X).distances
+    alone = [attack(random_state=0).attack(model, X[i:i + 1]).distances[0] for i in range(8)]
+    other = attack(random_state=0).attack(model, X[[5, 2]]).distances
+    np.testing.assert_allclose(alone, batch, rtol=1e-5)
+    np.testing.assert_allclose(other, batch[[5, 2]], rtol=1e-5)
+
+
 def test_misclassified_samples_get_distance_zero():
     clf, X, y = _linear_problem(n=20)
     wrong = clf.predict(X)

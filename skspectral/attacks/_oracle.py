@@ -61,13 +61,14 @@ class LabelOracle:
     @torch.inference_mode()
     def __call__(self, points):
         """Label codes of ``points`` (shape ``(m, d)``, flattened inputs)."""
-        out = []
+        if 0 < len(points) <= self.batch_size:  # the common case, without a copy by cat
+            self.n_calls += 1
+            return self._predict_codes(points.reshape(-1, *self.input_shape))
+        out = [torch.empty(0, dtype=torch.int64, device=self.device)]
         for start in range(0, len(points), self.batch_size):
             chunk = points[start:start + self.batch_size].reshape(-1, *self.input_shape)
             out.append(self._predict_codes(chunk))
             self.n_calls += 1
-        if not out:
-            return torch.empty(0, dtype=torch.int64, device=self.device)
         return torch.cat(out)
 
 

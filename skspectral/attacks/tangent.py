@@ -25,18 +25,28 @@ def tangent_point(x, center, normal, radius):
     -------
     torch.Tensor of shape (n, d)
     """
+    return _tangent_points(x, center, normal)(radius)
+
+
+def _tangent_points(x, center, normal):
+    """``radius -> tangent_point(x, center, normal, radius)``, the radius-free parts computed
+    once (a step search tries many radii)."""
     ox = x - center
     norm_ox = ox.norm(dim=1).clamp_min(1e-12)
     proj = (ox * normal).sum(dim=1)
     sin_a = (-proj / norm_ox).clamp(-1.0, 1.0)
     cos_a = (1 - sin_a ** 2).clamp_min(0).sqrt()
-    cos_b = (radius / norm_ox).clamp(-1.0, 1.0)
-    sin_b = (1 - cos_b ** 2).clamp_min(0).sqrt()
-    sin_g = (sin_b * cos_a - cos_b * sin_a).clamp_min(0.0)
-    cos_g = (1 - sin_g ** 2).clamp_min(0).sqrt()
     e = ox - proj[:, None] * normal
     e = e / e.norm(dim=1, keepdim=True).clamp_min(1e-12)
-    return center + (radius * cos_g)[:, None] * e + (radius * sin_g)[:, None] * normal
+
+    def at(radius):
+        cos_b = (radius / norm_ox).clamp(-1.0, 1.0)
+        sin_b = (1 - cos_b ** 2).clamp_min(0).sqrt()
+        sin_g = (sin_b * cos_a - cos_b * sin_a).clamp_min(0.0)
+        cos_g = (1 - sin_g ** 2).clamp_min(0).sqrt()
+        return center + (radius * cos_g)[:, None] * e + (radius * sin_g)[:, None] * normal
+
+    return at
 
 
 class TangentAttack(DecisionAttack):
@@ -71,8 +81,7 @@ class TangentAttack(DecisionAttack):
 
     def _step(self, x, x_b, normal, dist, i, rows):
         radius = dist / math.sqrt(i)
-        points, ok, used = self._halving_search(
-            lambda r: tangent_point(x, x_b, normal, r), radius, rows)
+        points, ok, used = self._halving_search(_tangent_points(x, x_b, normal), radius, rows)
         # A tangent point found only after 3+ halvings (or none) means the geometry has
         # degenerated and the step would be negligible.
         stalled = rows & (~ok | (used < radius / 8))
