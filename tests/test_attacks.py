@@ -198,6 +198,23 @@ def test_returned_points_are_adversarial_and_in_the_box():
                                result.distances[ok], rtol=1e-5)
 
 
+@pytest.mark.parametrize("attack", ATTACKS)
+def test_returned_points_survive_batch_dependent_rounding_a_hair_from_the_boundary(attack):
+    # The boundary x0 = 0.5 moves by up to 1e-5 with the batch's size, as float rounding does,
+    # and the samples sit 1e-3 from it. The final check pushes a point outward by 1e-5 of its
+    # distance (1e-8 here: too little), then by 1e-3 of it plus 1e-4 of the box's width: every
+    # sample must succeed, at most that far beyond the boundary.
+    def model(Z):
+        return (Z[:, 0] - 0.5 + 1e-5 * np.cos(len(Z)) > 0).astype(int)
+
+    X = np.random.default_rng(0).uniform(0.2, 0.8, size=(20, 5))
+    X[:, 0] = 0.5 - 1e-3
+    result = attack(random_state=0).attack(model, X, np.zeros(20, dtype=int))
+    assert result.success.all()
+    assert np.all(result.distances >= 1e-3 - 1e-5)
+    assert np.all(result.distances <= (1e-3 + 1e-5) * (1 + 1e-3) + 1e-4)
+
+
 def test_attacks_the_models_own_predictions_without_y():
     clf, X, _ = _linear_problem(n=10)
     result = TangentAttack(-10, 10, max_iter=5, random_state=0).attack(clf, X)

@@ -56,7 +56,8 @@ class DecisionAttack(ABC):
     max_iter : int, default=40
     max_queries : int, default=None
         Per-sample budget, counted exactly (one query = one point classified), including
-        the first query of the clean sample and a final check of the returned point.
+        the first query of the clean sample and the final checks of the returned point (two
+        queries are kept back for them; the second is spent only where the first fails).
         None: no budget.
     init_probes : int, default=100
     max_probes : int, default=10000
@@ -110,7 +111,7 @@ class DecisionAttack(ABC):
                              f"{self.clip_max}.")
         check_scalar(self.max_iter, "max_iter", numbers.Integral, min_val=0)
         if self.max_queries is not None:
-            check_scalar(self.max_queries, "max_queries", numbers.Integral, min_val=3)
+            check_scalar(self.max_queries, "max_queries", numbers.Integral, min_val=4)
         check_scalar(self.init_probes, "init_probes", numbers.Integral, min_val=1)
         check_scalar(self.max_probes, "max_probes", numbers.Integral, min_val=1)
         if self.binary_search_tol is not None:
@@ -354,8 +355,9 @@ class DecisionAttack(ABC):
         tol = (self.binary_search_tol if self.binary_search_tol is not None
                else min(1.0 / (d * math.sqrt(d)), 1e-4))
         self._bs_steps = math.ceil(math.log2(1.0 / tol))
-        # One query per sample is kept back to re-check the returned point.
-        cap = np.iinfo(np.int64).max if self.max_queries is None else self.max_queries - 1
+        # Queries kept back per sample to re-check the returned point.
+        cap = (np.iinfo(np.int64).max if self.max_queries is None
+               else self.max_queries - len(_CHECK_PUSHES))
         self._budget = torch.full((n,), cap, dtype=torch.int64, device=device)
         self._queries = torch.zeros(n, dtype=torch.int64, device=device)
         self._stopped = torch.zeros(n, dtype=torch.bool, device=device)
@@ -407,19 +409,29 @@ class DecisionAttack(ABC):
 
         # Misclassified samples are their own adversarial point.
         best[~correct], best_dist[~correct] = x[~correct], 0.0
-        # Re-check every returned point with the query kept back; a point a hair off the
-        # boundary is first pushed outward by 1e-5 of its distance, so that float rounding
-        # in the model (batch-shape dependent) cannot flip it.
-        success = torch.isfinite(best_dist)
-        check = success & correct
-        if check.any():
-            idx = check.nonzero().squeeze(1)
-            pushed = self._clip(x[idx] + (1 + 1e-5) * (best[idx] - x[idx]))
+        # Re-check every returned point with the queries kept back. A point a hair off the
+        # boundary is first pushed outward along its ray from the sample, by 1e-5 of its
+        # distance, so that float rounding in the model (which depends on the batch's shape)
+        # cannot flip it. For a sample that itself lies a hair from the boundary that push is
+        # below the rounding; where the pushed point is not adversarial, a push by 1e-3 of
+        # the distance plus 1e-4 of the box's width is tried once. A point that fails both
+        # is not returned.
+        success = torch.isfinite(best_dist) & correct
+        todo = success.clone()
+        width = self.clip_max - self.clip_min
+        for relative, absolute in _CHECK_PUSHES:
+            if not todo.any():
+                break
+            idx = todo.nonzero().squeeze(1)
+            push = relative + absolute * width / best_dist[idx, None]
+            pushed = self._clip(x[idx] + (1 + push) * (best[idx] - x[idx]))
             still = oracle(pushed) != y_code[idx]
             self._queries[idx] += 1
-            best[idx] = torch.where(still[:, None], pushed, float("nan"))
-            best_dist[idx] = torch.where(still, (pushed - x[idx]).norm(dim=1), float("inf"))
-            success[idx] = still
+            done = idx[still]
+            best[done], best_dist[done] = pushed[still], (pushed[still] - x[done]).norm(dim=1)
+            todo[done] = False
+        best[todo], best_dist[todo], success[todo] = float("nan"), float("inf"), False
+        success |= ~correct
         result = AttackResult(
             distances=best_dist.cpu().numpy().astype(np.float64),
             adversarial=best.reshape(X_np.shape).cpu().numpy(),
@@ -431,6 +443,11 @@ class DecisionAttack(ABC):
                      "_owner", "_stopped", "_bar", "_dim", "_bs_steps"):
             delattr(self, name)
         return result
+
+
+#: Outward pushes ``(fraction of the distance, fraction of the box's width)`` of the final
+#: checks, tried in turn.
+_CHECK_PUSHES = ((1e-5, 0.0), (1e-3, 1e-4))
 
 
 def _argmin_by_group(values, groups, n_groups):
