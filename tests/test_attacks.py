@@ -120,11 +120,71 @@ def test_tangent_point_in_the_plane():
     # From (0.5, -2) the sphere's tangent point lies below the base: the rim point (1, 0).
     t = tangent_point(torch.tensor([[0.5, -2.0]]), center, normal, radius)
     np.testing.assert_allclose(t.numpy(), [[1.0, 0.0]], atol=1e-6)
-    # From above the base, still orthogonal.
-    x = torch.tensor([[2.0, 1.0]])
-    t = tangent_point(x, center, normal, radius)
-    assert t.norm().item() == pytest.approx(1.0, abs=1e-6) and t[0, 1].item() > 0
-    assert torch.dot(t[0], (x - t)[0]).item() == pytest.approx(0.0, abs=1e-6)
+    # From (2, 1): sin γ = 1, the top of the hemisphere (where sqrt(1 - sin² γ) lost half
+    # the digits of float32).
+    t = tangent_point(torch.tensor([[2.0, 1.0]]), center, normal, radius)
+    np.testing.assert_allclose(t.numpy(), [[0.0, 1.0]], atol=4 * EPS32)
+
+
+EPS32 = float(np.finfo(np.float32).eps)
+
+
+def _plane_configuration(alpha, cos_beta, dim, seed=0):
+    """x, center, normal, radius with the angles of method.md §6, in a random plane of R^dim.
+
+    alpha is the elevation of x - center over the hemisphere's base (sin α = -(ox·n)/|ox|),
+    cos β = R / |ox|.
+    """
+    rng = np.random.default_rng(seed)
+    q, _ = np.linalg.qr(rng.normal(size=(dim, 2)))  # orthonormal e (base) and n (normal)
+    e, n = q[:, 0], q[:, 1]
+    center = rng.uniform(-1, 1, size=dim)
+    dist = 2.0
+    x = center + dist * (np.cos(alpha) * e - np.sin(alpha) * n)
+    return [torch.tensor(v[None], dtype=torch.float32)
+            for v in (x, center, n)] + [torch.tensor([cos_beta * dist], dtype=torch.float32)]
+
+
+#: (alpha, cos β): far below and above the base, γ = β - α at and near 90° (sin γ -> 1),
+#: near 0 (the rim), R -> |ox| (sin β -> 0) and R << |ox|.
+_CONFIGURATIONS = [(a, c) for a in np.deg2rad([-80, -45, -10, 0, 10, 45, 80])
+                   for c in (1e-3, 0.2, 0.5, 0.9, 1 - 1e-6)]
+_CONFIGURATIONS += [(beta - np.pi / 2 + off, np.cos(beta))
+                    for beta in np.deg2rad([30, 60, 85]) for off in (0.0, 1e-4, 1e-2, -1e-4)]
+
+
+@pytest.mark.parametrize("dim", [2, 50])
+@pytest.mark.parametrize(("alpha", "cos_beta"), _CONFIGURATIONS)
+def test_tangent_point_in_float32_matches_float64(alpha, cos_beta, dim):
+    """The float32 evaluation is within rounding of the same formula in float64.
+
+    Bound: each cosine and sine is a quotient of dot products and norms of ``dim`` terms,
+    accurate to about (dim + 4) units of float32 rounding u = eps/2 in absolute terms
+    (none is a square root of 1 - s², which would give sqrt(u)); γ's pair adds 2u; e is
+    normalized from ox's part orthogonal to n, whose relative error is (dim + 4)u / cos α;
+    sin β inherits cos β's error times its condition number cot β <= 1 / sin β (as R -> |ox|
+    any formula does). So |t32 - t64| <= c (dim + 4) u (|center| + R (2 + 1 / cos α +
+    1 / sin β)) with a small c (4 here).
+    """
+    x, center, normal, radius = _plane_configuration(alpha, cos_beta, dim)
+    t32 = tangent_point(x, center, normal, radius)
+    # The same float32 inputs in float64, the normal made unit again (|n32| = 1 only to u).
+    n64 = normal.double() / normal.double().norm()
+    t64 = tangent_point(x.double(), center.double(), n64, radius.double())
+    u = EPS32 / 2
+    sin_beta = np.sqrt(1 - cos_beta ** 2)
+    scale = center.norm().item() + radius.item() * (2 + 1 / np.cos(alpha) + 1 / sin_beta)
+    bound = 4 * (dim + 4) * u * scale
+    assert (t32.double() - t64).norm().item() <= bound
+    # Geometry, in float64: |t - o| = R; (x - t)·(t - o) = 0 where the tangent point lies on
+    # the hemisphere (γ >= 0), and (t - o)·n = 0 at the rim.
+    t, o, n, r = t64[0], center[0].double(), n64[0], radius.double().item()
+    assert (t - o).norm().item() == pytest.approx(r, rel=1e-12)
+    gamma = np.arccos(cos_beta) - alpha
+    if gamma > 1e-9:
+        assert torch.dot(x[0].double() - t, t - o).item() == pytest.approx(0, abs=1e-12)
+    else:
+        assert torch.dot(t - o, n).item() == pytest.approx(0, abs=1e-12)
 
 
 # ------------------------------------------------------------------------ budgets, policies
@@ -156,16 +216,28 @@ def test_same_random_state_gives_identical_results():
 
 @pytest.mark.parametrize("attack", ATTACKS)
 def test_a_sample_gets_the_same_distance_alone_as_in_any_batch(attack):
-    # Shared random draws: a sample's trajectory depends only on the random state.
+    """Shared random draws and row-wise arithmetic: a sample's trajectory depends only on the
+    random state, not on the batch around it.
+
+    Exact: every label the oracle returns, hence the query counts and success flags. To float32
+    rounding: the distances, norms of d = 6 terms (relative error <= d u, u = eps / 2).
+    """
     def model(Z):  # row by row, so the model itself rounds the same in any batch
         return (np.sin(4 * Z).sum(axis=1) > 3.0).astype(int)
 
     X = np.random.default_rng(0).uniform(0, 1, size=(8, 6)).astype(np.float32)
-    batch = attack(random_state=0).attack(model, X).distances
-    alone = [attack(random_state=0).attack(model, X[i:i + 1]).distances[0] for i in range(8)]
-    other = attack(random_state=0).attack(model, X[[5, 2]]).distances
-    np.testing.assert_allclose(alone, batch, rtol=1e-5)
-    np.testing.assert_allclose(other, batch[[5, 2]], rtol=1e-5)
+    batch = attack(random_state=0).attack(model, X)
+    alone = [attack(random_state=0).attack(model, X[i:i + 1]) for i in range(8)]
+    other = attack(random_state=0).attack(model, X[[5, 2]])
+    rtol = X.shape[1] * EPS32 / 2
+    for part, rows in [(alone, range(8)), ([other], [[5, 2]])]:
+        rows = list(rows)
+        queries = np.concatenate([r.queries for r in part])
+        np.testing.assert_array_equal(queries, batch.queries[rows].ravel())
+        success = np.concatenate([r.success for r in part])
+        np.testing.assert_array_equal(success, batch.success[rows].ravel())
+        distances = np.concatenate([r.distances for r in part])
+        np.testing.assert_allclose(distances, batch.distances[rows].ravel(), rtol=rtol)
 
 
 def test_misclassified_samples_get_distance_zero():

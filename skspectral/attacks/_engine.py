@@ -38,8 +38,10 @@ class DecisionAttack(ABC):
     directions per iteration, serves every sample. Each sample's draws are still i.i.d.
     (uniform in the box, uniform on the sphere) and independent of its own past, so each
     sample's attack has exactly the law of the published one-sample algorithm, and a sample
-    gets the same result alone as in any batch (same ``random_state``; up to float rounding,
-    which can differ with the batch's shape). Sharing saves drawing ``samples * probes * d``
+    gets the same result alone as in any batch (same ``random_state``): all per-sample
+    arithmetic is row-wise, so with an oracle that labels each point independently of its
+    batch, every label, query count and success flag is identical, and distances agree to
+    float32 rounding. Sharing saves drawing ``samples * probes * d``
     Gaussians per iteration, which took almost half as long as the model on the benchmark's
     MLP; the samples' results are correlated through the shared draws, so a mean over
     samples varies a little more from one ``random_state`` to the next.
@@ -243,7 +245,9 @@ class DecisionAttack(ABC):
             mean_f = f.mean(dim=1, keepdim=True)
             # Baseline-subtracted estimate; f itself when all probes agree (no baseline).
             f = torch.where(mean_f.abs() == 1, f, f - mean_f)
-            normal[idx] = f @ u
+            # Row-wise product and sum, not ``f @ u``: BLAS takes another kernel for one row
+            # than for several, so a matrix product would round with the batch's size.
+            normal[idx] = (f[:, :, None] * u).sum(dim=1)
         return normal / normal.norm(dim=1, keepdim=True).clamp_min(1e-12)
 
     def _halving_search(self, candidate, size, rows):

@@ -2,6 +2,8 @@
 
 import math
 
+import torch
+
 from ._engine import DecisionAttack
 
 __all__ = ["TangentAttack", "tangent_point"]
@@ -30,20 +32,33 @@ def tangent_point(x, center, normal, radius):
 
 def _tangent_points(x, center, normal):
     """``radius -> tangent_point(x, center, normal, radius)``, the radius-free parts computed
-    once (a step search tries many radii)."""
+    once (a step search tries many radii).
+
+    Every cosine and sine is computed from a difference or a norm that is accurate near the
+    edge cases, never as ``sqrt(1 - s**2)``, which keeps only half the digits when ``s`` is
+    near 1 (a tangent point at the top of the hemisphere, x straight behind its base, R near
+    ``|x - center|``): ``cos α`` is the length of ox's part orthogonal to the normal,
+    ``sin β = sqrt((1 - cos β)(1 + cos β))`` (exact subtraction near 1), and ``cos γ`` is the
+    angle-difference formula, not a square root of ``1 - sin² γ``.
+    """
     ox = x - center
-    norm_ox = ox.norm(dim=1).clamp_min(1e-12)
+    norm_ox = ox.norm(dim=1).clamp_min(torch.finfo(x.dtype).tiny)
     proj = (ox * normal).sum(dim=1)
-    sin_a = (-proj / norm_ox).clamp(-1.0, 1.0)
-    cos_a = (1 - sin_a ** 2).clamp_min(0).sqrt()
     e = ox - proj[:, None] * normal
-    e = e / e.norm(dim=1, keepdim=True).clamp_min(1e-12)
+    norm_e = e.norm(dim=1)
+    sin_a = (-proj / norm_ox).clamp(-1.0, 1.0)
+    cos_a = (norm_e / norm_ox).clamp(0.0, 1.0)
+    e = e / norm_e.clamp_min(torch.finfo(x.dtype).tiny)[:, None]
 
     def at(radius):
-        cos_b = (radius / norm_ox).clamp(-1.0, 1.0)
-        sin_b = (1 - cos_b ** 2).clamp_min(0).sqrt()
-        sin_g = (sin_b * cos_a - cos_b * sin_a).clamp_min(0.0)
-        cos_g = (1 - sin_g ** 2).clamp_min(0).sqrt()
+        cos_b = (radius / norm_ox).clamp(0.0, 1.0)
+        sin_b = ((1 - cos_b) * (1 + cos_b)).sqrt()
+        sin_g = sin_b * cos_a - cos_b * sin_a
+        cos_g = cos_b * cos_a + sin_b * sin_a
+        # Below the base the hemisphere's tangent point is the rim point: γ = 0.
+        below = sin_g < 0
+        sin_g = sin_g.masked_fill(below, 0.0)
+        cos_g = cos_g.masked_fill(below, 1.0)
         return center + (radius * cos_g)[:, None] * e + (radius * sin_g)[:, None] * normal
 
     return at
