@@ -190,7 +190,7 @@ def main():
     device = "cuda" if args.device == "auto" and torch.cuda.is_available() else (
         "cpu" if args.device == "auto" else args.device)
     clf, X, y, name = model_and_data(args.mnist, device, args.samples)
-    module = clf.net_.module_.eval()
+    module = clf.module_
 
     @torch.inference_mode()
     def predict(points):

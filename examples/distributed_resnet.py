@@ -53,7 +53,7 @@ def main():
         seconds = time.perf_counter() - start
 
         state = torch.cat([t.detach().flatten().float() for t in
-                           [*clf.net_.module_.state_dict().values(),
+                           [*clf.module_.state_dict().values(),
                             *clf.net_.penalty_.buffers()]])
         spread = state.clone()
         dist.all_reduce(spread, op=dist.ReduceOp.MAX)

@@ -6,15 +6,22 @@ decision-based attacks measure how far inputs sit from the decision boundary.
 """
 
 from .attacks import AttackResult, HopSkipJump, TangentAttack
-from .estimators import SpectralMLPClassifier, SpectralResNetClassifier
+from .estimators import (
+    FeatureProbe,
+    SpectralBarlowTwins,
+    SpectralMLPClassifier,
+    SpectralResNetClassifier,
+)
 from .metrics import RobustnessScorer, adversarial_distances, certified_lower_bound
 
 __version__ = "0.1.0"
 
 __all__ = [
     "AttackResult",
+    "FeatureProbe",
     "HopSkipJump",
     "RobustnessScorer",
+    "SpectralBarlowTwins",
     "SpectralMLPClassifier",
     "SpectralResNetClassifier",
     "TangentAttack",

@@ -189,10 +189,11 @@ def certified_lower_bound(estimator, X):
     featurizer, head = (estimator.steps[0][1], estimator.steps[-1][1]) \
         if isinstance(estimator, Pipeline) else (estimator, None)
     check_is_fitted(featurizer)
-    module = getattr(getattr(featurizer, "net_", None), "module_", None)
+    module = getattr(featurizer, "module_", None)
     if not isinstance(module, MLP):
-        raise TypeError("certified_lower_bound supports SpectralMLPClassifier (alone or as the "
-                        f"first step of a two-step Pipeline), got {type(featurizer).__name__}.")
+        raise TypeError("certified_lower_bound is implemented for SpectralMLPClassifier only "
+                        "(alone or as the first step of a two-step Pipeline): no Lipschitz bound "
+                        f"of {type(featurizer).__name__}'s feature map is implemented.")
     activation = lipschitz_constant(featurizer.activation)
     hidden = [m for m in module.features if isinstance(m, torch.nn.Linear)]
     lip = activation ** len(hidden) * math.prod(operator_norm(m) for m in hidden)

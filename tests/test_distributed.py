@@ -18,6 +18,7 @@ import torch.multiprocessing as mp
 import torch.nn as nn
 
 from skspectral import SpectralMLPClassifier, SpectralResNetClassifier
+from skspectral.models import BarlowTwinsLoss
 from skspectral.regularization import SpectralPenalty, resolve_scope
 from skspectral.spectral import capture_input_shapes
 
@@ -193,3 +194,42 @@ def test_distributed_needs_a_process_group():
         SpectralMLPClassifier(distributed=True, max_epochs=1).fit(X, y)
     with pytest.raises(TypeError, match="distributed must be a bool"):
         SpectralMLPClassifier(distributed="yes", max_epochs=1).fit(X, y)
+
+
+# ---------------------------------------------------------------- Barlow Twins, global batch
+def _projections():
+    rng = np.random.default_rng(3)
+    z1 = rng.normal(size=(16, 6))
+    return torch.tensor(z1), torch.tensor(z1 + rng.normal(size=(16, 6)))
+
+
+def _barlow_loss_on_rank(rank, world_size, port, results):
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    dist.init_process_group("gloo", rank=rank, world_size=world_size)
+    try:
+        rows = slice(8 * rank, 8 * (rank + 1))  # each rank holds half of the global batch
+        z1, z2 = (z[rows].clone().requires_grad_() for z in _projections())
+        loss = BarlowTwinsLoss(distributed=True)((z1, z2))
+        loss.backward()
+        local = torch.cat([loss.detach()[None], z1.grad.flatten(), z2.grad.flatten()])
+        gathered = [torch.zeros_like(local) for _ in range(world_size)]
+        dist.all_gather(gathered, local)
+        if rank == 0:
+            results.put([g.numpy() for g in gathered])
+    finally:
+        dist.destroy_process_group()
+
+
+@needs_gloo
+def test_barlow_loss_is_that_of_the_global_batch():
+    """Every rank gets the loss one process computes on the whole batch; its gradient is the
+    whole batch's times the number of ranks, which DistributedDataParallel's mean undoes."""
+    gathered = _spawn(_barlow_loss_on_rank)
+    z1, z2 = (z.clone().requires_grad_() for z in _projections())
+    loss = BarlowTwinsLoss()((z1, z2))
+    loss.backward()
+    for rank, report in enumerate(gathered):
+        assert report[0] == pytest.approx(loss.item(), rel=1e-12)
+        rows = slice(8 * rank, 8 * (rank + 1))
+        grads = np.concatenate([z1.grad[rows].flatten(), z2.grad[rows].flatten()])
+        np.testing.assert_allclose(report[1:] / 2, grads, rtol=1e-10, atol=1e-14)

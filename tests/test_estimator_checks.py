@@ -2,7 +2,7 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skspectral import SpectralMLPClassifier, SpectralResNetClassifier
+from skspectral import SpectralBarlowTwins, SpectralMLPClassifier, SpectralResNetClassifier
 
 # Small, fast configurations; the defaults are the paper's (2000 units, 200 epochs).
 ESTIMATORS = [
@@ -14,6 +14,9 @@ ESTIMATORS = [
     # one-channel image when d is a square).
     SpectralResNetClassifier(max_epochs=10, batch_size=32, lr=0.05, burnin=0, update_every=4,
                              random_state=0),
+    # The checks' data are not pixels in [0, 1]: a wide value range maps them into it.
+    SpectralBarlowTwins(max_epochs=2, batch_size=32, projector=(8,), augmentation="crop-flip",
+                        value_range=(-1e4, 1e4), burnin=0, update_every=2, random_state=0),
 ]
 
 EXPECTED_FAILED_CHECKS = {

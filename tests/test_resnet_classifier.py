@@ -173,3 +173,19 @@ def test_bad_images(digits):
         _small().fit(np.zeros((4, 1, 1, 8, 8)), [0, 1, 0, 1])
     with pytest.raises(ValueError, match="at least 2 classes"):
         _small().fit(X[:4], [3, 3, 3, 3])
+
+
+def test_reading_the_norms_never_changes_later_training(digits):
+    """Observation is pure: two identical fits, the norms read in one only, continue alike."""
+    X, y = digits
+    X, y = X[:96], y[:96]
+    read, unread = _small(max_epochs=1).fit(X, y), _small(max_epochs=1).fit(X, y)
+    before = [b.clone() for b in read.net_.penalty_.buffers()]
+    assert len(read.spectral_norms_) == 21  # refines the warm vectors of zero-padded convs
+    for b, b0 in zip(read.net_.penalty_.buffers(), before, strict=True):
+        torch.testing.assert_close(b, b0, rtol=0, atol=0)
+    read.partial_fit(X, y)
+    unread.partial_fit(X, y)
+    for a, b in zip(read.module_.state_dict().values(), unread.module_.state_dict().values(),
+                    strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)

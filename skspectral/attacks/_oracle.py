@@ -11,6 +11,7 @@ import copy
 import numpy as np
 import torch
 import torch.nn as nn
+from sklearn.base import is_classifier
 from sklearn.pipeline import Pipeline
 
 __all__ = ["LabelOracle", "as_oracle"]
@@ -74,16 +75,21 @@ class LabelOracle:
 
 # ---------------------------------------------------------------------- torch paths
 class _LinearHead(nn.Module):
-    """A fitted scikit-learn linear classifier as a torch module returning label codes."""
+    """A fitted scikit-learn linear classifier as a torch module returning label codes.
+
+    The decision function is evaluated in float64, as scikit-learn evaluates it (float32
+    features times float64 coefficients), so labels near the boundary agree with the
+    Pipeline's own ``predict``.
+    """
 
     def __init__(self, coef, intercept):
         super().__init__()
-        self.register_buffer("coef", torch.as_tensor(np.atleast_2d(coef), dtype=torch.float32))
+        self.register_buffer("coef", torch.as_tensor(np.atleast_2d(coef), dtype=torch.float64))
         self.register_buffer("intercept", torch.as_tensor(np.asarray(intercept),
-                                                          dtype=torch.float32).reshape(-1))
+                                                          dtype=torch.float64).reshape(-1))
 
     def forward(self, z):
-        scores = z.float() @ self.coef.T + self.intercept
+        scores = z.double() @ self.coef.T + self.intercept
         if scores.shape[1] == 1:  # binary: classes_[1] where the decision function is > 0
             return (scores[:, 0] > 0).long()
         return scores.argmax(dim=1)
@@ -99,8 +105,13 @@ def _is_linear_classifier(est):
             and hasattr(est, "intercept_") and hasattr(est, "classes_"))
 
 
-def _is_spectral_estimator(est):
-    return hasattr(est, "net_") and hasattr(getattr(est.net_, "module_", None), "features")
+def _fitted_module(est):
+    """The fitted torch module of a skspectral estimator (``module_``), else None."""
+    try:
+        module = getattr(est, "module_", None)
+    except ValueError:  # NotFittedError: an unfitted skspectral estimator
+        return None
+    return module if isinstance(module, nn.Module) and hasattr(module, "features") else None
 
 
 def _class_encoder(classes):
@@ -120,11 +131,13 @@ def as_oracle(model, input_shape=None, *, device=None, batch_size=10_000):
     Parameters
     ----------
     model : estimator, Pipeline, torch.nn.Module or callable
-        - a fitted skspectral estimator: its torch module answers on its device;
-        - a fitted :class:`~sklearn.pipeline.Pipeline` of a skspectral estimator followed by
-          a linear scikit-learn classifier (LogisticRegression, LinearSVC, RidgeClassifier,
-          SGDClassifier, ...): fused into one torch module (features, then the linear
-          decision function) so every query runs on the device;
+        - a fitted skspectral classifier: its torch module answers on its device;
+        - a fitted :class:`~sklearn.pipeline.Pipeline` of a skspectral estimator (a
+          classifier's features, or a featurizer such as
+          :class:`~skspectral.SpectralBarlowTwins`) followed by a linear scikit-learn
+          classifier (LogisticRegression, LinearSVC, RidgeClassifier, SGDClassifier, ...):
+          fused into one torch module (features, then the linear decision function) so every
+          query runs on the device;
         - a ``torch.nn.Module`` returning logits: queried as tensors on ``device``;
         - any fitted estimator with ``predict`` (queried with NumPy batches on the CPU);
         - a plain callable ``X (NumPy, shape (m, *input_shape)) -> labels``.
@@ -143,18 +156,22 @@ def as_oracle(model, input_shape=None, *, device=None, batch_size=10_000):
     if isinstance(model, LabelOracle):
         return model
     if isinstance(model, Pipeline) and len(model.steps) == 2 \
-            and _is_spectral_estimator(model.steps[0][1]) \
+            and _fitted_module(model.steps[0][1]) is not None \
             and _is_linear_classifier(model.steps[-1][1]):
         feat, head = model.steps[0][1], model.steps[-1][1]
-        device = torch.device(device or feat.net_.device)
-        features = _on_device(feat.net_.module_, device).features
+        device = torch.device(device or feat.device_)
+        features = _on_device(feat.module_, device).features
         linear = _LinearHead(head.coef_, head.intercept_).to(device)
         return LabelOracle(lambda x: linear(features(x).flatten(1)),
                            input_shape or _sample_shape(feat), device, batch_size,
                            encode=_class_encoder(head.classes_))
-    if _is_spectral_estimator(model):
-        device = torch.device(device or model.net_.device)
-        module = _on_device(model.net_.module_, device)
+    if _fitted_module(model) is not None and not is_classifier(model):
+        raise TypeError(f"{type(model).__name__} is a featurizer and predicts no labels: attack a "
+                        "Pipeline of it and a classifier, e.g. Pipeline([('feat', featurizer), "
+                        "('clf', LogisticRegression())]).")
+    if _fitted_module(model) is not None:
+        device = torch.device(device or model.device_)
+        module = _on_device(model.module_, device)
         return LabelOracle(lambda x: module(x).argmax(dim=1), input_shape or _sample_shape(model),
                            device, batch_size, encode=_class_encoder(model.classes_))
     if isinstance(model, nn.Module):

@@ -1,7 +1,10 @@
 """scikit-learn estimators that train spectrally regularized networks through skorch."""
 
-from ._base import OPTIMIZERS, REGULARIZERS, SpectralClassifierBase, resolve_device
+from ._base import OPTIMIZERS, REGULARIZERS, SpectralEstimatorBase, resolve_device
+from ._classifier import SpectralClassifierBase
 from ._data import ArrayDataset, TensorBatchIterator
+from ._monitor import FeatureProbe
+from .barlow import SpectralBarlowTwins
 from .mlp import SpectralMLPClassifier
 from .resnet import SpectralResNetClassifier
 
@@ -9,7 +12,10 @@ __all__ = [
     "OPTIMIZERS",
     "REGULARIZERS",
     "ArrayDataset",
+    "FeatureProbe",
+    "SpectralBarlowTwins",
     "SpectralClassifierBase",
+    "SpectralEstimatorBase",
     "SpectralMLPClassifier",
     "SpectralResNetClassifier",
     "TensorBatchIterator",

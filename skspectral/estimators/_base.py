@@ -1,19 +1,20 @@
-"""The scikit-learn face shared by skspectral's estimators, on top of a skorch net."""
+"""The task-neutral scikit-learn face of skspectral's estimators, on top of a skorch net.
+
+:class:`SpectralEstimatorBase` owns the net: routed parameters, shared hyperparameter checks,
+device and seed, data parallelism, building and training the net, the penalty schedule,
+``transform``, ``spectral_norms_``, ``history_``, ``module_`` and pickling. A task layer on it
+(the classifier of :mod:`._classifier`, the self-supervised transformer of :mod:`.barlow`)
+declares the task's hooks: its criterion and how labels enter training.
+"""
 
 import numbers
+from abc import ABCMeta, abstractmethod
 from contextlib import contextmanager
 
 import numpy as np
 import torch
-import torch.nn as nn
-from sklearn.base import (
-    BaseEstimator,
-    ClassifierMixin,
-    ClassNamePrefixFeaturesOutMixin,
-    TransformerMixin,
-)
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils import check_random_state, check_scalar
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._distributed import broadcast_object, check_process_group, world
@@ -22,7 +23,7 @@ from ..spectral import is_pointwise, operator_norm, supports_fft
 from ._data import ArrayDataset, TensorBatchIterator
 from ._progress import EpochProgressBar, progress
 
-__all__ = ["SpectralClassifierBase", "REGULARIZERS", "OPTIMIZERS", "resolve_device",
+__all__ = ["SpectralEstimatorBase", "REGULARIZERS", "OPTIMIZERS", "resolve_device",
            "validate_tabular"]
 
 #: ``regularizer`` values and the penalty scope each one means.
@@ -76,21 +77,48 @@ def _seeded(seed, device):
         yield
 
 
-class SpectralClassifierBase(ClassifierMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
-                             BaseEstimator):
-    """Shared machinery of the spectrally regularized classifiers.
+class SpectralEstimatorBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
+                            metaclass=ABCMeta):
+    """Task-neutral base of the spectrally regularized estimators.
 
-    Subclasses define ``__init__`` (explicit parameters, then ``**kwargs`` for routed skorch
-    parameters), ``_module_class``, ``_module_params(n_features, n_classes)``,
-    ``_validate_X(X, reset)`` and ``_check_module_params()``. This base handles parameter
-    checks shared by all estimators, label encoding, the skorch net, seeding, device
-    placement, the progress bar, prediction, ``transform`` and pickling.
+    A concrete estimator defines ``__init__`` (explicit parameters, then ``**kwargs`` for
+    routed skorch parameters) and the abstract hooks below; a task layer (classifier,
+    self-supervised transformer) defines ``fit`` from :meth:`_check_params`,
+    :meth:`_validate_X`, :meth:`_start` and :meth:`_train`.
 
     Routed parameters. Keyword arguments named ``<prefix>__<name>`` with a prefix in
     ``module``, ``optimizer``, ``criterion``, ``iterator_train``, ``iterator_valid``,
     ``callbacks`` are passed unchanged to the skorch net (e.g. ``optimizer__nesterov=True``);
     they take part in ``get_params``/``set_params``/``clone`` like any parameter.
     """
+
+    #: The skorch net class; a task layer may extend :class:`SpectralNet`.
+    _net_class = SpectralNet
+
+    @property
+    @abstractmethod
+    def _module_class(self):
+        """The torch module class; it must expose ``features`` (Φ)."""
+
+    @abstractmethod
+    def _check_module_params(self):
+        """Validate the model's own parameters (raise ValueError/TypeError)."""
+
+    @abstractmethod
+    def _module_params(self, n_features):
+        """Keyword arguments of ``_module_class`` (without the ``module__`` prefix)."""
+
+    @abstractmethod
+    def _validate_X(self, X, y="no_validation", reset=True):
+        """Validated ``(X, y)``: X as the float32 array the module takes."""
+
+    @abstractmethod
+    def _criterion(self):
+        """``(criterion class, {parameter: value})`` of the training loss."""
+
+    def _task_callbacks(self):
+        """skorch callbacks the task adds, as ``(name, callback)`` pairs."""
+        return []
 
     def _store_routed(self, kwargs):
         # Stored unchecked (scikit-learn's rule for __init__ and set_params); fit validates.
@@ -173,40 +201,34 @@ class SpectralClassifierBase(ClassifierMixin, ClassNamePrefixFeaturesOutMixin, T
         self._check_module_params()
         return scope, optimizer
 
-    def _validate_targets(self, y):
-        check_classification_targets(y)
-        classes = np.unique(y)
-        if len(classes) < 2:
-            raise ValueError(f"{type(self).__name__} needs samples of at least 2 classes in y; "
-                             f"got 1 class ({classes[0]!r}).")
-        return classes
-
     # ----------------------------------------------------------------- the net
     def _net_params(self):
         """Extra :class:`~skspectral.regularization.SpectralNet` parameters of a subclass."""
         return {}
 
     def _build_net(self, n_features, scope, optimizer, device):
-        module_params = {f"module__{k}": v
-                         for k, v in self._module_params(n_features, len(self.classes_)).items()}
+        module_params = {f"module__{k}": v for k, v in self._module_params(n_features).items()}
+        criterion, criterion_params = self._criterion()
+        criterion_params = {f"criterion__{k}": v for k, v in criterion_params.items()}
         optimizer_params = {"optimizer__weight_decay": self.weight_decay}
         if optimizer is torch.optim.SGD:
             optimizer_params["optimizer__momentum"] = self.momentum
         routed = self._routed_params()
-        clash = sorted(set(routed) & (set(module_params) | set(optimizer_params)))
+        clash = sorted(set(routed) & (set(module_params) | set(optimizer_params)
+                                      | set(criterion_params)))
         if clash:
             raise ValueError(f"Routed parameters {clash} duplicate {type(self).__name__}'s own "
                              "parameters; set those directly.")
-        callbacks = []
+        callbacks = list(self._task_callbacks())
         if scope is not None:
             callbacks.append(("spectral", SpectralRegularization(
                 burnin=self.burnin, update_every=self.update_every)))
         if self.verbose >= 1 and world()[0] == 0:  # one bar, on rank 0
             callbacks.append(("progress", EpochProgressBar()))
         callbacks.extend(self.callbacks or [])
-        return SpectralNet(
+        return self._net_class(
             module=self._module_class,
-            criterion=nn.CrossEntropyLoss,
+            criterion=criterion,
             optimizer=optimizer,
             lr=self.lr,
             max_epochs=self.max_epochs,
@@ -225,11 +247,13 @@ class SpectralClassifierBase(ClassifierMixin, ClassNamePrefixFeaturesOutMixin, T
             distributed=self.distributed,
             **self._net_params(),
             **module_params,
+            **criterion_params,
             **optimizer_params,
             **routed,
         )
 
     def _train(self, X, y_encoded, epochs):
+        """Train ``epochs`` more epochs on ``X`` (and encoded targets, None for none)."""
         with _seeded(self._seed + len(self.net_.history or ()), self.device_):
             if not self.net_.initialized_:
                 self.net_.initialize()
@@ -266,7 +290,7 @@ class SpectralClassifierBase(ClassifierMixin, ClassNamePrefixFeaturesOutMixin, T
                    and not supports_fft(module.get_submodule(name), shape)}
         warm = {}
         if penalty is not None and inexact & set(penalty.layers):
-            warm = penalty.refresh_(module, n_iter=300, tol=1e-5).norms()
+            warm = penalty.estimate(module, n_iter=300, tol=1e-5)  # a pure read
         return {name: warm[name] if name in warm and name in inexact else operator_norm(
                     module.get_submodule(name), shapes.get(name), method="auto", n_iter=300,
                     tol=1e-5)
@@ -284,59 +308,6 @@ class SpectralClassifierBase(ClassifierMixin, ClassNamePrefixFeaturesOutMixin, T
         self._seed = seed
         self.net_ = self._build_net(self.n_features_in_, scope, optimizer, self.device_)
 
-    def fit(self, X, y):
-        """Train the network from scratch for ``max_epochs`` epochs.
-
-        Parameters
-        ----------
-        X : array-like
-            Training inputs (converted to float32).
-        y : array-like of shape (n_samples,)
-            Class labels of any type (at least two classes).
-
-        Returns
-        -------
-        self
-        """
-        scope, optimizer = self._check_params()
-        X, y = self._validate_X(X, y, reset=True)
-        self.classes_ = self._validate_targets(y)
-        y_encoded = np.searchsorted(self.classes_, y).astype(np.int64)
-        self._start(scope, optimizer)
-        return self._train(X, y_encoded, self.max_epochs)
-
-    def partial_fit(self, X, y, classes=None):
-        """Train for one epoch, continuing from the current state.
-
-        The first call builds the network (as ``fit`` does, with ``classes`` or, if None,
-        the labels present in ``y``); later calls continue training, the burn-in and
-        update schedule included.
-
-        Parameters
-        ----------
-        X : array-like
-        y : array-like of shape (n_samples,)
-        classes : array-like, optional
-            All labels that will ever be seen; only used on the first call.
-
-        Returns
-        -------
-        self
-        """
-        first = not hasattr(self, "net_")
-        scope, optimizer = self._check_params()
-        X, y = self._validate_X(X, y, reset=first)
-        if first:
-            self.classes_ = self._validate_targets(y if classes is None else np.asarray(classes))
-            self._start(scope, optimizer)
-        check_classification_targets(y)
-        unseen = np.setdiff1d(np.unique(y), self.classes_)
-        if unseen.size:
-            raise ValueError(f"y holds labels {unseen.tolist()} not in classes_ "
-                             f"{self.classes_.tolist()}.")
-        y_encoded = np.searchsorted(self.classes_, y).astype(np.int64)
-        return self._train(X, y_encoded, 1)
-
     # ----------------------------------------------------------------- inference
     @torch.inference_mode()
     def _map_batches(self, fn, X):
@@ -345,39 +316,6 @@ class SpectralClassifierBase(ClassifierMixin, ClassNamePrefixFeaturesOutMixin, T
         device = self.net_.device
         batches = TensorBatchIterator(ArrayDataset(X), self.batch_size)
         return torch.cat([fn(module, xb.to(device)).float().cpu() for xb, _ in batches])
-
-    def _logits(self, X):
-        check_is_fitted(self)
-        X, _ = self._validate_X(X, reset=False)
-        return self._map_batches(lambda m, xb: m(xb), X)
-
-    def predict_proba(self, X):
-        """Class probabilities, softmax of the logits.
-
-        Parameters
-        ----------
-        X : array-like
-
-        Returns
-        -------
-        numpy.ndarray of shape (n_samples, n_classes)
-            Columns in the order of ``classes_``.
-        """
-        return torch.softmax(self._logits(X).double(), dim=1).numpy()
-
-    def predict(self, X):
-        """Predicted class labels.
-
-        Parameters
-        ----------
-        X : array-like
-
-        Returns
-        -------
-        numpy.ndarray of shape (n_samples,)
-        """
-        index = self._logits(X).argmax(dim=1).numpy()
-        return self.classes_[index]
 
     def transform(self, X):
         """The feature representation Φ(X), the input of the readout.
@@ -394,6 +332,15 @@ class SpectralClassifierBase(ClassifierMixin, ClassNamePrefixFeaturesOutMixin, T
         check_is_fitted(self)
         X, _ = self._validate_X(X, reset=False)
         return self._map_batches(lambda m, xb: m.features(xb).flatten(1), X).numpy()
+
+    @property
+    def module_(self):
+        """The fitted torch module (``features`` is Φ), in evaluation mode on ``device_``.
+
+        The estimator's own module, not a copy: modifying it modifies the estimator.
+        """
+        check_is_fitted(self)
+        return self.net_.module_.eval()
 
     @property
     def history_(self):

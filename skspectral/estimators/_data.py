@@ -55,6 +55,9 @@ class TensorBatchIterator:
         Draw a new permutation (from torch's global generator) for every pass.
     drop_last : bool, default=False
         Skip the last incomplete batch.
+    min_last_batch : int, default=1
+        Skip a last batch of fewer rows (global count) unless it is the only batch; e.g.
+        ``batch_size`` drops an incomplete last batch where there are full ones.
     num_replicas : int, default=1
         Number of data-parallel processes (torch.distributed's world size).
     rank : int, default=0
@@ -62,7 +65,7 @@ class TensorBatchIterator:
     """
 
     def __init__(self, dataset, batch_size, shuffle=False, drop_last=False, num_replicas=1,
-                 rank=0):
+                 rank=0, min_last_batch=1):
         if not isinstance(dataset, ArrayDataset):
             raise TypeError(f"TensorBatchIterator needs an ArrayDataset, got "
                             f"{type(dataset).__name__}.")
@@ -76,6 +79,7 @@ class TensorBatchIterator:
         self.batch_size = int(batch_size)
         self.shuffle = shuffle
         self.drop_last = drop_last
+        self.min_last_batch = int(min_last_batch)
         self.num_replicas = int(num_replicas)
         self.rank = int(rank)
 
@@ -85,7 +89,11 @@ class TensorBatchIterator:
 
     def __len__(self):
         n, b = self._n_rows(), self.batch_size // self.num_replicas
-        return n // b if self.drop_last else -(-n // b)
+        full, rest = divmod(n, b)
+        if rest and (self.drop_last or (full and rest * self.num_replicas
+                                        < self.min_last_batch)):
+            return full
+        return full + bool(rest)
 
     def __iter__(self):
         n = len(self.dataset)

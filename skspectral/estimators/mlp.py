@@ -6,7 +6,8 @@ from sklearn.utils import check_scalar
 
 from ..models import INITS, MLP
 from ..spectral import ACTIVATIONS
-from ._base import SpectralClassifierBase, validate_tabular
+from ._base import validate_tabular
+from ._classifier import SpectralClassifierBase
 
 __all__ = ["SpectralMLPClassifier"]
 
@@ -84,7 +85,9 @@ class SpectralMLPClassifier(SpectralClassifierBase):
     feature_names_in_ : ndarray of str
         Only when X had string column names.
     net_ : skspectral.regularization.SpectralNet
-        The fitted skorch net (``net_.module_`` is the :class:`~skspectral.models.MLP`).
+        The fitted skorch net.
+    module_ : skspectral.models.MLP
+        The fitted torch module (``features`` is Φ, ``head`` the readout).
     history_ : skorch.History
         Per-epoch records, including ``spectral_norms`` (``{layer: sigma}`` of the
         penalized layers) and ``spectral_penalty``.
@@ -157,8 +160,8 @@ class SpectralMLPClassifier(SpectralClassifierBase):
             raise ValueError(f"init must be one of {INITS}, got {self.init!r}.")
         self._hidden = tuple(int(s) for s in sizes)
 
-    def _module_params(self, n_features, n_classes):
-        return {"n_features": n_features, "n_classes": n_classes,
+    def _module_params(self, n_features):
+        return {"n_features": n_features, "n_classes": len(self.classes_),
                 "hidden_layer_sizes": self._hidden, "activation": self.activation,
                 "init": self.init}
 

@@ -170,7 +170,13 @@ class SpectralNet(NeuralNet):
             return ddp(x, **fit_params)
 
     def get_loss(self, y_pred, y_true, *args, **kwargs):
-        return super().get_loss(y_pred.float(), y_true, *args, **kwargs)
+        # The loss in fp32 under autocast; a module may return one tensor or a tuple (e.g.
+        # the projections of two views). Self-supervised training has no targets.
+        y_pred = (y_pred.float() if isinstance(y_pred, torch.Tensor)
+                  else type(y_pred)(t.float() for t in y_pred))
+        if y_true is None:
+            return self.criterion_(y_pred, None)
+        return super().get_loss(y_pred, y_true, *args, **kwargs)
 
     def train_step_single(self, batch, **fit_params):
         if self.scaler_ is None:

@@ -160,8 +160,43 @@ class SpectralPenalty(nn.Module):
         return self
 
     @torch.no_grad()
+    def estimate(self, module, n_iter=None, tol=None):
+        """Operator norms refined by power iteration from the warm vectors, without storing.
+
+        A pure read: the state that training continues from is left as it is, so observing
+        the norms never changes a later update.
+
+        Parameters
+        ----------
+        module : torch.nn.Module
+        n_iter : int, optional
+            Iterations; ``n_power_iterations`` when None.
+        tol : float, optional
+            Early-stopping tolerance on the relative change of sigma (synchronizes with the
+            device).
+
+        Returns
+        -------
+        dict
+            ``{layer name: sigma}`` as Python floats.
+        """
+        return {self.layers[i]: float(sigma)
+                for i, (sigma, _) in self._iterate(module, n_iter, tol)}
+
+    def _iterate(self, module, n_iter, tol):
+        n_iter = self.n_power_iterations if n_iter is None else n_iter
+        with self._autocast_off():
+            for i, layer in self._layers(module):
+                state = getattr(self, f"v{i}")
+                if _is_dense(layer):
+                    sigma, _, v = power_iteration(as_matrix(layer), state, n_iter=n_iter, tol=tol)
+                else:
+                    sigma, _, v = conv_power_iteration(layer, state, n_iter=n_iter, tol=tol)
+                yield i, (sigma, v)
+
+    @torch.no_grad()
     def refresh_(self, module, n_iter=None, tol=None):
-        """Advance the warm-started power iteration of every layer.
+        """Advance the warm-started power iteration of every layer and store the result.
 
         Parameters
         ----------
@@ -175,15 +210,8 @@ class SpectralPenalty(nn.Module):
         -------
         self
         """
-        n_iter = self.n_power_iterations if n_iter is None else n_iter
-        with self._autocast_off():
-            for i, layer in self._layers(module):
-                state = getattr(self, f"v{i}")
-                if _is_dense(layer):
-                    sigma, _, v = power_iteration(as_matrix(layer), state, n_iter=n_iter, tol=tol)
-                else:
-                    sigma, _, v = conv_power_iteration(layer, state, n_iter=n_iter, tol=tol)
-                self._store(i, sigma, v)
+        for i, (sigma, v) in self._iterate(module, n_iter, tol):
+            self._store(i, sigma, v)
         self._synchronize()
         return self
 

@@ -54,9 +54,11 @@ class SpectralRegularization(Callback):
     first starts and again when the penalty switches on.
 
     Each epoch records into the net's history ``spectral_norms`` (``{layer: sigma}``
-    for the penalized layers, refined by up to 20 warm-started power iterations to a relative
-    tolerance of 1e-4) and
-    ``spectral_penalty`` (``(gamma/2) sum sigma^2``, 0 during burn-in).
+    for the penalized layers, refined by up to 20 power iterations from the warm vectors, until
+    sigma changes by less than 1e-4 relative between two iterations) and
+    ``spectral_penalty`` (``(gamma/2) sum sigma^2``, 0 during burn-in). Recording is a pure
+    read: the refinement runs on copies, so the vectors training continues from are the
+    penalty's own (:meth:`~skspectral.regularization.SpectralPenalty.estimate`).
 
     Parameters
     ----------
@@ -99,6 +101,7 @@ class SpectralRegularization(Callback):
 
     def on_epoch_end(self, net, **kwargs):
         penalty = net.penalty_
-        penalty.refresh_(net.module_, n_iter=20, tol=1e-4)
-        net.history.record("spectral_norms", penalty.norms())
-        net.history.record("spectral_penalty", float(penalty.value()) if self.active_ else 0.0)
+        norms = penalty.estimate(net.module_, n_iter=20, tol=1e-4)
+        net.history.record("spectral_norms", norms)
+        value = 0.5 * penalty.gamma * sum(s * s for s in norms.values())
+        net.history.record("spectral_penalty", value if self.active_ else 0.0)

@@ -1,0 +1,104 @@
+"""Image inputs shared by the ResNet estimators: shapes, value checks, the operator sizes."""
+
+import math
+import numbers
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.utils.validation import check_is_fitted
+
+from ..models import ARCHS, PADDING_MODES, STEMS
+from ._base import validate_tabular
+
+__all__ = ["PRECISIONS", "ImageInputMixin"]
+
+PRECISIONS = ("32", "bf16", "fp16")
+
+
+def _positive_ints(value, length):
+    return (isinstance(value, (tuple, list)) and len(value) == length
+            and all(isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 1
+                    for v in value))
+
+
+class ImageInputMixin:
+    """Image conventions of the ResNet estimators.
+
+    X is images ``(n, C, H, W)`` or ``(n, H, W)``, or flat rows ``(n, C*H*W)`` with
+    ``image_shape`` (square one-channel images when the row length is a square, else
+    ``1 x 1 x d``); uint8 or float pixels, used as given. Parameters read: ``arch``, ``stem``,
+    ``padding_mode``, ``precision``, ``channels_last``, ``image_shape``, ``input_size``,
+    ``normalize``. Sets ``input_shape_`` and provides ``input_shapes_``.
+    """
+
+    def _check_image_params(self):
+        for name, allowed in (("arch", ARCHS), ("stem", STEMS), ("padding_mode", PADDING_MODES),
+                              ("precision", PRECISIONS)):
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}.")
+        if not isinstance(self.channels_last, bool):
+            raise TypeError(f"channels_last must be a bool, got {self.channels_last!r}.")
+        if self.image_shape is not None and not _positive_ints(self.image_shape, 3):
+            raise ValueError(f"image_shape must be (C, H, W) of positive ints, got "
+                             f"{self.image_shape!r}.")
+        if self.input_size is not None and not (_positive_ints(self.input_size, 2)
+                                                or _positive_ints(self.input_size, 3)):
+            raise ValueError(f"input_size must be (H, W) or (C, H, W), got {self.input_size!r}.")
+        if self.normalize is not None:
+            try:
+                mean, std = (np.asarray(v, dtype=float).ravel() for v in self.normalize)
+            except (TypeError, ValueError):
+                raise ValueError("normalize must be a pair (mean, std) of per-channel "
+                                 f"sequences, got {self.normalize!r}.") from None
+            if len(mean) != len(std) or not np.all(std > 0) or not np.all(np.isfinite(mean)):
+                raise ValueError("normalize needs as many means as stds, finite, with std > 0; "
+                                 f"got {self.normalize!r}.")
+
+    def _validate_X(self, X, y="no_validation", reset=True):
+        shape = None
+        if not sp.issparse(X) and not hasattr(X, "iloc"):
+            arr = np.asarray(X)
+            if arr.ndim in (3, 4):
+                shape = arr.shape[1:] if arr.ndim == 4 else (1, *arr.shape[1:])
+                X = arr.reshape(len(arr), -1)
+            elif arr.ndim > 4:
+                raise ValueError(f"X must be images (n, C, H, W) or (n, H, W), or flat rows "
+                                 f"(n, C*H*W); got an array of shape {arr.shape}.")
+        X, y = validate_tabular(self, X, y, reset=reset)
+        d = X.shape[1]
+        if shape is None:
+            if self.image_shape is not None:
+                shape = tuple(self.image_shape)
+            elif not reset:
+                shape = self.input_shape_
+            else:
+                side = math.isqrt(d)
+                shape = (1, side, side) if side * side == d else (1, 1, d)
+        if math.prod(shape) != d:
+            raise ValueError(f"image_shape {tuple(shape)} does not match the {d} values per "
+                             "row of X.")
+        if reset:
+            self.input_shape_ = tuple(int(s) for s in shape)
+            if self.normalize is not None and len(np.ravel(self.normalize[0])) != shape[0]:
+                raise ValueError(f"normalize has {len(np.ravel(self.normalize[0]))} channel "
+                                 f"statistics, the images {shape[0]} channels.")
+        elif tuple(shape) != self.input_shape_:
+            raise ValueError(f"X has images of shape {tuple(shape)}, but "
+                             f"{type(self).__name__} was fitted on {self.input_shape_}.")
+        return X.reshape(len(X), *shape), y
+
+    def _net_params(self):
+        size = self.input_size
+        if size is None:
+            size = self.input_shape_
+        elif len(size) == 2:
+            size = (self.input_shape_[0], *size)
+        return {"spectral_input_size": tuple(size), "precision": self.precision,
+                "channels_last": self.channels_last}
+
+    @property
+    def input_shapes_(self):
+        """``{conv name: (c_in, H, W)}``: the input size each convolution is regularized at."""
+        check_is_fitted(self)
+        return dict(self.net_.input_shapes_)
+

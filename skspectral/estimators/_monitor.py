@@ -1,0 +1,112 @@
+"""skorch callbacks that record what self-supervised training learns, epoch by epoch."""
+
+import numpy as np
+import torch
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold, cross_val_score
+from sklearn.neighbors import KNeighborsClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from skorch.callbacks import Callback
+
+__all__ = ["FeatureProbe", "LossParts"]
+
+
+class LossParts(Callback):
+    """Record the criterion's ``last_parts_`` per batch, under ``names``.
+
+    Pair it with :class:`skorch.callbacks.PassthroughScoring` (one per name) for the
+    per-epoch means weighted by batch size.
+
+    Parameters
+    ----------
+    names : tuple of str
+    """
+
+    def __init__(self, names):
+        self.names = names
+
+    def on_batch_end(self, net, training=False, **kwargs):
+        if training:
+            for name, part in zip(self.names, net.criterion_.last_parts_, strict=True):
+                net.history.record_batch(name, float(part))
+
+
+class FeatureProbe(Callback):
+    """Accuracy of a readout on the current features of a labelled set, every epoch.
+
+    A monitor for self-supervised training: at the end of each ``every``-th epoch the
+    features Φ(X) of the given labelled set are computed in evaluation mode and a readout is
+    cross-validated on them (stratified folds, no shuffling); the mean accuracy is recorded
+    in the history as ``name``. A pure read: it draws no random numbers and leaves the
+    module in training mode, so training continues exactly as without it.
+
+    Parameters
+    ----------
+    X : array-like
+        Inputs as the network takes them: images ``(n, C, H, W)`` for the ResNet
+        estimators, rows ``(n, d)`` for the MLP.
+    y : array-like of shape (n_samples,)
+        Their labels.
+    method : {"knn", "linear"}, default="knn"
+        ``"knn"``: a 20-nearest-neighbour vote (cosine distance); ``"linear"``: a
+        LogisticRegression on standardized features.
+    cv : int, default=5
+        Folds.
+    every : int, default=1
+        Epoch period.
+    name : str, default="probe_accuracy"
+        History key.
+    batch_size : int, default=1024
+        Images per forward pass.
+
+    Examples
+    --------
+    >>> from skspectral import SpectralBarlowTwins, FeatureProbe  # doctest: +SKIP
+    >>> probe = FeatureProbe(X_val, y_val, method="knn")          # doctest: +SKIP
+    >>> SpectralBarlowTwins(callbacks=[("probe", probe)]).fit(X)  # doctest: +SKIP
+    """
+
+    def __init__(self, X, y, method="knn", cv=5, every=1, name="probe_accuracy",
+                 batch_size=1024):
+        self.X = X
+        self.y = y
+        self.method = method
+        self.cv = cv
+        self.every = every
+        self.name = name
+        self.batch_size = batch_size
+
+    def initialize(self):
+        if self.method not in ("knn", "linear"):
+            raise ValueError(f"method must be 'knn' or 'linear', got {self.method!r}.")
+        self.y_ = np.asarray(self.y)
+        if len(self.y_) != len(self.X):
+            raise ValueError(f"FeatureProbe: X and y have different lengths ({len(self.X)} and "
+                             f"{len(self.y_)}).")
+        return self
+
+    def _readout(self):
+        if self.method == "knn":
+            return KNeighborsClassifier(n_neighbors=min(20, len(self.y_) - 1), metric="cosine")
+        return make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
+
+    @torch.inference_mode()
+    def _features(self, net):
+        module = net.module_
+        was_training = module.training
+        module.eval()
+        X = torch.as_tensor(np.asarray(self.X, dtype=np.float32))
+        try:
+            parts = [module.features(X[i:i + self.batch_size].to(net.device)).flatten(1)
+                     .float().cpu() for i in range(0, len(X), self.batch_size)]
+        finally:
+            module.train(was_training)
+        return torch.cat(parts).numpy()
+
+    def on_epoch_end(self, net, **kwargs):
+        if len(net.history) % self.every:
+            return
+        folds = StratifiedKFold(n_splits=self.cv)
+        scores = cross_val_score(self._readout(), self._features(net), self.y_, cv=folds)
+        net.history.record(self.name, float(scores.mean()))
