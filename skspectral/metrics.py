@@ -1,9 +1,11 @@
 """Robustness measures: adversarial distances, a scikit-learn scorer, the certified bound."""
 
+import inspect
 import math
 import numbers
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from sklearn.pipeline import Pipeline
 from sklearn.utils import check_random_state
@@ -28,7 +30,13 @@ def _make_attack(attack, clip_min, clip_max, random_state, params):
     if attack not in ATTACKS:
         raise ValueError(f"attack must be one of {sorted(ATTACKS)} or a DecisionAttack instance, "
                          f"got {attack!r}.")
-    return ATTACKS[attack](clip_min, clip_max, random_state=random_state, **params)
+    cls = ATTACKS[attack]
+    valid = set(inspect.signature(cls).parameters) - {"clip_min", "clip_max", "random_state"}
+    unknown = sorted(set(params) - valid)
+    if unknown:
+        raise TypeError(f"Unknown {cls.__name__} parameter(s) {unknown}; valid ones are "
+                        f"{sorted(valid)}.")
+    return cls(clip_min, clip_max, random_state=random_state, **params)
 
 
 def adversarial_distances(estimator, X, y=None, *, attack="tangent", clip_min=0.0, clip_max=1.0,
@@ -128,7 +136,14 @@ class RobustnessScorer:
     def __call__(self, estimator, X, y):
         """Score ``estimator`` on ``(X, y)``; see the class docstring."""
         self._check()
+        if sp.issparse(X):
+            raise TypeError("X is a scipy sparse matrix; RobustnessScorer needs dense inputs "
+                            "(X.toarray()).")
         X, y = np.asarray(X), np.asarray(y)
+        if X.ndim < 2 or y.shape != (len(X),):
+            raise ValueError(f"RobustnessScorer needs X of at least 2 dimensions and y of shape "
+                             f"(n_samples,) = ({len(X) if X.ndim else 0},); got X of shape "
+                             f"{X.shape} and y of shape {y.shape}.")
         rng = check_random_state(self.random_state)
         pool = np.arange(len(X))
         if self.misclassified == "exclude" and self.statistic != "robust_accuracy":

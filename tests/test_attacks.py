@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import torch
+from sklearn.base import clone
 from sklearn.linear_model import (
     LogisticRegression,
     RidgeClassifier,
@@ -332,7 +333,8 @@ def test_pipeline_with_linear_head_is_fused_into_torch(digits_featurizer, head, 
     feat, X, y = digits_featurizer
     if binary:
         y = np.where(y < 5, "low", "high")
-    pipe = Pipeline([("feat", feat), ("clf", head)]).fit(X, y)
+    # A clone: refitting the shared featurizer on other labels would change it for later tests.
+    pipe = Pipeline([("feat", clone(feat)), ("clf", head)]).fit(X, y)
     oracle = as_oracle(pipe)
     assert oracle.device.type == "cpu" and oracle._encode is not None
     codes = oracle(torch.from_numpy(X[:200]))
@@ -345,10 +347,10 @@ def test_spectral_estimator_and_torch_module_oracles(digits_featurizer):
     codes = oracle(torch.from_numpy(X[:200]))
     np.testing.assert_array_equal(feat.classes_[codes.numpy()], feat.predict(X[:200]))
     assert oracle.n_calls == 4  # 200 points in chunks of 64
-    module_oracle = as_oracle(feat.net_.module_, input_shape=(64,))
+    module_oracle = as_oracle(feat.module_, input_shape=(64,))
     np.testing.assert_array_equal(module_oracle(torch.from_numpy(X[:50])).numpy(), codes[:50])
     with pytest.raises(ValueError, match="input_shape"):
-        as_oracle(feat.net_.module_)
+        as_oracle(feat.module_)
     with pytest.raises(TypeError, match="Cannot query labels"):
         as_oracle(42)
 

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from sklearn.base import clone
 from sklearn.datasets import load_digits
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
@@ -78,12 +79,13 @@ def test_certified_bound_is_below_every_attack_distance(fitted, digits):
 
 def test_certified_bound_of_a_pipeline_with_retrained_readout(fitted, digits):
     X, y = digits
-    pipe = Pipeline([("feat", fitted), ("clf", LogisticRegression(max_iter=2000))])
+    # Clones: refitting the shared featurizer on other labels would change it for later tests.
+    pipe = Pipeline([("feat", clone(fitted)), ("clf", LogisticRegression(max_iter=2000))])
     pipe.fit(X[:1500], y[:1500])
     bound = certified_lower_bound(pipe, X[1500:1550])
     result = adversarial_distances(pipe, X[1500:1550], random_state=0)
     assert np.all(bound <= result.distances)
-    binary = Pipeline([("feat", fitted), ("clf", LogisticRegression(max_iter=2000))])
+    binary = Pipeline([("feat", clone(fitted)), ("clf", LogisticRegression(max_iter=2000))])
     binary.fit(X[:1500], y[:1500] < 5)
     assert np.all(certified_lower_bound(binary, X[1500:1550])
                   <= adversarial_distances(binary, X[1500:1550], random_state=0).distances)

@@ -11,6 +11,7 @@ import numbers
 from abc import ABC, abstractmethod
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from sklearn.utils import check_random_state, check_scalar
 from tqdm.auto import tqdm
@@ -335,7 +336,7 @@ class DecisionAttack(ABC):
         AttackResult
         """
         self._check_params()
-        X_np = X.detach().cpu().numpy() if isinstance(X, torch.Tensor) else np.asarray(X)
+        X_np = _dense_array(X)
         if X_np.ndim < 2 or len(X_np) == 0:
             raise ValueError(f"X must hold at least one sample of at least one feature, got "
                              f"shape {X_np.shape}.")
@@ -348,6 +349,7 @@ class DecisionAttack(ABC):
                              f"(its values span [{X_np.min():.4g}, {X_np.max():.4g}]); set "
                              "clip_min and clip_max to the model's input range.")
         oracle = as_oracle(model, X_np.shape[1:], batch_size=self.batch_size)
+        _check_sample_shape(X_np.shape[1:], oracle.input_shape)
         device = oracle.device
         seeds = check_random_state(self.random_state).randint(np.iinfo(np.int32).max, size=2)
         self._gen_start, self._gen_probe = (torch.Generator(device=device).manual_seed(int(s))
@@ -369,7 +371,7 @@ class DecisionAttack(ABC):
 
         clean = oracle(x)
         self._queries += 1
-        y_code = clean if y is None else oracle.encode(_check_y(y, n))
+        y_code = clean if y is None else _encode_labels(oracle, _check_y(y, n))
         self._label = y_code
         correct = clean == y_code
         given = None
@@ -463,6 +465,35 @@ def _argmin_by_group(values, groups, n_groups):
     winner = torch.full((n_groups,), len(values), dtype=torch.int64, device=values.device)
     index = torch.arange(len(values), device=values.device)
     return winner.scatter_reduce_(0, groups[is_least], index[is_least], reduce="amin")
+
+
+def _dense_array(X):
+    """X as a NumPy array; sparse matrices are refused (attacks move dense points)."""
+    if sp.issparse(X):
+        raise TypeError("X is a scipy sparse matrix; the attacks need dense inputs "
+                        "(X.toarray()).")
+    return X.detach().cpu().numpy() if isinstance(X, torch.Tensor) else np.asarray(X)
+
+
+def _check_sample_shape(shape, expected):
+    """A sample of ``shape`` must be what the model takes: the same shape, or the same number
+    of values where the model takes images (flat rows are images too)."""
+    shape, expected = tuple(shape), tuple(expected)
+    if shape == expected or (len(expected) > 1 and math.prod(shape) == math.prod(expected)):
+        return
+    raise ValueError(f"X has samples of shape {shape}, but the model takes samples of shape "
+                     f"{expected} ({math.prod(expected)} values).")
+
+
+def _encode_labels(oracle, y):
+    """Label codes of ``y``; labels the model cannot predict are an error, not distance 0."""
+    codes = oracle.encode(y)
+    unknown = codes < 0
+    if bool(unknown.any()):
+        labels = np.unique(y[unknown.cpu().numpy()])
+        raise ValueError(f"y holds labels the model does not know: {labels[:10].tolist()}; "
+                         "pass the true labels, in the classes the model was fitted on.")
+    return codes
 
 
 def _check_y(y, n):

@@ -118,7 +118,10 @@ def _class_encoder(classes):
     classes = np.asarray(classes)
 
     def encode(labels):
-        idx = np.searchsorted(classes, labels)
+        try:
+            idx = np.searchsorted(classes, labels)
+        except TypeError:  # labels of a kind the classes cannot be compared with
+            return np.full(np.shape(labels), -1)
         idx = np.clip(idx, 0, len(classes) - 1)
         return np.where(classes[idx] == labels, idx, -1)
 
@@ -143,7 +146,8 @@ def as_oracle(model, input_shape=None, *, device=None, batch_size=10_000):
         - a plain callable ``X (NumPy, shape (m, *input_shape)) -> labels``.
     input_shape : tuple of int, optional
         Shape of one sample; required for torch modules and callables when it cannot be
-        read off the model (set by the attacks from the data).
+        read off the model (set by the attacks from the data). skspectral estimators and
+        Pipelines always use their own (``input_shape_`` or ``(n_features_in_,)``).
     device : str or torch.device, optional
         Device of the queries; defaults to the model's device (CPU for NumPy models).
     batch_size : int, default=10000
@@ -163,7 +167,7 @@ def as_oracle(model, input_shape=None, *, device=None, batch_size=10_000):
         features = _on_device(feat.module_, device).features
         linear = _LinearHead(head.coef_, head.intercept_).to(device)
         return LabelOracle(lambda x: linear(features(x).flatten(1)),
-                           input_shape or _sample_shape(feat), device, batch_size,
+                           _sample_shape(feat), device, batch_size,
                            encode=_class_encoder(head.classes_))
     if _fitted_module(model) is not None and not is_classifier(model):
         raise TypeError(f"{type(model).__name__} is a featurizer and predicts no labels: attack a "
@@ -172,7 +176,7 @@ def as_oracle(model, input_shape=None, *, device=None, batch_size=10_000):
     if _fitted_module(model) is not None:
         device = torch.device(device or model.device_)
         module = _on_device(model.module_, device)
-        return LabelOracle(lambda x: module(x).argmax(dim=1), input_shape or _sample_shape(model),
+        return LabelOracle(lambda x: module(x).argmax(dim=1), _sample_shape(model),
                            device, batch_size, encode=_class_encoder(model.classes_))
     if isinstance(model, nn.Module):
         if input_shape is None:

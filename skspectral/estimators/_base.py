@@ -21,6 +21,7 @@ from .._distributed import broadcast_object, check_process_group, world
 from ..regularization import SpectralNet, SpectralRegularization, resolve_burnin, resolve_scope
 from ..spectral import is_pointwise, operator_norm, supports_fft
 from ._data import ArrayDataset, TensorBatchIterator
+from ._monitor import DivergenceGuard
 from ._progress import EpochProgressBar, progress
 
 __all__ = ["SpectralEstimatorBase", "REGULARIZERS", "OPTIMIZERS", "resolve_device",
@@ -120,21 +121,22 @@ class SpectralEstimatorBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         """skorch callbacks the task adds, as ``(name, callback)`` pairs."""
         return []
 
-    def _store_routed(self, kwargs):
-        # Stored unchecked (scikit-learn's rule for __init__ and set_params); fit validates.
+    def _store_routed(self, kwargs, error=TypeError):
+        # Routed values are stored unchecked (scikit-learn's rule for __init__ and
+        # set_params; fit validates them), but a name that routes nowhere is a typo, refused
+        # at once as Python refuses an unknown keyword (TypeError) and scikit-learn's
+        # set_params an unknown parameter (ValueError).
+        for key in kwargs:
+            if "__" not in key or key.split("__", 1)[0] not in ROUTED_PREFIXES:
+                raise error(
+                    f"{type(self).__name__} got an unexpected parameter {key!r}; its "
+                    f"parameters are {sorted(self._get_param_names())}, and routed skorch "
+                    f"parameters look like '<prefix>__<name>' with a prefix in "
+                    f"{ROUTED_PREFIXES}.")
         self._routed = {**getattr(self, "_routed", {}), **kwargs}
 
     def _routed_params(self):
         return dict(getattr(self, "_routed", {}))
-
-    def _check_routed(self):
-        for key in self._routed_params():
-            if "__" not in key or key.split("__", 1)[0] not in ROUTED_PREFIXES:
-                raise TypeError(
-                    f"{type(self).__name__} got an unexpected parameter {key!r}; routed skorch "
-                    f"parameters look like '<prefix>__<name>' with a prefix in "
-                    f"{ROUTED_PREFIXES}."
-                )
 
     def get_params(self, deep=True):
         params = super().get_params(deep=deep)
@@ -143,7 +145,7 @@ class SpectralEstimatorBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
 
     def set_params(self, **params):
         own = self._get_param_names()
-        self._store_routed({k: v for k, v in params.items() if k not in own})
+        self._store_routed({k: v for k, v in params.items() if k not in own}, ValueError)
         return super().set_params(**{k: v for k, v in params.items() if k in own})
 
     def __sklearn_tags__(self):
@@ -156,7 +158,6 @@ class SpectralEstimatorBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
     # ----------------------------------------------------------------- validation
     def _check_params(self):
         """Validate the shared hyperparameters; return ``(scope, optimizer_class)``."""
-        self._check_routed()
         check_scalar(self.gamma, "gamma", numbers.Real, min_val=0.0)
         if not np.isfinite(self.gamma):
             raise ValueError(f"gamma must be finite, got {self.gamma!r}.")
@@ -183,6 +184,9 @@ class SpectralEstimatorBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         check_scalar(self.momentum, "momentum", numbers.Real, min_val=0.0, max_val=1.0,
                      include_boundaries="left")
         check_scalar(self.weight_decay, "weight_decay", numbers.Real, min_val=0.0)
+        for name in ("lr", "momentum", "weight_decay"):  # check_scalar lets NaN through
+            if not np.isfinite(getattr(self, name)):
+                raise ValueError(f"{name} must be finite, got {getattr(self, name)!r}.")
         check_scalar(self.batch_size, "batch_size", numbers.Integral, min_val=1)
         check_scalar(self.verbose, "verbose", numbers.Integral, min_val=0)
         if not isinstance(self.distributed, bool):
@@ -219,7 +223,7 @@ class SpectralEstimatorBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         if clash:
             raise ValueError(f"Routed parameters {clash} duplicate {type(self).__name__}'s own "
                              "parameters; set those directly.")
-        callbacks = list(self._task_callbacks())
+        callbacks = [("divergence", DivergenceGuard()), *self._task_callbacks()]
         if scope is not None:
             callbacks.append(("spectral", SpectralRegularization(
                 burnin=self.burnin, update_every=self.update_every)))

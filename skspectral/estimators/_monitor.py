@@ -9,7 +9,24 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from skorch.callbacks import Callback
 
-__all__ = ["FeatureProbe", "LossParts"]
+__all__ = ["DivergenceGuard", "FeatureProbe", "LossParts"]
+
+
+class DivergenceGuard(Callback):
+    """Stop training with a ValueError once the epoch's loss is NaN or infinite.
+
+    Runs before the penalty's end-of-epoch record (whose power iteration would otherwise be
+    the first to fail, with a linear-algebra error far from the cause). The message names the
+    epoch, the loss and the parameters to change.
+    """
+
+    def on_epoch_end(self, net, **kwargs):
+        loss = net.history[-1].get("train_loss")
+        if loss is not None and not np.isfinite(loss):
+            raise ValueError(
+                f"Training diverged: the loss of epoch {len(net.history)} is {loss}. Lower the "
+                f"learning rate (lr={net.lr}) or the penalty strength, or check the data for "
+                "extreme values.")
 
 
 class LossParts(Callback):

@@ -1,0 +1,85 @@
+"""Bad input, tried as a new user would: every case gets an early error naming the problem."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.datasets import load_digits
+from sklearn.model_selection import GridSearchCV
+
+from skspectral import RobustnessScorer, SpectralMLPClassifier, adversarial_distances
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits(return_X_y=True)
+    return (X / 16).astype(np.float32)[:200], y[:200]
+
+
+@pytest.fixture(scope="module")
+def clf(digits):
+    return SpectralMLPClassifier(hidden_layer_sizes=(16,), max_epochs=3, batch_size=32,
+                                 random_state=0).fit(*digits)
+
+
+# ------------------------------------------------------------------------ attacks and scores
+@pytest.mark.parametrize("shape", [(5, 63), (5, 8, 8), (5, 1, 64)])
+def test_attacking_samples_of_the_wrong_shape(clf, digits, shape):
+    X = np.zeros(shape, dtype=np.float32)
+    with pytest.raises(ValueError, match=r"X has samples of shape .* the model takes samples "
+                                         r"of shape \(64,\)"):
+        adversarial_distances(clf, X, max_iter=1)
+
+
+@pytest.mark.parametrize("labels", [np.array(["a"] * 5), np.arange(5) + 10])
+def test_labels_the_model_does_not_know(clf, digits, labels):
+    with pytest.raises(ValueError, match="labels the model does not know"):
+        adversarial_distances(clf, digits[0][:5], labels, max_iter=1)
+
+
+def test_sparse_inputs_are_refused(clf, digits):
+    X, y = digits
+    with pytest.raises(TypeError, match="sparse"):
+        adversarial_distances(clf, sp.csr_matrix(X[:5]), max_iter=1)
+    with pytest.raises(TypeError, match="sparse"):
+        RobustnessScorer(n_samples=2, max_iter=1)(clf, sp.csr_matrix(X[:5]), y[:5])
+
+
+@pytest.mark.parametrize("misclassified", ["exclude", "zero"])
+def test_scorer_with_labels_of_the_wrong_length(clf, digits, misclassified):
+    X, y = digits
+    with pytest.raises(ValueError, match=r"y of shape \(n_samples,\) = \(10,\)"):
+        RobustnessScorer(n_samples=2, misclassified=misclassified, max_iter=1)(clf, X[:10],
+                                                                              y[:7])
+
+
+def test_unknown_attack_parameters_name_the_valid_ones(clf, digits):
+    with pytest.raises(TypeError, match=r"Unknown TangentAttack parameter\(s\) \['foo'\]; "
+                                        r"valid ones are .*'max_iter'"):
+        adversarial_distances(clf, digits[0][:2], foo=1)
+
+
+# ------------------------------------------------------------------------ estimators
+@pytest.mark.parametrize("name", ["lr", "momentum", "weight_decay"])
+def test_non_finite_hyperparameters(digits, name):
+    with pytest.raises(ValueError, match=f"{name} must be finite"):
+        SpectralMLPClassifier(max_epochs=1, **{name: np.nan}).fit(*digits)
+
+
+def test_a_diverging_fit_stops_with_an_error_naming_the_cause(digits):
+    X, y = digits
+    with pytest.raises(ValueError, match=r"Training diverged: the loss of epoch \d+ is (nan|inf)"
+                                         r".*lr=100000.0"):
+        SpectralMLPClassifier(hidden_layer_sizes=(16,), lr=1e5, init="default", max_epochs=5,
+                              burnin=0, batch_size=32, random_state=0).fit(X * 1e3, y)
+
+
+def test_an_unknown_parameter_is_refused_when_set(digits):
+    with pytest.raises(TypeError, match="unexpected parameter 'foo'.*'gamma'"):
+        SpectralMLPClassifier(foo=1)
+    with pytest.raises(ValueError, match="unexpected parameter 'foo'"):
+        SpectralMLPClassifier().set_params(foo=1)
+    search = GridSearchCV(SpectralMLPClassifier(max_epochs=1), {"gama": [0.0, 1e-3]}, cv=2)
+    with pytest.raises(ValueError, match="unexpected parameter 'gama'"):
+        search.fit(*digits)
+    # Routed skorch parameters are still accepted.
+    assert SpectralMLPClassifier(optimizer__nesterov=True).get_params()["optimizer__nesterov"]
