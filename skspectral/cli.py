@@ -1,4 +1,4 @@
-"""The ``skspectral`` command."""
+"""The skspectral command: spectral regularization for adversarially robust representations."""
 
 import argparse
 import sys
@@ -7,6 +7,20 @@ import time
 __all__ = ["main", "run_demo"]
 
 _DEMO_MODELS = (("none", None), ("ll-spectral (all)", "all"), ("rep-spectral", "rep"))
+
+
+def _number(kind, low, strict=False):
+    """An argparse type: a ``kind`` number >= ``low`` (> ``low`` when ``strict``)."""
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {kind.__name__}, got {text!r}") from None
+        if not (value > low if strict else value >= low) or value != value:
+            raise argparse.ArgumentTypeError(f"must be {'>' if strict else '>='} {low}, "
+                                             f"got {text}")
+        return value
+    return parse
 
 
 def run_demo(epochs=200, gamma=2e-2, hidden=1024, seed=0, attack_samples=100, quiet=False,
@@ -53,12 +67,33 @@ def run_demo(epochs=200, gamma=2e-2, hidden=1024, seed=0, attack_samples=100, qu
     X, y = load_digits(return_X_y=True)
     X_train, X_test, y_train, y_test = train_test_split(
         X / 16.0, y, test_size=0.25, random_state=seed, stratify=y)
+    layers = ["features.hidden0", "head"]
+    header = (["model", "test acc"] + [f"sigma[{name}]" for name in layers] + ["train s"]
+              + (["mean adv dist", "attack s"] if attack_samples else []))
+    widths = [max(len(h), 17 if i == 0 else 8) for i, h in enumerate(header)]
+
+    def line(cells):
+        return "  ".join(c.ljust(w) if i == 0 else c.rjust(w)
+                         for i, (c, w) in enumerate(zip(cells, widths, strict=True)))
+
+    print(f"digits: {len(X_train)} train / {len(X_test)} test, MLP 64-{hidden}-10 GELU, "
+          f"{epochs} epochs (burn-in {epochs // 2}), gamma={gamma}", file=file)
+    print("sigma[layer]: the layer's top singular value (exact, after training); train s: "
+          "training time in seconds", file=file)
+    if attack_samples:
+        print(f"mean adv dist: mean L2 Tangent Attack distance over {attack_samples} correctly "
+              "classified test samples, input box [0, 1]; attack s: its time in seconds",
+              file=file)
+    print(line(header), file=file)
+    print(line(["-" * w for w in widths]), file=file, flush=True)
     rows = []
-    for label, regularizer in _DEMO_MODELS:
+    for i, (label, regularizer) in enumerate(_DEMO_MODELS, 1):
+        progress = {} if quiet else {"callbacks__progress__desc": f"{i}/{len(_DEMO_MODELS)} "
+                                                                   f"{label}"}
         clf = SpectralMLPClassifier(
             hidden_layer_sizes=(hidden,), regularizer=regularizer, gamma=gamma,
             max_epochs=epochs, burnin=0.5, batch_size=64, random_state=seed,
-            verbose=0 if quiet else 1)
+            verbose=0 if quiet else 1, **progress)
         start = time.perf_counter()
         clf.fit(X_train, y_train)
         seconds = time.perf_counter() - start
@@ -71,44 +106,38 @@ def run_demo(epochs=200, gamma=2e-2, hidden=1024, seed=0, attack_samples=100, qu
                                                verbose=0 if quiet else 1)(clf, X_test, y_test)
             row["attack_seconds"] = time.perf_counter() - start
         rows.append(row)
-    layers = list(rows[0]["sigma"])
-    header = (["model", "test acc"] + [f"sigma[{name}]" for name in layers] + ["train s"]
-              + (["mean adv dist", "attack s"] if attack_samples else []))
-    table = [[r["model"], f"{r['accuracy']:.4f}"] + [f"{r['sigma'][n]:.3f}" for n in layers]
-             + [f"{r['seconds']:.1f}"]
-             + ([f"{r['distance']:.4f}", f"{r['attack_seconds']:.1f}"] if attack_samples else [])
-             for r in rows]
-    widths = [max(len(h), *(len(t[i]) for t in table)) for i, h in enumerate(header)]
-    print(f"digits: {len(X_train)} train / {len(X_test)} test, MLP 64-{hidden}-10 GELU, "
-          f"{epochs} epochs (burn-in {epochs // 2}), gamma={gamma}", file=file)
-    if attack_samples:
-        print(f"adversarial distance: mean L2 Tangent Attack distance over {attack_samples} "
-              "correctly classified test samples, input box [0, 1]", file=file)
-    for line in [header, ["-" * w for w in widths], *table]:
-        print("  ".join(c.ljust(w) if i == 0 else c.rjust(w)
-                        for i, (c, w) in enumerate(zip(line, widths, strict=True))), file=file)
+        # Each row as soon as its model is done.
+        print(line([row["model"], f"{row['accuracy']:.4f}"]
+                   + [f"{row['sigma'][n]:.3f}" for n in layers] + [f"{row['seconds']:.1f}"]
+                   + ([f"{row['distance']:.4f}", f"{row['attack_seconds']:.1f}"]
+                      if attack_samples else [])), file=file, flush=True)
     return rows
 
 
 def main(argv=None):
     """Entry point of the ``skspectral`` console script."""
+    from . import __version__
+
     parser = argparse.ArgumentParser(prog="skspectral", description=__doc__.strip())
+    parser.add_argument("--version", action="version", version=f"skspectral {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    demo = sub.add_parser("demo", help="train none / ll-spectral / rep-spectral MLPs on the "
-                                       "embedded digits data and compare them")
-    demo.add_argument("--epochs", type=int, default=200, help="training epochs (default 200)")
-    demo.add_argument("--gamma", type=float, default=2e-2, help="penalty strength (0.02)")
-    demo.add_argument("--hidden", type=int, default=1024, help="hidden-layer width")
-    demo.add_argument("--seed", type=int, default=0, help="random_state")
-    demo.add_argument("--attack-samples", type=int, default=100,
-                      help="test samples attacked per model (0: no attack)")
+    summary = ("train unregularized, ll-spectral and rep-spectral MLPs on scikit-learn's "
+               "embedded digits data and print, per model, test accuracy, each layer's top "
+               "singular value, training time and the mean Tangent Attack distance")
+    demo = sub.add_parser("demo", help=summary, description=summary[0].upper() + summary[1:]
+                          + ".")
+    demo.add_argument("--epochs", type=_number(int, 2), default=200,
+                      help="training epochs, >= 2 (default 200)")
+    demo.add_argument("--gamma", type=_number(float, 0.0), default=2e-2,
+                      help="penalty strength, >= 0 (default 0.02)")
+    demo.add_argument("--hidden", type=_number(int, 1), default=1024,
+                      help="hidden-layer width (default 1024)")
+    demo.add_argument("--seed", type=_number(int, 0), default=0, help="random_state (default 0)")
+    demo.add_argument("--attack-samples", type=_number(int, 0), default=100,
+                      help="test samples attacked per model, 0 for no attack (default 100)")
     demo.add_argument("--quiet", action="store_true", help="no progress bars")
     args = parser.parse_args(argv)
     if args.command == "demo":
-        if args.epochs < 2:
-            parser.error("--epochs must be >= 2")
-        if args.attack_samples < 0:
-            parser.error("--attack-samples must be >= 0")
         run_demo(epochs=args.epochs, gamma=args.gamma, hidden=args.hidden, seed=args.seed,
                  attack_samples=args.attack_samples, quiet=args.quiet)
     return 0

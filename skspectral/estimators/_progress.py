@@ -9,9 +9,17 @@ __all__ = ["EpochProgressBar", "progress"]
 
 
 class EpochProgressBar(Callback):
-    """Advance ``self.bar`` (a tqdm bar set by :func:`progress`) at the end of every epoch."""
+    """Advance ``self.bar`` (a tqdm bar set by :func:`progress`) at the end of every epoch.
 
-    def __init__(self):
+    Parameters
+    ----------
+    desc : str, optional
+        The bar's label (routed as ``callbacks__progress__desc``); the estimator's class
+        name when None.
+    """
+
+    def __init__(self, desc=None):
+        self.desc = desc
         self.bar = None
 
     def on_epoch_end(self, net, **kwargs):
@@ -29,7 +37,8 @@ def progress(net, total, desc):
     if callback is None:
         yield
         return
-    with tqdm(total=total, desc=desc, unit="epoch", dynamic_ncols=True) as bar:
+    with tqdm(total=total, desc=callback.desc or desc, unit="epoch",
+              dynamic_ncols=True) as bar:
         callback.bar = bar
         try:
             yield
