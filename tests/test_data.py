@@ -23,6 +23,16 @@ def test_batches_in_order_with_a_short_last_one():
                                                                            [4, 5, 6, 7]]
 
 
+def test_a_short_last_batch_below_the_minimum_is_dropped_unless_it_is_the_only_one():
+    # Barlow Twins sets min_last_batch = batch_size: the original's drop_last, except that a
+    # data set smaller than one batch still trains on it.
+    assert _rows(TensorBatchIterator(_dataset(10), 4, min_last_batch=3)) == [[0, 1, 2, 3],
+                                                                            [4, 5, 6, 7]]
+    assert _rows(TensorBatchIterator(_dataset(11), 4, min_last_batch=3)) == [
+        [0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 10]]
+    assert _rows(TensorBatchIterator(_dataset(3), 4, min_last_batch=4)) == [[0, 1, 2]]
+
+
 def test_shuffle_draws_a_permutation_from_the_global_generator():
     torch.manual_seed(0)
     rows = sum(_rows(TensorBatchIterator(_dataset(10), 4, shuffle=True)), [])
