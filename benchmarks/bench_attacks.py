@@ -30,7 +30,7 @@ import numpy as np
 import torch
 from sklearn.datasets import load_digits
 
-from skspectral import HopSkipJump, SpectralMLPClassifier, TangentAttack
+from skspectral import HopSkipJump, TangentAttack, paper_estimator
 from skspectral.datasets import load_mnist
 
 
@@ -166,15 +166,16 @@ def model_and_data(mnist, device, n):
     if mnist:
         home = Path(__file__).resolve().parents[2] / "shared" / "data"
         data = load_mnist(home if (home / "MNIST").is_dir() else None)
-        clf = SpectralMLPClassifier(max_epochs=3, burnin=0, device=device, random_state=0)
+        clf = paper_estimator("mnist-mlp", max_epochs=3, burnin=0, device=device,
+                              random_state=0)
         clf.fit(data.X_train, data.y_train)
         X, y, name = data.X_test, data.y_test, "MNIST MLP 784-2000-10 (3 epochs)"
     else:
         X, y = load_digits(return_X_y=True)
         X = (X / 16.0).astype(np.float32)
-        clf = SpectralMLPClassifier(hidden_layer_sizes=(256,), max_epochs=60, batch_size=64,
-                                    burnin=0.5, device=device, random_state=0).fit(X[:1300],
-                                                                                   y[:1300])
+        clf = paper_estimator("mnist-mlp", hidden_layer_sizes=(256,), max_epochs=60,
+                              batch_size=64, burnin=0.5, device=device,
+                              random_state=0).fit(X[:1300], y[:1300])
         X, y, name = X[1300:], y[1300:], "digits MLP 64-256-10"
     correct = np.flatnonzero(clf.predict(X) == y)[:n]
     return clf, X[correct], y[correct], name

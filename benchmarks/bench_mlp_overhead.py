@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from skspectral import SpectralMLPClassifier
+from skspectral import paper_estimator
 from skspectral.datasets import get_data_home, load_mnist
 from skspectral.estimators import resolve_device
 from skspectral.models import MLP
@@ -42,7 +42,7 @@ def load_data():
 
 
 def estimator_epochs(X, y, regularizer, epochs, device):
-    clf = SpectralMLPClassifier(hidden_layer_sizes=(HIDDEN,), regularizer=regularizer,
+    clf = paper_estimator("mnist-mlp", hidden_layer_sizes=(HIDDEN,), regularizer=regularizer,
                                 gamma=2e-3, burnin=0, update_every=1, lr=LR, momentum=MOMENTUM,
                                 weight_decay=WD, batch_size=BATCH, max_epochs=epochs,
                                 device=device, random_state=0)

@@ -19,7 +19,7 @@ import time
 import numpy as np
 from _mnist import mnist_home
 
-from skspectral import SpectralMLPClassifier, TangentAttack
+from skspectral import TangentAttack, paper_estimator
 from skspectral.datasets import load_mnist
 
 
@@ -42,8 +42,8 @@ def main():
         header += f" {'mean TA dist':>12s} {'median':>8s} {'attack s':>9s} {'queries':>8s}"
     print(header, flush=True)
     for label, regularizer in (("none", None), ("ll-spectral", "all"), ("rep-spectral", "rep")):
-        clf = SpectralMLPClassifier(regularizer=regularizer, gamma=2e-3, max_epochs=args.epochs,
-                                    burnin=0.8, device=args.device, random_state=args.seed)
+        clf = paper_estimator("mnist-mlp", regularizer=regularizer, max_epochs=args.epochs,
+                              device=args.device, random_state=args.seed)
         start = time.perf_counter()
         clf.fit(data.X_train, data.y_train)
         seconds = time.perf_counter() - start

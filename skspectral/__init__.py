@@ -11,6 +11,7 @@ from .estimators import (
     SpectralBarlowTwins,
     SpectralMLPClassifier,
     SpectralResNetClassifier,
+    paper_estimator,
 )
 from .metrics import RobustnessScorer, adversarial_distances, certified_lower_bound
 
@@ -28,4 +29,5 @@ __all__ = [
     "__version__",
     "adversarial_distances",
     "certified_lower_bound",
+    "paper_estimator",
 ]

@@ -6,7 +6,16 @@ import scipy.sparse as sp
 from sklearn.datasets import load_digits
 from sklearn.model_selection import GridSearchCV
 
-from skspectral import RobustnessScorer, SpectralMLPClassifier, adversarial_distances
+from skspectral import (
+    RobustnessScorer,
+    SpectralBarlowTwins,
+    SpectralMLPClassifier,
+    SpectralResNetClassifier,
+    adversarial_distances,
+)
+from skspectral.regularization import SpectralPenalty, SpectralRegularization
+
+ESTIMATORS = [SpectralMLPClassifier, SpectralResNetClassifier, SpectralBarlowTwins]
 
 
 @pytest.fixture(scope="module")
@@ -59,9 +68,32 @@ def test_unknown_attack_parameters_name_the_valid_ones(clf, digits):
 
 
 # ------------------------------------------------------------------------ estimators
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_every_parameter_is_declared_in_the_constraint_table(Estimator):
+    assert set(Estimator._parameter_constraints) == set(Estimator._get_param_names())
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_a_bad_value_reads_the_same_in_every_estimator_and_layer(Estimator):
+    X = np.zeros((4, 1, 8, 8), dtype=np.float32)
+    y = np.array([0, 1, 0, 1])
+    with pytest.raises(ValueError) as estimator_error:
+        Estimator(gamma=-1.0).fit(X, y)
+    with pytest.raises(ValueError) as layer_error:
+        SpectralPenalty(SpectralMLPClassifier()._module_class(4, 2), ["head"], gamma=-1.0)
+    expected = ("The 'gamma' parameter of {} must be a float in the range [0.0, inf). "
+                "Got -1.0 instead.")
+    assert str(estimator_error.value) == expected.format(Estimator.__name__)
+    assert str(layer_error.value) == expected.format("SpectralPenalty")
+    with pytest.raises(ValueError, match="The 'update_every' parameter of "
+                                         "SpectralRegularization must be an int"):
+        SpectralRegularization(update_every=0).initialize()
+
+
 @pytest.mark.parametrize("name", ["lr", "momentum", "weight_decay"])
 def test_non_finite_hyperparameters(digits, name):
-    with pytest.raises(ValueError, match=f"{name} must be finite"):
+    with pytest.raises(ValueError, match=f"The '{name}' parameter of SpectralMLPClassifier "
+                                         r"must be a float in the range .*\. Got nan instead"):
         SpectralMLPClassifier(max_epochs=1, **{name: np.nan}).fit(*digits)
 
 
@@ -69,7 +101,7 @@ def test_a_diverging_fit_stops_with_an_error_naming_the_cause(digits):
     X, y = digits
     with pytest.raises(ValueError, match=r"Training diverged: the loss of epoch \d+ is (nan|inf)"
                                          r".*lr=100000.0"):
-        SpectralMLPClassifier(hidden_layer_sizes=(16,), lr=1e5, init="default", max_epochs=5,
+        SpectralMLPClassifier(hidden_layer_sizes=(16,), lr=1e5, optimizer="sgd", max_epochs=5,
                               burnin=0, batch_size=32, random_state=0).fit(X * 1e3, y)
 
 

@@ -239,12 +239,13 @@ def test_grid_search_over_the_penalty_scored_by_robustness(digits):
 
 # ------------------------------------------------------------------------ bad input
 @pytest.mark.parametrize(("params", "error", "match"), [
-    (dict(projector=(256, "a")), ValueError, "projector must be a non-empty tuple"),
-    (dict(projector=[256]), ValueError, "projector must be a non-empty tuple"),
-    (dict(projector=()), ValueError, "projector must be a non-empty tuple"),
-    (dict(regularizer="all"), ValueError, "projector is never penalized"),
+    (dict(projector=(256, "a")), ValueError, "The 'projector' parameter of SpectralBarlowTwins"),
+    (dict(projector=[256, 0]), ValueError, "projector' parameter .* one or more positive ints"),
+    (dict(projector=()), ValueError, "projector' parameter .* one or more positive ints"),
+    (dict(regularizer="all"), ValueError, r"'regularizer' parameter .* among \{'rep'\}"),
+    (dict(augmentation=(print,)), ValueError, "augmentation as a sequence must be a pair"),
     (dict(lambda_offdiag=-1.0), ValueError, "lambda_offdiag"),
-    (dict(augmentation="jitter"), ValueError, "augmentation must be one of"),
+    (dict(augmentation="jitter"), ValueError, "The 'augmentation' parameter of"),
     (dict(value_range=(1, 0)), ValueError, "value_range must be finite"),
 ])
 def test_bad_parameters_are_named(params, error, match):

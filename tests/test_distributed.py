@@ -192,7 +192,8 @@ def test_distributed_needs_a_process_group():
     X, y = _tabular()
     with pytest.raises(ValueError, match="initialized torch.distributed process group"):
         SpectralMLPClassifier(distributed=True, max_epochs=1).fit(X, y)
-    with pytest.raises(TypeError, match="distributed must be a bool"):
+    with pytest.raises(TypeError, match="The 'distributed' parameter of SpectralMLPClassifier "
+                                        "must be an instance of 'bool'"):
         SpectralMLPClassifier(distributed="yes", max_epochs=1).fit(X, y)
 
 

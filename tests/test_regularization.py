@@ -145,9 +145,10 @@ def test_state_is_reinitialized_when_a_layer_changes_shape():
 
 def test_penalty_parameter_errors():
     mlp = _mlp()
-    with pytest.raises(ValueError, match="gamma must be >= 0"):
+    with pytest.raises(ValueError, match=r"The 'gamma' parameter of SpectralPenalty must be a "
+                                         r"float in the range \[0.0, inf\)\. Got -1.0 instead"):
         SpectralPenalty(mlp, ["head"], gamma=-1.0)
-    with pytest.raises(ValueError, match="n_power_iterations"):
+    with pytest.raises(ValueError, match="The 'n_power_iterations' parameter of SpectralPenalty"):
         SpectralPenalty(mlp, ["head"], n_power_iterations=0)
 
 

@@ -146,12 +146,12 @@ def test_pretrained_weights_are_loaded(tmp_path, digits):
 
 
 @pytest.mark.parametrize(("params", "error", "match"), [
-    (dict(arch="resnet101"), ValueError, "arch must be one of"),
-    (dict(stem="tiny"), ValueError, "stem must be one of"),
-    (dict(padding_mode="reflect"), ValueError, "padding_mode must be one of"),
-    (dict(precision="fp8"), ValueError, "precision must be one of"),
-    (dict(augment="yes"), TypeError, "augment must be a bool"),
-    (dict(image_shape=(1, 8)), ValueError, "image_shape must be"),
+    (dict(arch="resnet101"), ValueError, "The 'arch' parameter of SpectralResNet"),
+    (dict(stem="tiny"), ValueError, "The 'stem' parameter of SpectralResNet"),
+    (dict(padding_mode="reflect"), ValueError, "The 'padding_mode' parameter of"),
+    (dict(precision="fp8"), ValueError, "The 'precision' parameter of"),
+    (dict(augment="yes"), TypeError, "The 'augment' parameter of .* must be an instance of"),
+    (dict(image_shape=(1, 8)), ValueError, "The 'image_shape' parameter of .* 3 positive"),
     (dict(image_shape=(1, 8, 9)), ValueError, r"image_shape \(1, 8, 9\) does not match"),
     (dict(input_size=(0, 8)), ValueError, "input_size"),
     (dict(normalize=([0.5, 0.5], [0.2, 0.2])), ValueError, "normalize has 2 channel"),

@@ -6,10 +6,12 @@ from ._data import ArrayDataset, TensorBatchIterator
 from ._monitor import FeatureProbe
 from .barlow import SpectralBarlowTwins
 from .mlp import SpectralMLPClassifier
+from .presets import PAPER_PRESETS, paper_estimator, paper_params
 from .resnet import SpectralResNetClassifier
 
 __all__ = [
     "OPTIMIZERS",
+    "PAPER_PRESETS",
     "REGULARIZERS",
     "ArrayDataset",
     "FeatureProbe",
@@ -19,5 +21,7 @@ __all__ = [
     "SpectralMLPClassifier",
     "SpectralResNetClassifier",
     "TensorBatchIterator",
+    "paper_estimator",
+    "paper_params",
     "resolve_device",
 ]

@@ -7,17 +7,18 @@ device and seed, data parallelism, building and training the net, the penalty sc
 declares the task's hooks: its criterion and how labels enter training.
 """
 
-import numbers
 from abc import ABCMeta, abstractmethod
 from contextlib import contextmanager
 
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
-from sklearn.utils import check_random_state, check_scalar
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._distributed import broadcast_object, check_process_group, world
+from .._params import ModuleNames, SubclassOf, constraints
 from ..regularization import SpectralNet, SpectralRegularization, resolve_burnin, resolve_scope
 from ..spectral import is_pointwise, operator_norm, supports_fft
 from ._data import ArrayDataset, TensorBatchIterator
@@ -101,9 +102,8 @@ class SpectralEstimatorBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
     def _module_class(self):
         """The torch module class; it must expose ``features`` (Φ)."""
 
-    @abstractmethod
     def _check_module_params(self):
-        """Validate the model's own parameters (raise ValueError/TypeError)."""
+        """Check what ``_parameter_constraints`` cannot express (relations between values)."""
 
     @abstractmethod
     def _module_params(self, n_features):
@@ -156,52 +156,29 @@ class SpectralEstimatorBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         return tags
 
     # ----------------------------------------------------------------- validation
+    #: scikit-learn's declarative constraints, checked once at ``fit`` (see
+    #: :mod:`skspectral._params`); a concrete estimator extends the table with its own.
+    _parameter_constraints = {
+        **constraints("gamma", "burnin", "update_every", "n_power_iterations", "lr",
+                      "momentum", "weight_decay", "batch_size", "max_epochs", "distributed",
+                      "verbose", "random_state", "callbacks"),
+        "regularizer": [StrOptions({k for k in REGULARIZERS if k}), None,
+                        ModuleNames()],
+        "optimizer": [StrOptions(set(OPTIMIZERS)), SubclassOf(torch.optim.Optimizer)],
+        "device": [str, torch.device],
+    }
+
     def _check_params(self):
-        """Validate the shared hyperparameters; return ``(scope, optimizer_class)``."""
-        check_scalar(self.gamma, "gamma", numbers.Real, min_val=0.0)
-        if not np.isfinite(self.gamma):
-            raise ValueError(f"gamma must be finite, got {self.gamma!r}.")
+        """Validate the hyperparameters; return ``(scope, optimizer_class)``.
+
+        Types and ranges are the declarative ``_parameter_constraints``; what remains here
+        relates parameters to each other (``burnin`` to ``max_epochs``) or to the model.
+        """
+        self._validate_params()
         reg = self.regularizer
-        if isinstance(reg, (list, tuple)):
-            if not reg or not all(isinstance(n, str) for n in reg):
-                raise ValueError("regularizer given as a list must hold module names (str), "
-                                 f"got {reg!r}.")
-            scope = list(reg)
-        elif isinstance(reg, str) or reg is None:
-            if reg not in REGULARIZERS:
-                raise ValueError(f"regularizer must be one of {list(REGULARIZERS)} or a list "
-                                 f"of module names, got {reg!r}.")
-            scope = REGULARIZERS[reg]
-        else:
-            raise TypeError(f"regularizer must be a str, None or a list of module names, got "
-                            f"{type(reg).__name__}.")
-        check_scalar(self.max_epochs, "max_epochs", numbers.Integral, min_val=1)
+        scope = list(reg) if isinstance(reg, (list, tuple)) else REGULARIZERS[reg]
         resolve_burnin(self.burnin, self.max_epochs)
-        check_scalar(self.update_every, "update_every", numbers.Integral, min_val=1)
-        check_scalar(self.n_power_iterations, "n_power_iterations", numbers.Integral,
-                     min_val=1)
-        check_scalar(self.lr, "lr", numbers.Real, min_val=0.0, include_boundaries="neither")
-        check_scalar(self.momentum, "momentum", numbers.Real, min_val=0.0, max_val=1.0,
-                     include_boundaries="left")
-        check_scalar(self.weight_decay, "weight_decay", numbers.Real, min_val=0.0)
-        for name in ("lr", "momentum", "weight_decay"):  # check_scalar lets NaN through
-            if not np.isfinite(getattr(self, name)):
-                raise ValueError(f"{name} must be finite, got {getattr(self, name)!r}.")
-        check_scalar(self.batch_size, "batch_size", numbers.Integral, min_val=1)
-        check_scalar(self.verbose, "verbose", numbers.Integral, min_val=0)
-        if not isinstance(self.distributed, bool):
-            raise TypeError(f"distributed must be a bool, got {self.distributed!r}.")
-        if isinstance(self.optimizer, str):
-            if self.optimizer not in OPTIMIZERS:
-                raise ValueError(f"optimizer must be one of {list(OPTIMIZERS)} or a "
-                                 f"torch.optim.Optimizer subclass, got {self.optimizer!r}.")
-            optimizer = OPTIMIZERS[self.optimizer]
-        elif isinstance(self.optimizer, type) and issubclass(self.optimizer,
-                                                             torch.optim.Optimizer):
-            optimizer = self.optimizer
-        else:
-            raise TypeError(f"optimizer must be a name in {list(OPTIMIZERS)} or a "
-                            f"torch.optim.Optimizer subclass, got {self.optimizer!r}.")
+        optimizer = OPTIMIZERS.get(self.optimizer, self.optimizer)
         self._check_module_params()
         return scope, optimizer
 

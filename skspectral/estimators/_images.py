@@ -1,24 +1,25 @@
 """Image inputs shared by the ResNet estimators: shapes, value checks, the operator sizes."""
 
 import math
-import numbers
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.utils.validation import check_is_fitted
 
-from ..models import ARCHS, PADDING_MODES, STEMS
+from .._params import PositiveInts, constraints
+from ..models import ResNet
 from ._base import validate_tabular
 
-__all__ = ["PRECISIONS", "ImageInputMixin"]
+__all__ = ["IMAGE_CONSTRAINTS", "ImageInputMixin"]
 
-PRECISIONS = ("32", "bf16", "fp16")
-
-
-def _positive_ints(value, length):
-    return (isinstance(value, (tuple, list)) and len(value) == length
-            and all(isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 1
-                    for v in value))
+#: Constraints of the image parameters, shared by the image estimators' tables.
+IMAGE_CONSTRAINTS = {
+    **{k: ResNet._parameter_constraints[k] for k in ("arch", "stem", "padding_mode")},
+    **constraints("precision", "channels_last"),
+    "image_shape": [PositiveInts(3), None],
+    "input_size": [PositiveInts(2), PositiveInts(3), None],
+    "normalize": [tuple, list, None],
+}
 
 
 class ImageInputMixin:
@@ -32,18 +33,6 @@ class ImageInputMixin:
     """
 
     def _check_image_params(self):
-        for name, allowed in (("arch", ARCHS), ("stem", STEMS), ("padding_mode", PADDING_MODES),
-                              ("precision", PRECISIONS)):
-            if getattr(self, name) not in allowed:
-                raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}.")
-        if not isinstance(self.channels_last, bool):
-            raise TypeError(f"channels_last must be a bool, got {self.channels_last!r}.")
-        if self.image_shape is not None and not _positive_ints(self.image_shape, 3):
-            raise ValueError(f"image_shape must be (C, H, W) of positive ints, got "
-                             f"{self.image_shape!r}.")
-        if self.input_size is not None and not (_positive_ints(self.input_size, 2)
-                                                or _positive_ints(self.input_size, 3)):
-            raise ValueError(f"input_size must be (H, W) or (C, H, W), got {self.input_size!r}.")
         if self.normalize is not None:
             try:
                 mean, std = (np.asarray(v, dtype=float).ravel() for v in self.normalize)

@@ -1,20 +1,17 @@
 """SpectralBarlowTwins: self-supervised ResNet features as a scikit-learn transformer."""
 
-import numbers
-
 import numpy as np
-from sklearn.utils import check_scalar
+from sklearn.utils._param_validation import StrOptions
 from skorch.callbacks import PassthroughScoring
 
+from .._params import CONSTRAINTS, ModuleNames, PositiveInts
 from ..models import AUGMENTATIONS, BarlowTwins, BarlowTwinsLoss
 from ._base import SpectralEstimatorBase
-from ._images import ImageInputMixin
+from ._images import IMAGE_CONSTRAINTS, ImageInputMixin
 from ._monitor import LossParts
 
 __all__ = ["SpectralBarlowTwins"]
 
-#: ``regularizer`` values of the self-supervised estimator: the backbone or nothing.
-_REGULARIZERS = ("rep", None)
 #: History keys of the loss's two terms.
 _PARTS = ("barlow_on_diagonal", "barlow_off_diagonal")
 
@@ -131,6 +128,16 @@ class SpectralBarlowTwins(ImageInputMixin, SpectralEstimatorBase):
     """
 
     _module_class = BarlowTwins
+    _parameter_constraints = {
+        **SpectralEstimatorBase._parameter_constraints,
+        **IMAGE_CONSTRAINTS,
+        # the projector is never penalized: the backbone ("rep"), nothing, or named modules
+        "regularizer": [StrOptions({"rep"}), None, ModuleNames()],
+        "projector": [PositiveInts()],
+        "lambda_offdiag": [CONSTRAINTS["gamma"][0]],  # a finite float >= 0
+        "augmentation": [StrOptions(set(AUGMENTATIONS)), callable, tuple, list],
+        "value_range": [tuple, list, None],
+    }
 
     def __init__(self, arch="resnet18", stem="small", padding_mode="zeros", projector=(256,),
                  lambda_offdiag=0.005, augmentation="barlow", value_range=None, normalize=None,
@@ -172,24 +179,11 @@ class SpectralBarlowTwins(ImageInputMixin, SpectralEstimatorBase):
     # ----------------------------------------------------------------- hooks
     def _check_module_params(self):
         self._check_image_params()
-        if isinstance(self.regularizer, str) or self.regularizer is None:
-            if self.regularizer not in _REGULARIZERS:
-                raise ValueError(f"regularizer of {type(self).__name__} must be 'rep' (the "
-                                 "backbone), None or a list of module names; the projector is "
-                                 f"never penalized. Got {self.regularizer!r}.")
-        projector = self.projector
-        if not (isinstance(projector, tuple) and projector and all(
-                isinstance(w, numbers.Integral) and not isinstance(w, bool) and w >= 1
-                for w in projector)):
-            raise ValueError("projector must be a non-empty tuple of positive ints (the widths "
-                             f"of its Linear layers), got {projector!r}.")
-        check_scalar(self.lambda_offdiag, "lambda_offdiag", numbers.Real, min_val=0.0)
         views = self.augmentation
-        valid = (views in AUGMENTATIONS if isinstance(views, str) else callable(views) or (
-            isinstance(views, (tuple, list)) and len(views) == 2 and all(map(callable, views))))
-        if not valid:
-            raise ValueError(f"augmentation must be one of {AUGMENTATIONS}, a callable batch -> "
-                             f"batch or a pair of them, got {views!r}.")
+        if isinstance(views, (tuple, list)) and not (len(views) == 2
+                                                     and all(map(callable, views))):
+            raise ValueError(f"augmentation as a sequence must be a pair of callables "
+                             f"batch -> batch (one per view), got {views!r}.")
         if self.value_range is not None:
             low, high = self._range(self.value_range)
             if not (np.isfinite([low, high]).all() and low < high):

@@ -4,7 +4,7 @@ import os
 
 from ..models import ResNet
 from ._classifier import SpectralClassifierBase
-from ._images import ImageInputMixin
+from ._images import IMAGE_CONSTRAINTS, ImageInputMixin
 
 __all__ = ["SpectralResNetClassifier"]
 
@@ -77,6 +77,12 @@ class SpectralResNetClassifier(ImageInputMixin, SpectralClassifierBase):
     """
 
     _module_class = ResNet
+    _parameter_constraints = {
+        **SpectralClassifierBase._parameter_constraints,
+        **IMAGE_CONSTRAINTS,
+        "augment": ResNet._parameter_constraints["augment"],
+        "pretrained_weights": [dict, str, os.PathLike, None],
+    }
 
     def __init__(self, arch="resnet18", stem="small", padding_mode="zeros",
                  pretrained_weights=None, normalize=None, augment=False, image_shape=None,
@@ -115,8 +121,6 @@ class SpectralResNetClassifier(ImageInputMixin, SpectralClassifierBase):
 
     def _check_module_params(self):
         self._check_image_params()
-        if not isinstance(self.augment, bool):
-            raise TypeError(f"augment must be a bool, got {self.augment!r}.")
         weights = self.pretrained_weights
         if weights is not None and not isinstance(weights, dict) and not os.path.isfile(weights):
             raise ValueError(f"pretrained_weights must be a state dict or the path of a file "

@@ -1,10 +1,13 @@
 """Multilayer perceptron with a separate feature map and readout."""
 
 import math
+import numbers
 from collections import OrderedDict
 
 import torch.nn as nn
+from sklearn.utils._param_validation import StrOptions
 
+from .._params import PositiveInts, StrictInterval, validate
 from ..spectral import ACTIVATIONS
 
 __all__ = ["MLP", "INITS"]
@@ -42,14 +45,21 @@ class MLP(nn.Module):
     output_scale : float
     """
 
+    #: Checked when built (see :mod:`skspectral._params`); the estimator reuses the entries.
+    _parameter_constraints = {
+        "n_features": [StrictInterval(numbers.Integral, 1, None, closed="left")],
+        "n_classes": [StrictInterval(numbers.Integral, 1, None, closed="left")],
+        "hidden_layer_sizes": [PositiveInts()],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "init": [StrOptions(set(INITS))],
+    }
+
     def __init__(self, n_features, n_classes, hidden_layer_sizes=(2000,), activation="gelu",
                  init="small"):
         super().__init__()
-        if activation not in ACTIVATIONS:
-            raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got "
-                             f"{activation!r}.")
-        if init not in INITS:
-            raise ValueError(f"init must be one of {INITS}, got {init!r}.")
+        validate(type(self).__name__, self._parameter_constraints, {
+            "n_features": n_features, "n_classes": n_classes,
+            "hidden_layer_sizes": hidden_layer_sizes, "activation": activation, "init": init})
         act_cls = ACTIVATIONS[activation][0]
         layers = OrderedDict()
         width = n_features

@@ -6,7 +6,9 @@ from collections import OrderedDict
 import torch
 import torch.nn as nn
 import torchvision
+from sklearn.utils._param_validation import StrOptions
 
+from .._params import validate
 from .preprocess import Normalize, RandomCropFlip
 
 __all__ = ["ARCHS", "STEMS", "PADDING_MODES", "ResNet"]
@@ -46,16 +48,19 @@ class ResNet(nn.Module):
         with a warning. Nothing is downloaded.
     """
 
+    #: Checked when built (see :mod:`skspectral._params`); the estimators reuse the entries.
+    _parameter_constraints = {
+        "arch": [StrOptions(set(ARCHS))],
+        "stem": [StrOptions(set(STEMS))],
+        "padding_mode": [StrOptions(set(PADDING_MODES))],
+        "augment": ["boolean"],
+    }
+
     def __init__(self, arch="resnet18", n_classes=10, in_channels=3, stem="small",
                  padding_mode="zeros", normalize=None, augment=False, pretrained_weights=None):
         super().__init__()
-        if arch not in ARCHS:
-            raise ValueError(f"arch must be one of {ARCHS}, got {arch!r}.")
-        if stem not in STEMS:
-            raise ValueError(f"stem must be one of {STEMS}, got {stem!r}.")
-        if padding_mode not in PADDING_MODES:
-            raise ValueError(f"padding_mode must be one of {PADDING_MODES}, got "
-                             f"{padding_mode!r}.")
+        validate(type(self).__name__, self._parameter_constraints, {
+            "arch": arch, "stem": stem, "padding_mode": padding_mode, "augment": augment})
         net = getattr(torchvision.models, arch)(weights=None, num_classes=n_classes)
         if stem == "small":
             net.conv1 = nn.Conv2d(in_channels, 64, 3, stride=1, padding=1, bias=False)

@@ -10,6 +10,7 @@ from skorch.utils import TeeGenerator, to_tensor
 from torch.nn.parallel import DistributedDataParallel
 
 from .._distributed import broadcast_, check_process_group, world
+from .._params import constraints, validate
 from ..spectral import capture_input_shapes
 from ._penalty import SpectralPenalty, unwrap
 from ._scope import resolve_scope
@@ -90,8 +91,7 @@ class SpectralNet(NeuralNet):
         return self
 
     def initialize(self):
-        if self.precision not in ("32", "bf16", "fp16"):
-            raise ValueError(f"precision must be '32', 'bf16' or 'fp16', got {self.precision!r}.")
+        validate(type(self).__name__, constraints("precision"), {"precision": self.precision})
         if self.distributed:
             check_process_group(type(self).__name__)
             accepted = inspect.signature(self.iterator_train).parameters

@@ -4,6 +4,7 @@ import torch
 import torch.nn as nn
 
 from .._distributed import all_reduce_mean_, broadcast_
+from .._params import constraints, validate
 from ..spectral import (
     as_matrix,
     conv_power_iteration,
@@ -85,11 +86,8 @@ class SpectralPenalty(nn.Module):
     def __init__(self, module, layers, gamma=0.0, n_power_iterations=1, input_shapes=None,
                  distributed=False):
         super().__init__()
-        if not gamma >= 0:
-            raise ValueError(f"gamma must be >= 0, got {gamma!r}.")
-        if int(n_power_iterations) != n_power_iterations or n_power_iterations < 1:
-            raise ValueError(f"n_power_iterations must be an integer >= 1, got "
-                             f"{n_power_iterations!r}.")
+        validate(type(self).__name__, constraints("gamma", "n_power_iterations"),
+                 {"gamma": gamma, "n_power_iterations": n_power_iterations})
         self.layers = list(layers)
         self.gamma = float(gamma)
         self.n_power_iterations = int(n_power_iterations)

@@ -4,6 +4,8 @@ import numbers
 
 from skorch.callbacks import Callback
 
+from .._params import constraints, validate
+
 __all__ = ["SpectralRegularization", "resolve_burnin"]
 
 
@@ -26,16 +28,13 @@ def resolve_burnin(burnin, max_epochs):
     ValueError
         If ``burnin`` is out of range or of the wrong type.
     """
-    if isinstance(burnin, bool) or not isinstance(burnin, numbers.Real):
-        raise ValueError(f"burnin must be an int (epochs) or a float in [0, 1) (fraction of "
-                         f"max_epochs), got {burnin!r}.")
+    validate("resolve_burnin", constraints("burnin", "max_epochs"),
+             {"burnin": burnin, "max_epochs": max_epochs})
     if isinstance(burnin, numbers.Integral):
-        if not 0 <= burnin <= max_epochs:
+        if burnin > max_epochs:
             raise ValueError(
                 f"burnin={burnin} epochs is out of range [0, max_epochs={max_epochs}].")
         return int(burnin)
-    if not 0.0 <= burnin < 1.0:
-        raise ValueError(f"burnin as a fraction of max_epochs must be in [0, 1), got {burnin!r}.")
     return int(round(burnin * max_epochs))
 
 
@@ -73,8 +72,8 @@ class SpectralRegularization(Callback):
         self.update_every = update_every
 
     def initialize(self):
-        if int(self.update_every) != self.update_every or self.update_every < 1:
-            raise ValueError(f"update_every must be an integer >= 1, got {self.update_every!r}.")
+        validate(type(self).__name__, constraints("burnin", "update_every"),
+                 {"burnin": self.burnin, "update_every": self.update_every})
         self.active_ = False
         self.steps_ = 0
         return self

@@ -1,0 +1,135 @@
+"""Parameter constraints: one declaration per parameter, one error text everywhere.
+
+Every public class checks its hyperparameters against the entries of :data:`CONSTRAINTS`
+with scikit-learn's declarative validator, so a bad ``gamma`` reads the same whether it
+reaches :class:`~skspectral.SpectralMLPClassifier` or
+:class:`~skspectral.regularization.SpectralPenalty` directly:
+``The 'gamma' parameter of <Class> must be a float in the range [0.0, inf). Got -1 instead.``
+The estimators validate at ``fit`` (their ``_parameter_constraints`` are built from this
+table); the torch modules and skorch pieces below them check the same entries when they are
+built, which is what makes them safe to use on their own.
+
+scikit-learn's ``sklearn.utils._param_validation`` is private but is the validator its own
+estimators and many third-party ones use; it has been stable since scikit-learn 1.2.
+"""
+
+import math
+import numbers
+from numbers import Integral, Real
+
+from sklearn.utils._param_validation import (
+    Interval,
+    Options,
+    StrOptions,
+    validate_parameter_constraints,
+)
+
+
+class _Structured(Options):
+    # scikit-learn's validator passes through instances of its own constraint classes only
+    # (make_constraint), so structured constraints derive from Options, overriding its test.
+    def __init__(self):
+        super().__init__(tuple, set())
+
+__all__ = ["CONSTRAINTS", "ModuleNames", "PositiveInts", "StrictInterval", "SubclassOf",
+           "constraints", "validate"]
+
+
+class PositiveInts(_Structured):
+    """A tuple or list of positive ints (bools refused), of ``length`` items if given."""
+
+    def __init__(self, length=None):
+        super().__init__()
+        self.length = length
+
+    def is_satisfied_by(self, val):
+        return (isinstance(val, (tuple, list)) and len(val) >= 1
+                and (self.length is None or len(val) == self.length)
+                and all(isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 1
+                        for v in val))
+
+    def __str__(self):
+        count = "one or more" if self.length is None else str(self.length)
+        return f"a tuple of {count} positive ints"
+
+
+class ModuleNames(_Structured):
+    """A non-empty list or tuple of module names (str)."""
+
+    def is_satisfied_by(self, val):
+        return (isinstance(val, (tuple, list)) and len(val) >= 1
+                and all(isinstance(v, str) for v in val))
+
+    def __str__(self):
+        return "a non-empty list of module names (str)"
+
+
+class SubclassOf(_Structured):
+    """A class derived from ``base``."""
+
+    def __init__(self, base):
+        super().__init__()
+        self.base = base
+
+    def is_satisfied_by(self, val):
+        return isinstance(val, type) and issubclass(val, self.base)
+
+    def __str__(self):
+        return f"a subclass of {self.base.__module__}.{self.base.__qualname__}"
+
+
+class StrictInterval(Interval):
+    """An :class:`Interval` that refuses bools where it wants ints (True is not 1 epoch)."""
+
+    def is_satisfied_by(self, val):
+        return not isinstance(val, bool) and super().is_satisfied_by(val)
+
+
+def _positive(kind, closed="left", low=0):
+    # Bounded by inf (open) rather than None so that inf itself is refused: every real
+    # hyperparameter here must be finite, and the Interval already refuses NaN.
+    return StrictInterval(kind, low, math.inf if kind is Real else None, closed=closed)
+
+
+#: Constraints of every hyperparameter name used in skspectral, in scikit-learn's format.
+CONSTRAINTS = {
+    # the penalty and its schedule
+    "gamma": [_positive(Real)],
+    "n_power_iterations": [_positive(Integral, low=1)],
+    "update_every": [_positive(Integral, low=1)],
+    "burnin": [_positive(Integral), StrictInterval(Real, 0, 1, closed="left")],
+    # optimization
+    "lr": [_positive(Real, closed="neither")],
+    "momentum": [StrictInterval(Real, 0, 1, closed="left")],
+    "weight_decay": [_positive(Real)],
+    "batch_size": [_positive(Integral, low=1)],
+    "max_epochs": [_positive(Integral, low=1)],
+    "precision": [StrOptions({"32", "bf16", "fp16"})],
+    "channels_last": ["boolean"],
+    "distributed": ["boolean"],
+    "verbose": ["verbose"],
+    "random_state": ["random_state"],
+    "callbacks": [list, None],
+}
+
+
+def constraints(*names, **extra):
+    """The :data:`CONSTRAINTS` entries of ``names``, plus class-specific ``extra`` ones."""
+    table = {name: CONSTRAINTS[name] for name in names}
+    table.update(extra)
+    return table
+
+
+def validate(owner, table, params):
+    """Raise scikit-learn's ``InvalidParameterError`` (a ValueError and a TypeError).
+
+    Parameters
+    ----------
+    owner : str
+        The class named in the message.
+    table : dict
+        ``{name: [constraint, ...]}``.
+    params : dict
+        ``{name: value}``; names absent from ``table`` are not checked.
+    """
+    validate_parameter_constraints(table, params, caller_name=owner)
