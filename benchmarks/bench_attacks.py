@@ -12,12 +12,20 @@
    beat on this model.
 2. TangentAttack vs HopSkipJump: mean distance at budgets of 1k, 5k and 10k queries per
    sample (n_starts=1), and unlimited with the default n_starts=5.
+3. Start methods, interleaved over ``--repeats`` random states: the defaults (five Gaussian
+   starts, 75 probes at the first iteration), the defaults before (five uniform starts, 100
+   probes), and single-start runs with each ``start`` at the published 100 probes, against
+   the per-sample published algorithm (Gaussian start, closest label-changing draw, one
+   start): samples/s, queries per sample, mean distance, and returned points that the model
+   labels as the original class when it classifies them alone or in batches of 7.
+   ``--only-starts`` runs this section alone, ``--no-reference`` leaves the per-sample run out.
 
 The model is a SpectralMLPClassifier trained on the digits data (64-256-10 GELU) or, with
 ``--mnist``, the paper's MNIST MLP (784-2000-10, 3 epochs), read from ``$SKSPECTRAL_DATA`` or
 ``../shared/data``.
 
     python benchmarks/bench_attacks.py [--samples 100] [--repeats 5] [--mnist] [--device auto]
+                                       [--only-starts] [--no-reference]
 """
 
 import argparse
@@ -35,9 +43,16 @@ from skspectral.datasets import load_mnist
 
 
 def reference_tangent_attack(predict, x, y, rng, clip_min=0.0, clip_max=1.0, max_iter=40,
-                             init_probes=100, max_probes=10_000, init_trials=100, init_batch=10,
-                             max_halvings=20, n_starts=5, start_iter=5):
-    """One sample, the same algorithm as TangentAttack; returns (distance, queries)."""
+                             init_probes=75, max_probes=10_000, init_trials=100, init_batch=10,
+                             max_halvings=20, n_starts=5, start_iter=5, start="gaussian",
+                             start_scale=0.5, pool=None):
+    """One sample, the same algorithm as TangentAttack; returns (distance, queries).
+
+    The defaults are TangentAttack's. ``start="gaussian"`` is the published start (x + N(0,
+    (start_scale * width)^2) clipped to the box, the closest label-changing draw); with
+    ``n_starts=1, init_probes=100`` this is the published algorithm. ``pool`` = (points, their
+    labels): where no draw is adversarial, the closest pool point of another label is the start.
+    """
     d = x.size
     steps = math.ceil(math.log2(1.0 / min(1.0 / (d * math.sqrt(d)), 1e-4)))
     queries = 0
@@ -115,18 +130,26 @@ def reference_tangent_attack(predict, x, y, rng, clip_min=0.0, clip_max=1.0, max
         return 0.0, queries
     starts = []
     for _ in range(0, init_trials, init_batch):
-        draws = rng.uniform(clip_min, clip_max, size=(init_batch, d))
+        if start == "gaussian":
+            noise = rng.standard_normal((init_batch, d)) * start_scale * (clip_max - clip_min)
+            draws = clip(x + noise)
+        else:
+            draws = rng.uniform(clip_min, clip_max, size=(init_batch, d))
         hit = adversarial(draws)
         if hit.any():
             starts = sorted(draws[hit], key=lambda p: np.linalg.norm(p - x))[:n_starts]
             break
+    if not starts and pool is not None and np.any(pool[1] != y):
+        others = pool[0][pool[1] != y]
+        nearest = others[np.linalg.norm(others - x, axis=1).argmin()]
+        starts = [nearest] if adversarial(nearest[None])[0] else []
     if not starts:
         return math.inf, queries
     first = min(start_iter, max_iter) if n_starts > 1 else 0
     tracks = [iterate(boundary(p), range(1, first + 1)) for p in starts]
     best, best_dist = min(tracks, key=lambda track: track[1])
     _, final = iterate(best, range(first + 1, max_iter + 1))
-    return min(best_dist, final), queries + 1  # + the final check the batched attack makes
+    return min(best_dist, final), queries + 2  # + the final checks the batched attack makes
 
 
 def timed(fns, repeats):
@@ -181,25 +204,7 @@ def model_and_data(mnist, device, n):
     return clf, X[correct], y[correct], name
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--samples", type=int, default=100)
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--mnist", action="store_true")
-    parser.add_argument("--device", default="auto")
-    args = parser.parse_args()
-    device = "cuda" if args.device == "auto" and torch.cuda.is_available() else (
-        "cpu" if args.device == "auto" else args.device)
-    clf, X, y, name = model_and_data(args.mnist, device, args.samples)
-    module = clf.module_
-
-    @torch.inference_mode()
-    def predict(points):
-        return module(torch.from_numpy(points).to(device)).argmax(1).cpu().numpy()
-
-    print(f"model: {name}; {len(X)} correctly classified samples; device {device}; "
-          f"torch {torch.__version__}, {torch.get_num_threads()} threads")
-
+def sections_1_and_2(args, clf, X, y, module, predict, device):
     ours = []
 
     def run_ours(seed):
@@ -212,7 +217,9 @@ def main():
 
     def run_reference(seed):
         rng = np.random.default_rng(seed)
-        return [reference_tangent_attack(predict, x.astype(np.float64), int(label), rng)
+        pool = (X.reshape(len(X), -1).astype(np.float64), predict(X))
+        return [reference_tangent_attack(predict, x.astype(np.float64), int(label), rng,
+                                         pool=pool)
                 for x, label in zip(X, y, strict=True)]
 
     # Warm-up: first calls pay for allocations and kernel selection.
@@ -253,6 +260,80 @@ def main():
                                                                         HopSkipJump)]
     label = f"T=40, n_starts=5 (~{row[0].queries.mean() / 1000:.0f}k)"
     print(f"  {label:<22s} {row[0].mean():14.4f} {row[1].mean():12.4f}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--samples", type=int, default=100)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--mnist", action="store_true")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--only-starts", action="store_true",
+                        help="run section 3 only")
+    parser.add_argument("--no-reference", action="store_true",
+                        help="leave the per-sample published reference out of section 3")
+    args = parser.parse_args()
+    device = "cuda" if args.device == "auto" and torch.cuda.is_available() else (
+        "cpu" if args.device == "auto" else args.device)
+    clf, X, y, name = model_and_data(args.mnist, device, args.samples)
+    module = clf.module_
+
+    @torch.inference_mode()
+    def predict(points):
+        return module(torch.from_numpy(points).to(device)).argmax(1).cpu().numpy()
+
+    print(f"model: {name}; {len(X)} correctly classified samples; device {device}; "
+          f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+
+    if not args.only_starts:
+        sections_1_and_2(args, clf, X, y, module, predict, device)
+
+    print(f"\n3. start methods (T=40; {args.repeats} interleaved random states; 'lost' counts "
+          "returned points that the model labels as the original class when classified alone "
+          "or in a batch of 7)")
+    configs = {"defaults (5 gaussian, probes 75)": {},
+               "before (5 uniform, probes 100)": dict(start="uniform", init_probes=100)}
+    configs.update({f"n_starts=1, {m}, probes 100": dict(n_starts=1, start=m, init_probes=100)
+                    for m in ("gaussian", "uniform", "blended")})
+    results = {label: [] for label in configs}
+    published = []
+
+    def runner(label):
+        return lambda seed: results[label].append(
+            TangentAttack(0.0, 1.0, random_state=seed, **configs[label]).attack(clf, X, y))
+
+    def run_published(seed):
+        rng = np.random.default_rng(seed)
+        pool = (X.reshape(len(X), -1).astype(np.float64), predict(X))
+        published.append([reference_tangent_attack(predict, x.astype(np.float64), int(label),
+                                                   rng, n_starts=1, start="gaussian",
+                                                   init_probes=100, pool=pool)
+                          for x, label in zip(X, y, strict=True)])
+
+    fns = [runner(label) for label in configs]
+    if not args.no_reference:
+        fns.append(run_published)
+    times, _ = zip(*timed(fns, args.repeats), strict=True)
+    print(f"  {'':<30s} {'samples/s':>10s} {'queries':>8s} {'mean dist':>10s} {'lost':>6s}")
+    for (label, runs), t in zip(results.items(), times, strict=False):
+        lost = sum(lost_points(predict, X, y, r) for r in runs)
+        print(f"  {label:<30s} {len(X) / statistics.median(t):10.2f} "
+              f"{np.mean([r.queries.mean() for r in runs]):8.0f} "
+              f"{np.mean([r.mean() for r in runs]):10.4f} {lost:>3d}/{len(X) * len(runs)}")
+    if not args.no_reference:
+        dist = np.mean([[dd for dd, _ in run] for run in published])
+        queries = np.mean([[q for _, q in run] for run in published])
+        print(f"  {'published (per-sample, n=1)':<30s} "
+              f"{len(X) / statistics.median(times[-1]):10.2f} {queries:8.0f} {dist:10.4f}")
+
+
+def lost_points(predict, X, y, result):
+    """Returned adversarial points labelled ``y`` alone or in batches of 7."""
+    ok = np.flatnonzero(result.success & (result.distances > 0))
+    points = result.adversarial[ok].astype(np.float32)
+    alone = np.array([predict(p[None])[0] for p in points])
+    seven = np.concatenate([predict(points[i:i + 7]) for i in range(0, len(points), 7)])
+    return int(np.sum((alone == y[ok]) | (seven == y[ok])))
 
 
 if __name__ == "__main__":

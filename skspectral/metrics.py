@@ -2,15 +2,17 @@
 
 import inspect
 import math
-import numbers
+from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
 import torch
 from sklearn.pipeline import Pipeline
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from ._params import CONSTRAINTS, StrictInterval, validate
 from .attacks import DecisionAttack, HopSkipJump, TangentAttack
 from .models import MLP
 from .spectral import lipschitz_constant, operator_norm
@@ -117,21 +119,25 @@ class RobustnessScorer:
         self.random_state = random_state
         self.attack_params = attack_params
 
+    #: Declarative constraints (see :mod:`skspectral._params`), checked on every call.
+    _parameter_constraints = {
+        "attack": [StrOptions(set(ATTACKS)), DecisionAttack],
+        "n_samples": [StrictInterval(Integral, 1, None, closed="left")],
+        "statistic": [StrOptions({"mean", "median", "robust_accuracy"}),
+                      StrictInterval(Real, 0, 1, closed="neither")],
+        "eps": [StrictInterval(Real, 0, math.inf, closed="left"), None],
+        "misclassified": [StrOptions({"exclude", "zero"})],
+        "clip_min": DecisionAttack._parameter_constraints["clip_min"],
+        "clip_max": DecisionAttack._parameter_constraints["clip_max"],
+        "random_state": CONSTRAINTS["random_state"],
+    }
+
     def _check(self):
-        if self.misclassified not in ("exclude", "zero"):
-            raise ValueError(f"misclassified must be 'exclude' or 'zero', got "
-                             f"{self.misclassified!r}.")
-        if isinstance(self.statistic, str):
-            if self.statistic not in ("mean", "median", "robust_accuracy"):
-                raise ValueError("statistic must be 'mean', 'median', 'robust_accuracy' or a "
-                                 f"quantile in (0, 1), got {self.statistic!r}.")
-            if self.statistic == "robust_accuracy" and (
-                    self.eps is None or not isinstance(self.eps, numbers.Real) or self.eps < 0):
-                raise ValueError(f"statistic='robust_accuracy' needs eps >= 0, got {self.eps!r}.")
-        elif not (isinstance(self.statistic, numbers.Real) and 0 < self.statistic < 1):
-            raise ValueError(f"statistic as a quantile must be in (0, 1), got {self.statistic!r}.")
-        if not (isinstance(self.n_samples, numbers.Integral) and self.n_samples >= 1):
-            raise ValueError(f"n_samples must be an int >= 1, got {self.n_samples!r}.")
+        params = {name: getattr(self, name) for name in self._parameter_constraints}
+        validate(type(self).__name__, self._parameter_constraints, params)
+        if self.statistic == "robust_accuracy" and self.eps is None:
+            raise ValueError("statistic='robust_accuracy' needs eps, the distance a sample "
+                             "must exceed to count as robust.")
 
     def __call__(self, estimator, X, y):
         """Score ``estimator`` on ``(X, y)``; see the class docstring."""

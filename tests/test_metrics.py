@@ -115,9 +115,11 @@ def test_scorer_protocols(fitted, digits):
 
 
 @pytest.mark.parametrize(("kwargs", "match"), [
-    ({"statistic": "max"}, "statistic"), ({"statistic": 1.5}, "quantile"),
-    ({"statistic": "robust_accuracy"}, "eps"), ({"misclassified": "drop"}, "misclassified"),
-    ({"n_samples": 0}, "n_samples")])
+    ({"statistic": "max"}, "The 'statistic' parameter of RobustnessScorer must be a str among"),
+    ({"statistic": 1.5}, r"or a float in the range \(0.0, 1.0\)\. Got 1.5 instead"),
+    ({"statistic": "robust_accuracy"}, "statistic='robust_accuracy' needs eps"),
+    ({"misclassified": "drop"}, "The 'misclassified' parameter of RobustnessScorer"),
+    ({"n_samples": 0}, "The 'n_samples' parameter of RobustnessScorer must be an int")])
 def test_scorer_errors(fitted, digits, kwargs, match):
     X, y = digits
     with pytest.raises(ValueError, match=match):
