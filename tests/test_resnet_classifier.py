@@ -138,8 +138,8 @@ def test_pretrained_weights_are_loaded(tmp_path, digits):
     state = {(k[len("features."):] if k.startswith("features.") else "fc." + k[5:]): v
              for k, v in source.state_dict().items()}
     torch.save(state, path)
-    with pytest.warns(UserWarning, match="head"):
-        clf = _small(pretrained_weights=str(path), lr=1e-12, regularizer=None).fit(X[:64], y[:64])
+    clf = _small(pretrained_weights=str(path), lr=1e-12, regularizer=None).fit(X[:64], y[:64])
+    assert clf.module_.load_report_["new"] == ["head.bias", "head.weight"]  # 1000 classes there
     loaded = clf.net_.module_.features.layer1[0].conv1.weight.detach()
     torch.testing.assert_close(loaded, source.features.layer1[0].conv1.weight.detach(),
                                rtol=0, atol=1e-6)

@@ -1,8 +1,19 @@
 """SpectralResNetClassifier: a torchvision ResNet trained with a spectral penalty."""
 
 import os
+import re
+from numbers import Integral, Real
 
+import numpy as np
+import torch
+import torchvision
+from sklearn.utils._param_validation import StrOptions
+from skorch.callbacks import LRScheduler
+
+from .._params import CONSTRAINTS, PositiveInts, StrictInterval
 from ..models import ResNet
+from ..regularization import L2SP, BackboneWarmup, BatchSpectralShrinkage
+from ._base import SpectralEstimatorBase
 from ._classifier import SpectralClassifierBase
 from ._images import IMAGE_CONSTRAINTS, ImageInputMixin
 
@@ -25,9 +36,48 @@ class SpectralResNetClassifier(ImageInputMixin, SpectralClassifierBase):
         ``"small"``: 3x3 stride-1 stem, no max-pool (the CIFAR variant of the paper).
     padding_mode : {"zeros", "circular"}, default="zeros"
         ``"circular"`` is what the authors trained with (the FFT operator norm is then exact).
-    pretrained_weights : str, path or dict, optional
-        A state dict (torchvision key layout or skspectral's) to start from; nothing is
-        downloaded. Tensors that do not fit (e.g. another number of classes) are skipped.
+    pretrained_weights : optional
+        The representation to start from (fine-tuning, transfer learning):
+
+        - a fitted skspectral estimator with a ResNet backbone
+          (``SpectralResNetClassifier``, ``SpectralBarlowTwins``): its backbone Φ, and its
+          head where the number of classes matches;
+        - a state dict, or the path of one saved with ``torch.save`` (torchvision's key
+          layout or skspectral's);
+        - a torchvision weights name for ``arch`` (``"IMAGENET1K_V1"``, ``"DEFAULT"``) or a
+          ``torchvision.models.*_Weights`` member, resolved through torchvision's weights
+          API at ``fit``, which downloads them where the machine has network (use
+          ``stem="imagenet"``, the stem they were trained with).
+
+        Every backbone tensor must fit (a missing one or another shape is a ValueError,
+        never a silent skip); the head is new unless its shape fits. ``module_.load_report_``
+        lists what was loaded, what is new and what was ignored.
+    freeze_backbone : bool, default=False
+        Train the head alone: no gradient reaches Φ and its BatchNorm layers stay in
+        evaluation mode, so the backbone is bit-identical after ``fit`` (a linear probe).
+        Needs ``regularizer`` None or ``"head"``.
+    backbone_lr : float, optional
+        Learning rate of Φ's parameters (the paper's fine-tuning: 0.002 with ``lr=0.01`` for
+        the new head); None uses ``lr`` for all.
+    head_warmup : int, default=0
+        Epochs at the start during which only the head trains (the backbone frozen as with
+        ``freeze_backbone``), before everything trains.
+    bss : float, default=0.0
+        Weight η of Batch Spectral Shrinkage (Chen et al. 2019) on the features Φ of every
+        training batch: η times the smallest squared singular value of the batch feature
+        matrix (k = 1; routed ``callbacks__bss__k`` changes it). 0 is off.
+    l2sp : float or tuple (alpha, beta), default=0.0
+        L2-SP (Li et al. 2018): ``alpha/2 |w - w0|^2`` over Φ's parameters, ``w0`` the
+        pretrained weights, plus ``beta/2 |w|^2`` over the head's (beta 0 for a float). 0 is
+        off.
+    lr_schedule : {"constant", "cosine"}, default="constant"
+        ``"cosine"`` anneals every learning rate to 0 over ``max_epochs`` (skorch's
+        ``LRScheduler`` with ``CosineAnnealingLR``; the paper's fine-tuning schedule).
+    resize : tuple (H, W), optional
+        Resize images to this size inside the network, before Φ's first convolution (e.g.
+        32 -> 224 px for an ImageNet backbone): inputs, and the distances attacks measure,
+        stay in the user's pixel space, and the penalized convolutions' operator norms are
+        taken at the size they see.
     normalize : tuple (mean, std), optional
         Per-channel statistics applied inside the network (inputs stay in pixel units).
     augment : bool, default=False
@@ -81,12 +131,22 @@ class SpectralResNetClassifier(ImageInputMixin, SpectralClassifierBase):
         **SpectralClassifierBase._parameter_constraints,
         **IMAGE_CONSTRAINTS,
         "augment": ResNet._parameter_constraints["augment"],
-        "pretrained_weights": [dict, str, os.PathLike, None],
+        "pretrained_weights": [dict, str, os.PathLike, torchvision.models.WeightsEnum,
+                               SpectralEstimatorBase, None],
+        "freeze_backbone": ["boolean"],
+        "backbone_lr": [CONSTRAINTS["lr"][0], None],
+        "head_warmup": [StrictInterval(Integral, 0, None, closed="left")],
+        "bss": CONSTRAINTS["gamma"],
+        "l2sp": [*CONSTRAINTS["gamma"], tuple],
+        "lr_schedule": [StrOptions({"constant", "cosine"})],
+        "resize": [PositiveInts(2), None],
     }
 
     def __init__(self, arch="resnet18", stem="small", padding_mode="zeros",
-                 pretrained_weights=None, normalize=None, augment=False, image_shape=None,
-                 input_size=None, regularizer="rep", gamma=2e-2, burnin=0.8, update_every=24,
+                 pretrained_weights=None, freeze_backbone=False, backbone_lr=None,
+                 head_warmup=0, bss=0.0, l2sp=0.0, lr_schedule="constant", resize=None,
+                 normalize=None, augment=False, image_shape=None, input_size=None,
+                 regularizer="rep", gamma=2e-2, burnin=0.8, update_every=24,
                  n_power_iterations=1, lr=0.01, momentum=0.9, weight_decay=1e-4,
                  batch_size=1024, max_epochs=200, optimizer="sgd", precision="32",
                  channels_last=False, device="auto", distributed=False, random_state=None,
@@ -95,6 +155,13 @@ class SpectralResNetClassifier(ImageInputMixin, SpectralClassifierBase):
         self.stem = stem
         self.padding_mode = padding_mode
         self.pretrained_weights = pretrained_weights
+        self.freeze_backbone = freeze_backbone
+        self.backbone_lr = backbone_lr
+        self.head_warmup = head_warmup
+        self.bss = bss
+        self.l2sp = l2sp
+        self.lr_schedule = lr_schedule
+        self.resize = resize
         self.normalize = normalize
         self.augment = augment
         self.image_shape = image_shape
@@ -122,14 +189,69 @@ class SpectralResNetClassifier(ImageInputMixin, SpectralClassifierBase):
     def _check_module_params(self):
         self._check_image_params()
         weights = self.pretrained_weights
-        if weights is not None and not isinstance(weights, dict) and not os.path.isfile(weights):
-            raise ValueError(f"pretrained_weights must be a state dict or the path of a file "
-                             f"saved with torch.save, got {weights!r}.")
+        if isinstance(weights, (str, os.PathLike)) and not os.path.isfile(weights) and not (
+                isinstance(weights, str) and re.fullmatch(r"[A-Z0-9_]+", weights)):
+            raise ValueError(f"pretrained_weights as a string must be the path of a file saved "
+                             f"with torch.save or a torchvision weights name such as "
+                             f"'IMAGENET1K_V1'; got {weights!r}, which is neither.")
+        if isinstance(weights, SpectralEstimatorBase) and not hasattr(weights, "net_"):
+            raise ValueError(
+                f"pretrained_weights is an unfitted {type(weights).__name__} (scikit-learn's "
+                "clone, which GridSearchCV and cross_val_score use, returns estimator "
+                "parameters unfitted): fit it first, or pass its module_.state_dict().")
+        if isinstance(self.l2sp, tuple) and not (
+                len(self.l2sp) == 2 and all(isinstance(v, Real) and np.isfinite(v) and v >= 0
+                                            for v in self.l2sp)):
+            raise ValueError(f"l2sp as a tuple must be (alpha, beta), two finite floats >= 0; "
+                             f"got {self.l2sp!r}.")
+        if self.freeze_backbone and self.regularizer not in (None, "head") and self.gamma:
+            raise ValueError(f"freeze_backbone=True trains the head alone, so "
+                             f"regularizer={self.regularizer!r} would penalize layers that do "
+                             "not train; use regularizer=None or 'head'.")
+
+    def _pretrained_state(self):
+        """``pretrained_weights`` as what :class:`~skspectral.models.ResNet` loads."""
+        weights = self.pretrained_weights
+        if isinstance(weights, SpectralEstimatorBase):
+            return {k: v.detach().cpu().clone()
+                    for k, v in weights.module_.state_dict().items()}
+        if isinstance(weights, str) and not os.path.isfile(weights):
+            enum = torchvision.models.get_model_weights(self.arch)
+            try:
+                weights = enum[weights]
+            except KeyError:
+                raise ValueError(f"{weights!r} is not a torchvision weights name of {self.arch}; "
+                                 f"those are {[w.name for w in enum]} and 'DEFAULT'.") from None
+        if isinstance(weights, torchvision.models.WeightsEnum):
+            return weights.get_state_dict(progress=False)
+        return weights
 
     def _module_params(self, n_features):
         return {"arch": self.arch, "n_classes": len(self.classes_),
                 "in_channels": self.input_shape_[0],
                 "stem": self.stem, "padding_mode": self.padding_mode,
                 "normalize": self.normalize, "augment": self.augment,
-                "pretrained_weights": self.pretrained_weights}
+                "pretrained_weights": self._pretrained_state(), "resize": self.resize,
+                "freeze_backbone": self.freeze_backbone}
+
+    def _net_params(self):
+        params = super()._net_params()
+        if self.backbone_lr is not None:
+            params["optimizer__param_groups"] = [("features.*", {"lr": self.backbone_lr})]
+        return params
+
+    def _task_callbacks(self):
+        callbacks = list(super()._task_callbacks())
+        if self.freeze_backbone or self.head_warmup:
+            callbacks.append(("warmup", BackboneWarmup(self.head_warmup,
+                                                       always=self.freeze_backbone)))
+        if self.bss:
+            callbacks.append(("bss", BatchSpectralShrinkage(self.bss)))
+        alpha, beta = self.l2sp if isinstance(self.l2sp, tuple) else (self.l2sp, 0.0)
+        if alpha or beta:
+            callbacks.append(("l2sp", L2SP(alpha, beta)))
+        if self.lr_schedule == "cosine":
+            callbacks.append(("lr_schedule", LRScheduler(
+                policy=torch.optim.lr_scheduler.CosineAnnealingLR, T_max=self.max_epochs)))
+        return callbacks
 

@@ -2,8 +2,9 @@
 
 import torch
 import torch.nn as nn
+from torchvision.transforms.v2 import functional as TF
 
-__all__ = ["Normalize", "RandomCropFlip"]
+__all__ = ["Normalize", "RandomCropFlip", "Resize"]
 
 
 def _per_channel(values):
@@ -26,6 +27,32 @@ class Normalize(nn.Module):
 
     def forward(self, x):
         return (x - self.mean) / self.std
+
+
+class Resize(nn.Module):
+    """Resize a batch of images to ``size`` (H, W), bilinear with antialiasing.
+
+    Inside a network it lets a backbone trained at one resolution (e.g. 224 px) take images at
+    another (32 px), so inputs and attack distances stay in the user's pixel space. Uses
+    torchvision's ``resize`` on tensors (differentiable, any device).
+
+    Parameters
+    ----------
+    size : tuple (H, W)
+    """
+
+    def __init__(self, size):
+        super().__init__()
+        self.size = tuple(int(s) for s in size)
+
+    def forward(self, x):
+        if tuple(x.shape[-2:]) == self.size:
+            return x
+        return TF.resize(x, list(self.size), interpolation=TF.InterpolationMode.BILINEAR,
+                         antialias=True)
+
+    def extra_repr(self):
+        return f"size={self.size}"
 
 
 class RandomCropFlip(nn.Module):
