@@ -13,7 +13,12 @@ from .estimators import (
     SpectralResNetClassifier,
     paper_estimator,
 )
-from .metrics import RobustnessScorer, adversarial_distances, certified_lower_bound
+from .metrics import (
+    RobustnessScorer,
+    adversarial_distances,
+    certified_lower_bound,
+    volume_element,
+)
 
 __version__ = "0.1.0"
 
@@ -30,4 +35,5 @@ __all__ = [
     "adversarial_distances",
     "certified_lower_bound",
     "paper_estimator",
+    "volume_element",
 ]

@@ -17,7 +17,8 @@ from .attacks import DecisionAttack, HopSkipJump, TangentAttack
 from .models import MLP
 from .spectral import lipschitz_constant, operator_norm
 
-__all__ = ["ATTACKS", "RobustnessScorer", "adversarial_distances", "certified_lower_bound"]
+__all__ = ["ATTACKS", "RobustnessScorer", "adversarial_distances", "certified_lower_bound",
+           "volume_element"]
 
 #: Attack names accepted by :func:`adversarial_distances` and :class:`RobustnessScorer`.
 ATTACKS = {"tangent": TangentAttack, "hopskipjump": HopSkipJump}
@@ -233,3 +234,81 @@ def certified_lower_bound(estimator, X):
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(np.arange(W.shape[0])[None, :] == c[:, None], np.inf, margins / norms)
     return ratio.min(axis=1) / lip
+
+
+def volume_element(model, X, *, log=False, return_lambda_max=False, batch_size=64):
+    """Volume element of the feature map, ``sqrt(det(J(x)^T J(x)))`` with ``J = dΦ/dx``.
+
+    The paper's Remark 1 (Fig. 3b): how much Φ stretches volume around each input. The
+    Jacobian of Φ at each sample is computed with ``torch.func`` (``jacrev`` under ``vmap``)
+    on the model's device, in its evaluation mode; ``J^T J`` and its determinant in float64.
+
+    Rule: ``J^T J`` is ``d x d`` (``d`` the input dimension) with rank at most ``m``, the
+    feature dimension, so its determinant is 0 everywhere when ``d > m``; that is an error.
+    (For images, ``d = C*H*W``.)
+
+    Parameters
+    ----------
+    model : fitted skspectral estimator, Pipeline starting with one, or torch.nn.Module
+        Φ is ``module_.features`` of the estimator (of the Pipeline's first step), or the
+        module's ``features`` (the module itself if it has none).
+    X : array-like of shape (n_samples, *input_shape)
+    log : bool, default=False
+        Return ``log sqrt(det(J^T J))`` (``-inf`` where J is rank-deficient), which does not
+        under- or overflow in high dimensions.
+    return_lambda_max : bool, default=False
+        Also return ``lambda_max(J^T J)``, the squared top singular value of J.
+    batch_size : int, default=64
+        Samples per vmapped Jacobian.
+
+    Returns
+    -------
+    volume : ndarray of shape (n_samples,)
+    lambda_max : ndarray of shape (n_samples,)
+        Only with ``return_lambda_max=True``.
+    """
+    if isinstance(model, Pipeline):
+        model = model.steps[0][1]
+    if isinstance(model, torch.nn.Module):
+        features = getattr(model, "features", model)
+        X = torch.as_tensor(np.asarray(X, dtype=np.float32))
+        device = next(features.parameters()).device
+    else:
+        check_is_fitted(model)
+        features = model.module_.features
+        X = torch.as_tensor(model._validate_X(X, reset=False)[0])
+        device = torch.device(model.device_)
+    if X.ndim < 2 or len(X) == 0:
+        raise ValueError(f"X must hold at least one sample, got shape {tuple(X.shape)}.")
+    was_training = features.training
+    features.eval()
+    try:
+        def phi(x):
+            return features(x[None]).flatten()
+
+        d = math.prod(X.shape[1:])
+        with torch.no_grad():
+            m = phi(X[0].to(device)).numel()
+        if d > m:
+            raise ValueError(f"volume_element needs an input dimension d <= the feature "
+                             f"dimension m: J^T J is d x d of rank <= m, so with d = {d} > "
+                             f"m = {m} its determinant is 0 everywhere.")
+        jacobian = torch.func.vmap(torch.func.jacrev(phi))
+        volumes, tops = [], []
+        for start in range(0, len(X), batch_size):
+            # An outer no_grad keeps the parameters out of the graph; jacrev, a function
+            # transform, still differentiates with respect to x (torch.func's documented rule).
+            with torch.no_grad():
+                J = jacobian(X[start:start + batch_size].to(device))
+            J = J.reshape(-1, m, d).double()
+            gram = J.transpose(1, 2) @ J
+            sign, logdet = torch.linalg.slogdet(gram)
+            logvol = torch.where(sign > 0, 0.5 * logdet, float("-inf"))
+            volumes.append(logvol if log else logvol.exp())
+            tops.append(torch.linalg.matrix_norm(J, ord=2) ** 2)
+    finally:
+        features.train(was_training)
+    volume = torch.cat(volumes).cpu().numpy()
+    if return_lambda_max:
+        return volume, torch.cat(tops).cpu().numpy()
+    return volume
