@@ -15,7 +15,7 @@ small numbers there (the command quoted in docs/transfer.md).
 
     python examples/transfer.py [--seeds 3] [--pretrain-samples 30000] [--finetune-samples 30000]
         [--pretrain-epochs 20] [--finetune-epochs 10] [--attack-samples 300]
-        [--max-queries None] [--n-starts 5] [--device auto]
+        [--max-queries None] [--n-starts 5] [--device auto] [--plot transfer.png]
 """
 
 import argparse
@@ -50,6 +50,8 @@ def main():
                         help="TangentAttack's n_starts (1 for small query budgets)")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--data-home", default=None)
+    parser.add_argument("--plot", default=None, metavar="PNG",
+                        help="also save per-seed box plots of accuracy and distance here")
     args = parser.parse_args()
     n_train = 2 * max(args.pretrain_samples, args.finetune_samples)
     X_train, y_train, X_test, y_test = padded_mnist(args.data_home, min(n_train, 60000),
@@ -101,6 +103,29 @@ def main():
             dist = [r[4] for r in rows if r[:2] == (pre, fine)]
             print(f"{pre:<13s} {fine:<10s} {np.mean(acc):8.4f} ({np.std(acc):.4f}) "
                   f"{np.mean(dist):8.4f} ({np.std(dist):.4f})")
+    if args.plot:
+        save_plot(rows, args.plot)
+
+
+def save_plot(rows, path):
+    """Per-seed boxes of accuracy and mean distance for the four combinations."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from skspectral.plotting import plot_seed_boxes
+
+    labels = {(pre, fine): f"{pre}\n{fine}" for pre in ("none", "rep-spectral")
+              for fine in ("plain", "BSS")}
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.5))
+    plot_seed_boxes({labels[k]: [r[3] for r in rows if r[:2] == k] for k in labels},
+                    "test accuracy", ax=left)
+    plot_seed_boxes({labels[k]: [r[4] for r in rows if r[:2] == k] for k in labels},
+                    "mean TA distance", ax=right)
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    print(f"saved {path}")
 
 
 if __name__ == "__main__":
