@@ -121,7 +121,9 @@ class SpectralResNetClassifier(ImageInputMixin, SpectralClassifierBase):
         As in :class:`~skspectral.SpectralMLPClassifier`; ``spectral_norms_`` holds the
         operator norm of every convolution (at its input size) and of the head.
     module_ : skspectral.models.ResNet
-        The fitted torch module (``features`` is Φ, ``head`` the final Linear).
+        The fitted torch module (``features`` is Φ, ``head`` the final Linear); after
+        loading ``pretrained_weights``, ``module_.load_report_`` lists what was loaded, what
+        is new and what was ignored.
     input_shape_ : tuple (C, H, W)
         Shape of one training image.
     """
