@@ -69,7 +69,8 @@ def test_bss_adds_the_exact_gradient_of_eta_times_the_penalty():
     # float32 SVD: each term of 2 sigma u v^T carries a few float32 roundings of |F|
     np.testing.assert_allclose(x.grad - upstream, y.grad, atol=64 * EPS32 * float(
         features.norm()))
-    assert record[0] == pytest.approx(float(batch_spectral_shrinkage(features, k=2)), rel=1e-5)
+    assert float(record[0]) == pytest.approx(float(batch_spectral_shrinkage(features, k=2)),
+                                             rel=1e-5)
 
 
 def test_l2sp_is_zero_at_the_start_and_adds_its_exact_gradient():
