@@ -128,6 +128,23 @@ def test_history_records_norms_every_epoch_and_penalty_after_burnin():
         assert norms[-1][name] == pytest.approx(final[name], rel=1e-3)
 
 
+def test_history_rows_hold_skorchs_epoch_records():
+    # Three batches of 24, 24 and 12 rows: the epoch loss is their size-weighted mean, and
+    # "train_loss_best" flags a new minimum, as skorch's PassthroughScoring records them.
+    X, y = _data()
+    clf = _small(batch_size=24, max_epochs=4).fit(X[:60], y[:60])
+    best = np.inf
+    for row in clf.history_:
+        losses = [b["train_loss"] for b in row["batches"]]
+        assert [b["train_batch_size"] for b in row["batches"]] == [24, 24, 12]
+        assert row["train_loss"] == np.average(losses, weights=[24, 24, 12])
+        assert row["train_loss_best"] == (row["train_loss"] < best)
+        best = min(best, row["train_loss"])
+        assert set(row) >= {"epoch", "dur", "train_batch_count"}
+        assert "valid_loss" not in row
+    assert clf.history_[-1] is clf.history_[len(clf.history_) - 1]  # rows, not copies
+
+
 @pytest.mark.parametrize(("update_every", "burnin", "expected_calls"),
                          [(1, 0, 20), (3, 0, 7), (1, 2, 10), (3, 2, 4), (25, 0, 1)])
 def test_penalty_is_applied_every_k_steps_after_burnin(monkeypatch, update_every, burnin,

@@ -108,6 +108,22 @@ def test_warm_started_refresh_tracks_a_slowly_moving_weight():
     assert penalty.norms()["features.hidden0"] == pytest.approx(exact, rel=1e-3)
 
 
+def test_estimate_from_given_vectors_is_a_pure_read_and_returns_the_refined_ones():
+    lin = nn.Linear(3, 3, bias=False).double()
+    with torch.no_grad():
+        lin.weight.copy_(torch.diag(torch.tensor([2.0, -4.0, 1.0])))
+    model = nn.Sequential(lin)
+    penalty = SpectralPenalty(model, ["0"]).double()
+    before = penalty.v0.clone()
+    exact = torch.tensor([0.0, 1.0, 0.0], dtype=torch.float64)  # the top right singular vector
+    norms, vectors = penalty.estimate(model, n_iter=1, start=[exact], return_vectors=True)
+    assert norms == {"0": 4.0} and torch.equal(vectors[0], exact)
+    assert torch.equal(penalty.v0, before)  # the penalty's own state is untouched
+    # A start vector that no longer fits its layer is replaced by the penalty's vector.
+    assert penalty.estimate(model, n_iter=1, start=[torch.ones(5)]) == penalty.estimate(
+        model, n_iter=1)
+
+
 # ------------------------------------------------------------------------ state
 def test_state_lives_in_buffers_and_survives_pickle_and_state_dict():
     mlp = _mlp()

@@ -5,7 +5,10 @@ import inspect
 from collections.abc import Mapping
 
 import torch
+import numpy as np
 from skorch import NeuralNet
+from skorch.callbacks import PassthroughScoring
+from skorch.history import History
 from skorch.utils import TeeGenerator, to_tensor
 from torch.nn.parallel import DistributedDataParallel
 
@@ -16,6 +19,47 @@ from ._penalty import SpectralPenalty, unwrap
 from ._scope import resolve_scope
 
 __all__ = ["SpectralNet"]
+
+
+class EpochHistory(History):
+    """skorch's :class:`~skorch.history.History`, with one epoch's row reached in O(1).
+
+    skorch resolves every index, ``history[-1]`` included, through a copy of the whole list,
+    and records each value through ``history[-1]``: with a dozen records per epoch, a tiny
+    full-batch problem spends more time copying its history than training once it has
+    thousands of epochs. An integer index here returns the same row object directly; every
+    other index is skorch's.
+    """
+
+    def __getitem__(self, i):
+        if isinstance(i, int):
+            return list.__getitem__(self, i)
+        return super().__getitem__(i)
+
+
+class EpochMeanLoss(PassthroughScoring):
+    """skorch's :class:`~skorch.callbacks.PassthroughScoring` reading the epoch's batch
+    records directly.
+
+    The same record (``name`` and ``name_best``: the batch-size-weighted mean of the
+    batches' values, by :func:`numpy.average`), without skorch's fancy history indexing, which
+    copies the history twice per epoch and raises and catches a KeyError every epoch where
+    there are no validation batches.
+    """
+
+    def on_epoch_end(self, net, **kwargs):
+        size = ("train" if self.on_train else "valid") + "_batch_size"
+        batches = [row for row in net.history[-1]["batches"] if self.name in row and size in row]
+        if not batches:
+            return
+        score = np.average([row[self.name] for row in batches],
+                           weights=[row[size] for row in batches])
+        is_best = self._is_best_score(score)
+        if is_best:
+            self.best_score_ = score
+        net.history.record(self.name, score)
+        if is_best is not None:
+            net.history.record(self.name + "_best", bool(is_best))
 
 
 class SpectralNet(NeuralNet):
@@ -89,6 +133,18 @@ class SpectralNet(NeuralNet):
                                         n_power_iterations=self.spectral_n_power_iterations,
                                         input_shapes=self.input_shapes_)
         return self
+
+    @property
+    def _default_callbacks(self):
+        # skorch's defaults, with the epoch losses recorded by EpochMeanLoss.
+        return [(name, EpochMeanLoss(name=cb.name, on_train=cb.on_train)
+                 if type(cb) is PassthroughScoring else cb)
+                for name, cb in super()._default_callbacks]
+
+    def initialize_history(self):
+        if not isinstance(self.history_, EpochHistory):
+            self.history_ = EpochHistory(self.history_ or ())
+        return super().initialize_history()
 
     def initialize(self):
         validate(type(self).__name__, constraints("precision"), {"precision": self.precision})

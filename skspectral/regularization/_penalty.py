@@ -158,7 +158,7 @@ class SpectralPenalty(nn.Module):
         return self
 
     @torch.no_grad()
-    def estimate(self, module, n_iter=None, tol=None):
+    def estimate(self, module, n_iter=None, tol=None, start=None, return_vectors=False):
         """Operator norms refined by power iteration from the warm vectors, without storing.
 
         A pure read: the state that training continues from is left as it is, so observing
@@ -172,20 +172,33 @@ class SpectralPenalty(nn.Module):
         tol : float, optional
             Early-stopping tolerance on the relative change of sigma (synchronizes with the
             device).
+        start : list of torch.Tensor, optional
+            Vectors to iterate from instead of the penalty's own, in the order of ``layers``
+            (e.g. those a previous call returned); one whose shape no longer fits its layer
+            is replaced by the penalty's vector.
+        return_vectors : bool, default=False
+            Also return the refined vectors (new tensors, in the order of ``layers``).
 
         Returns
         -------
-        dict
+        norms : dict
             ``{layer name: sigma}`` as Python floats.
+        vectors : list of torch.Tensor
+            Only when ``return_vectors``.
         """
-        return {self.layers[i]: float(sigma)
-                for i, (sigma, _) in self._iterate(module, n_iter, tol)}
+        norms, vectors = {}, []
+        for i, (sigma, v) in self._iterate(module, n_iter, tol, start):
+            norms[self.layers[i]] = float(sigma)
+            vectors.append(v)
+        return (norms, vectors) if return_vectors else norms
 
-    def _iterate(self, module, n_iter, tol):
+    def _iterate(self, module, n_iter, tol, start=None):
         n_iter = self.n_power_iterations if n_iter is None else n_iter
         with self._autocast_off():
             for i, layer in self._layers(module):
                 state = getattr(self, f"v{i}")
+                if start is not None and start[i].shape == state.shape:
+                    state = start[i]
                 if _is_dense(layer):
                     sigma, _, v = power_iteration(as_matrix(layer), state, n_iter=n_iter, tol=tol)
                 else:

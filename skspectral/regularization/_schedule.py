@@ -53,11 +53,14 @@ class SpectralRegularization(Callback):
     first starts and again when the penalty switches on.
 
     Each epoch records into the net's history ``spectral_norms`` (``{layer: sigma}``
-    for the penalized layers, refined by up to 20 power iterations from the warm vectors, until
-    sigma changes by less than 1e-4 relative between two iterations) and
-    ``spectral_penalty`` (``(gamma/2) sum sigma^2``, 0 during burn-in). Recording is a pure
-    read: the refinement runs on copies, so the vectors training continues from are the
-    penalty's own (:meth:`~skspectral.regularization.SpectralPenalty.estimate`).
+    for the penalized layers, refined by up to 20 power iterations until sigma changes by
+    less than 1e-4 relative between two iterations) and ``spectral_penalty``
+    (``(gamma/2) sum sigma^2``, 0 during burn-in). Recording is a pure read: the refinement
+    runs on copies (:meth:`~skspectral.regularization.SpectralPenalty.estimate`), so the
+    vectors training continues from are the penalty's own. The record starts from the
+    previous epoch's refined vectors, which the callback keeps (``record_vectors_``): during
+    burn-in the penalty's vectors do not follow the moving weights, and refining from the
+    last record takes a few iterations where refining from them would take all 20.
 
     Parameters
     ----------
@@ -76,7 +79,16 @@ class SpectralRegularization(Callback):
                  {"burnin": self.burnin, "update_every": self.update_every})
         self.active_ = False
         self.steps_ = 0
+        self.record_vectors_ = None
         return self
+
+    def __getstate__(self):
+        # The record's vectors are a cache on the training device, and pickle would carry
+        # them there (skorch maps only the net's own modules to the CPU on load); the next
+        # record starts from the penalty's vectors instead.
+        state = self.__dict__.copy()
+        state["record_vectors_"] = None
+        return state
 
     def on_train_begin(self, net, **kwargs):
         self.burnin_epochs_ = resolve_burnin(self.burnin, net.max_epochs)
@@ -100,7 +112,8 @@ class SpectralRegularization(Callback):
 
     def on_epoch_end(self, net, **kwargs):
         penalty = net.penalty_
-        norms = penalty.estimate(net.module_, n_iter=20, tol=1e-4)
+        norms, self.record_vectors_ = penalty.estimate(
+            net.module_, n_iter=20, tol=1e-4, start=self.record_vectors_, return_vectors=True)
         net.history.record("spectral_norms", norms)
         value = 0.5 * penalty.gamma * sum(s * s for s in norms.values())
         net.history.record("spectral_penalty", value if self.active_ else 0.0)
