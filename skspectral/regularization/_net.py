@@ -4,8 +4,8 @@ import contextlib
 import inspect
 from collections.abc import Mapping
 
-import torch
 import numpy as np
+import torch
 from skorch import NeuralNet
 from skorch.callbacks import PassthroughScoring
 from skorch.history import History
