@@ -110,6 +110,9 @@ CONSTRAINTS = {
     "verbose": ["verbose"],
     "random_state": ["random_state"],
     "callbacks": [list, None],
+    # running experiments
+    "seeds": [_positive(Integral, low=1)],
+    "jobs": [_positive(Integral, low=1)],
 }
 
 

@@ -136,11 +136,114 @@ def main(argv=None):
     demo.add_argument("--attack-samples", type=_number(int, 0), default=100,
                       help="test samples attacked per model, 0 for no attack (default 100)")
     demo.add_argument("--quiet", action="store_true", help="no progress bars")
+    _add_reproduce(sub)
     args = parser.parse_args(argv)
     if args.command == "demo":
         run_demo(epochs=args.epochs, gamma=args.gamma, hidden=args.hidden, seed=args.seed,
                  attack_samples=args.attack_samples, quiet=args.quiet)
+    elif args.command == "reproduce":
+        return run_reproduce(args, parser)
     return 0
+
+
+_REPRODUCE_FLAGS = {  # flag: (setting, help)
+    "--epochs": ("epochs", "training epochs (the pretraining's for transfer-mnist)"),
+    "--train-samples": ("train_samples", "training images used"),
+    "--test-samples": ("test_samples", "test images the accuracy is measured on"),
+    "--attack-samples": ("attack_samples", "correctly classified test samples attacked per "
+                                           "model"),
+    "--max-queries": ("max_queries", "query budget per sample ('none': the full attack)"),
+}
+
+
+def _setting_value(text):
+    """A setting from the command line: int, float, or None ("none")."""
+    if text.lower() == "none":
+        return None
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    raise argparse.ArgumentTypeError(f"expected a number or 'none', got {text!r}")
+
+
+def _add_reproduce(sub):
+    from .experiments import EXPERIMENTS
+
+    lines = "\n".join(f"  {name:<15s} {e.description}; settings: "
+                      + ", ".join(f"{k}={v}" for k, v in e.defaults.items())
+                      for name, e in EXPERIMENTS.items())
+    summary = ("run an experiment of the paper for every regularizer and seed, resumably, "
+               "and write per-sample results (samples.csv), a summary (summary.json) and "
+               "figures (PNG)")
+    rep = sub.add_parser(
+        "reproduce", help=summary, formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=summary[0].upper() + summary[1:] + ".",
+        epilog=f"experiments (defaults are the paper's budgets):\n{lines}\n\nA unit (condition, "
+               "regularizer, seed) that has finished in OUT is never recomputed: run the "
+               "same command again to continue an interrupted run.")
+    rep.add_argument("experiment", choices=list(EXPERIMENTS))
+    rep.add_argument("--out", required=True, help="output folder (resumed if it exists)")
+    rep.add_argument("--seeds", type=_number(int, 1), default=10,
+                     help="seeds 0 .. N-1 (default 10, the paper's)")
+    rep.add_argument("--jobs", type=_number(int, 1), default=1,
+                     help="units run in parallel, each with cpu_count/J threads (default 1)")
+    rep.add_argument("--device", default="auto", help="'auto', 'cpu' or 'cuda' (default auto)")
+    rep.add_argument("--data-home", default=None,
+                     help="folder holding MNIST/raw (default: $SKSPECTRAL_DATA, else "
+                          "~/skspectral_data)")
+    rep.add_argument("--only", default=None, metavar="CONDITIONS",
+                     help="comma-separated subset of the experiment's conditions")
+    for flag, (setting, text) in _REPRODUCE_FLAGS.items():
+        rep.add_argument(flag, dest=setting, type=_setting_value, default=argparse.SUPPRESS,
+                         help=text)
+    rep.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                     help="any other setting of the experiment (repeatable)")
+    rep.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def run_reproduce(args, parser):
+    """Run ``skspectral reproduce`` from parsed arguments; print where the results are."""
+    from .experiments import get_experiment, reproduce
+
+    experiment = get_experiment(args.experiment)
+    overrides = {setting: getattr(args, setting) for setting, _ in _REPRODUCE_FLAGS.values()
+                 if hasattr(args, setting)}
+    for item in args.set:
+        key, sep, value = item.partition("=")
+        if not sep:
+            parser.error(f"--set expects KEY=VALUE, got {item!r}")
+        try:
+            overrides[key] = _setting_value(value)
+        except argparse.ArgumentTypeError as exc:
+            parser.error(f"--set {key}: {exc}")
+    unknown = sorted(set(overrides) - set(experiment.defaults))
+    if unknown:
+        parser.error(f"{experiment.name} has no setting(s) {unknown}; its settings are "
+                     f"{sorted(experiment.defaults)}")
+    conditions = None if args.only is None else args.only.split(",")
+    try:
+        summary = reproduce(experiment, args.out, seeds=args.seeds, jobs=args.jobs,
+                            device=args.device, conditions=conditions, overrides=overrides,
+                            data_home=args.data_home, quiet=args.quiet)
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"skspectral reproduce: error: {exc}", file=sys.stderr)
+        return 2
+    print(f"{experiment.name}: {len(summary['records'])} model records, "
+          f"{len(summary['missing_units'])} units missing; wrote {args.out}/summary.json, "
+          f"samples.csv and {', '.join(summary['figures']) or 'no figure'}")
+    _print_models(summary["models"])
+    return 0
+
+
+def _print_models(models):
+    print(f"{'condition':<14s} {'regularizer':<11s} {'readout':<16s} {'seeds':>5s} "
+          f"{'test acc':>16s} {'mean TA dist':>18s}")
+    for m in models:
+        print(f"{m['condition']:<14s} {m['regularizer']:<11s} {m['readout']:<16s} "
+              f"{m['n_seeds']:>5d} {m['accuracy_mean']:8.4f} ({m['accuracy_std']:.4f}) "
+              f"{m['mean_distance_mean']:9.4f} ({m['mean_distance_std']:.4f})")
 
 
 if __name__ == "__main__":

@@ -58,16 +58,16 @@ def power_iteration(weight, v, n_iter=1, tol=None):
         raise ValueError(f"n_iter must be >= 1, got {n_iter}.")
     w = weight.detach()
     v = v.to(dtype=w.dtype)
-    sigma_prev = None
+    previous = None
     for _ in range(n_iter):
         wv = w @ v
+        if tol is not None:  # sigma at the current v, from the product the step needs anyway
+            sigma = wv.norm()
+            if previous is not None and abs(sigma - previous) <= tol * sigma:
+                break
+            previous = sigma
         v = w.T @ wv
         v = v / v.norm().clamp_min(torch.finfo(v.dtype).tiny)
-        if tol is not None:
-            sigma = (w @ v).norm()
-            if sigma_prev is not None and abs(sigma - sigma_prev) <= tol * sigma:
-                break
-            sigma_prev = sigma
     wv = w @ v
     sigma = wv.norm()
     u = wv / sigma.clamp_min(torch.finfo(wv.dtype).tiny)

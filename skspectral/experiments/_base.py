@@ -1,0 +1,106 @@
+"""What an experiment of ``skspectral reproduce`` declares, and its unit of work."""
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+__all__ = ["Experiment", "Unit", "REGULARIZER_LABELS"]
+
+#: Regularizer labels of the figures and the estimators' ``regularizer`` each one means:
+#: ``ll-head`` is ll-spectral as the authors' code ran it on one-hidden-layer MLPs (the
+#: readout only), ``ll-all`` ll-spectral over every layer, ``rep`` rep-spectral.
+REGULARIZER_LABELS = {"none": None, "ll-head": "head", "ll-all": "all", "rep": "rep"}
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One independent piece of an experiment: a condition, a regularizer and a seed.
+
+    Attributes
+    ----------
+    condition : str
+        The experiment's variant (e.g. ``"clean-wd0"`` for clean XOR without weight decay).
+    regularizer : str
+        A key of :data:`REGULARIZER_LABELS`.
+    seed : int
+        ``random_state`` of the model, its data draw and the attack.
+    """
+
+    condition: str
+    regularizer: str
+    seed: int
+
+    @property
+    def id(self):
+        """File-name-safe identifier, unique within an experiment."""
+        return f"{self.condition}__{self.regularizer}__seed{self.seed}"
+
+
+class Experiment(ABC):
+    """An experiment of the paper: its units, how one runs, and its figures.
+
+    A subclass declares ``name``, ``description``, ``conditions``, ``regularizers`` and
+    ``defaults`` (its settings at the paper's budgets; every setting is recorded in the
+    summary), and implements :meth:`run` and :meth:`figures`. A unit's records and
+    per-sample rows are plain dicts of JSON/CSV-friendly values.
+    """
+
+    #: Name on the command line.
+    name = None
+    #: One line for ``skspectral reproduce --help``.
+    description = None
+    #: The variants, in the figures' order.
+    conditions = ()
+    #: Keys of :data:`REGULARIZER_LABELS`, in the figures' order.
+    regularizers = ()
+    #: ``{setting: default}``; a default's type is the type a command-line value takes.
+    defaults = {}
+
+    def units(self, seeds, conditions=None):
+        """Every unit, seed-major so that a partial run covers all models of early seeds.
+
+        Parameters
+        ----------
+        seeds : int
+            Seeds ``0 .. seeds - 1``.
+        conditions : list of str, optional
+            A subset of ``conditions`` (all when None).
+
+        Returns
+        -------
+        list of Unit
+        """
+        chosen = self.conditions if conditions is None else conditions
+        return [Unit(c, r, s) for s in range(seeds) for c in self.conditions if c in chosen
+                for r in self.regularizers]
+
+    @abstractmethod
+    def run(self, unit, settings, store):
+        """Train and measure one unit.
+
+        Parameters
+        ----------
+        unit : Unit
+        settings : dict
+            ``defaults`` with the user's overrides, plus ``device``.
+        store : pathlib.Path
+            A folder for files the figures need later (e.g. a pickled model).
+
+        Returns
+        -------
+        records : list of dict
+            One per evaluated model (e.g. end-to-end and a retrained readout), each with
+            ``condition``, ``regularizer``, ``seed``, ``readout``, ``accuracy`` and
+            ``mean_distance`` at least.
+        samples : list of dict
+            One per attacked sample and model: the record's keys ``condition``,
+            ``regularizer``, ``seed``, ``readout``, and ``sample``, ``label``,
+            ``distance``, ``queries``.
+        """
+
+    @abstractmethod
+    def figures(self, records, samples, settings, out, store):
+        """Draw the experiment's figures as PNG files in ``out``; return their paths.
+
+        ``records`` and ``samples`` hold every finished unit's output; a figure whose units
+        are missing is left out rather than drawn from part of its data.
+        """

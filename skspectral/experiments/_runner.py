@@ -1,0 +1,257 @@
+"""Run an experiment's units resumably and in parallel, then merge and draw.
+
+Layout of the output folder::
+
+    settings.json      the experiment and its settings (a resumed run must match them)
+    units/<id>.json    one finished unit's records (written last: its presence = done)
+    units/<id>.csv     its per-sample rows
+    store/             files a unit leaves for the figures (e.g. a pickled model)
+    samples.csv        every finished unit's per-sample rows
+    summary.json       settings, per-unit records, mean/std per model over seeds
+    *.png              the figures
+"""
+
+import csv
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .._params import constraints, validate
+
+__all__ = ["reproduce", "run_units", "summarize"]
+
+_SAMPLE_FIELDS = ("condition", "regularizer", "seed", "readout", "sample", "label", "distance",
+                  "queries")
+
+
+def _write_atomic(path, write):
+    # Write beside the target, then rename: an interrupted run never leaves half a file
+    # that a resumed run would take for a finished unit.
+    tmp = path.with_name(path.name + ".part")
+    with open(tmp, "w", newline="") as f:
+        write(f)
+    os.replace(tmp, path)
+
+
+def _write_rows(path, rows, fields=_SAMPLE_FIELDS):
+    def write(f):
+        writer = csv.DictWriter(f, fieldnames=fields, extrasaction="raise")
+        writer.writeheader()
+        writer.writerows(rows)
+    _write_atomic(path, write)
+
+
+def _read_rows(path):
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    for row in rows:  # back to numbers (inf stays inf)
+        row["seed"], row["sample"], row["label"] = (int(row["seed"]), int(row["sample"]),
+                                                    int(row["label"]))
+        row["distance"], row["queries"] = float(row["distance"]), int(row["queries"])
+    return rows
+
+
+def _execute(experiment, unit, settings, out, threads):
+    """Run one unit in this process with ``threads`` torch/BLAS threads; write its files."""
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        with threadpool_limits(threads):
+            start = time.perf_counter()
+            records, samples = experiment.run(unit, settings, out / "store")
+            seconds = time.perf_counter() - start
+    finally:
+        torch.set_num_threads(previous)
+    for record in records:
+        record["unit_seconds"] = round(seconds, 3)
+    _write_rows(out / "units" / f"{unit.id}.csv", samples)
+    _write_atomic(out / "units" / f"{unit.id}.json",
+                  lambda f: json.dump(records, f, indent=1, default=_json_default))
+    return unit
+
+
+def _json_default(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def run_units(experiment, units, settings, out, jobs=1, quiet=False):
+    """Run the units that have no result in ``out`` yet, ``jobs`` at a time.
+
+    Parameters
+    ----------
+    experiment : Experiment
+    units : list of Unit
+    settings : dict
+    out : pathlib.Path
+    jobs : int, default=1
+        Parallel worker processes (joblib). Each gets ``cpu_count // jobs`` (at least one)
+        torch and BLAS threads, so workers do not oversubscribe the cores; with one job the
+        unit runs in this process with torch's current thread count.
+    quiet : bool, default=False
+        No progress bar.
+
+    Returns
+    -------
+    list of Unit
+        The units run now (finished ones are skipped).
+    """
+    from joblib import Parallel, delayed
+    from tqdm.auto import tqdm
+
+    (out / "units").mkdir(parents=True, exist_ok=True)
+    (out / "store").mkdir(exist_ok=True)
+    todo = [u for u in units if not (out / "units" / f"{u.id}.json").exists()]
+    bar = tqdm(total=len(units), initial=len(units) - len(todo), unit="unit",
+               desc=f"reproduce {experiment.name}", disable=quiet)
+    done = []
+    try:
+        if jobs == 1:
+            import torch
+            for unit in todo:
+                bar.set_postfix_str(unit.id)
+                done.append(_execute(experiment, unit, settings, out, torch.get_num_threads()))
+                bar.update()
+        else:
+            threads = max(1, (os.cpu_count() or 1) // jobs)
+            tasks = (delayed(_execute)(experiment, u, settings, out, threads) for u in todo)
+            for unit in Parallel(n_jobs=jobs, return_as="generator_unordered")(tasks):
+                done.append(unit)
+                bar.set_postfix_str(unit.id)
+                bar.update()
+    finally:
+        bar.close()
+    return done
+
+
+def summarize(records):
+    """Mean, standard deviation and count over seeds per (condition, regularizer, readout),
+    in the order the models first appear in ``records``.
+
+    Parameters
+    ----------
+    records : list of dict
+
+    Returns
+    -------
+    list of dict
+        ``accuracy_mean``, ``accuracy_std``, ``mean_distance_mean``,
+        ``mean_distance_std`` (population std over seeds) and ``n_seeds`` per model.
+    """
+    groups = {}
+    for r in records:
+        groups.setdefault((r["condition"], r["regularizer"], r["readout"]), []).append(r)
+    rows = []
+    for (condition, regularizer, readout), group in groups.items():
+        row = dict(condition=condition, regularizer=regularizer, readout=readout,
+                   n_seeds=len(group))
+        for key in ("accuracy", "mean_distance"):
+            values = np.array([g[key] for g in group], dtype=float)
+            row[f"{key}_mean"], row[f"{key}_std"] = float(values.mean()), float(values.std())
+        rows.append(row)
+    return rows
+
+
+def _check_settings(out, header):
+    path = out / "settings.json"
+    if path.exists():
+        previous = json.loads(path.read_text())
+        if previous != header:
+            changed = sorted(k for k in set(previous["settings"]) | set(header["settings"])
+                             if previous["settings"].get(k) != header["settings"].get(k))
+            if previous["experiment"] != header["experiment"]:
+                changed = ["experiment"]
+            raise ValueError(
+                f"{out} holds units of another configuration (differs in {changed}: "
+                f"{ {k: previous['settings'].get(k, previous.get(k)) for k in changed} }); "
+                "resume with the same settings, or choose another --out.")
+    else:
+        out.mkdir(parents=True, exist_ok=True)
+        _write_atomic(path, lambda f: json.dump(header, f, indent=1))
+
+
+def reproduce(experiment, out, seeds=10, jobs=1, device="auto", conditions=None,
+              overrides=None, data_home=None, quiet=False):
+    """Run an experiment of the paper, resumably, and write its results and figures.
+
+    Parameters
+    ----------
+    experiment : str or Experiment
+        A name of :data:`~skspectral.experiments.EXPERIMENTS` (``"xor"``, ``"mnist"``,
+        ``"resnet-mnist"``, ``"barlow-mnist"``, ``"transfer-mnist"``) or an instance.
+    out : str or path-like
+        The output folder; a folder holding finished units of the same settings is resumed.
+    seeds : int, default=10
+        Seeds ``0 .. seeds - 1`` (the paper's figures use 10).
+    jobs : int, default=1
+        Units run in parallel (see :func:`run_units`).
+    device : str, default="auto"
+        Training and attack device.
+    conditions : list of str, optional
+        A subset of the experiment's conditions (all when None).
+    overrides : dict, optional
+        Settings to change from the experiment's ``defaults`` (smaller budgets).
+    data_home : str or path-like, optional
+        Where MNIST is read from (see :func:`~skspectral.datasets.load_mnist`).
+    quiet : bool, default=False
+
+    Returns
+    -------
+    dict
+        The summary written to ``summary.json``: ``experiment``, ``settings``, ``seeds``,
+        ``records`` (every finished unit's), ``models`` (:func:`summarize`),
+        ``missing_units``, ``figures`` (paths) and ``seconds`` (this call's).
+    """
+    from . import get_experiment
+
+    started = time.perf_counter()
+    experiment = get_experiment(experiment)
+    validate("reproduce", constraints("seeds", "jobs"), {"seeds": seeds, "jobs": jobs})
+    settings = _settings(experiment, overrides or {})
+    if conditions is not None:
+        unknown = sorted(set(conditions) - set(experiment.conditions))
+        if unknown:
+            raise ValueError(f"Unknown condition(s) {unknown} of {experiment.name!r}; its "
+                             f"conditions are {list(experiment.conditions)}.")
+    out = Path(out)
+    # Where it runs and reads from is not part of a unit's identity: units finished on a
+    # GPU and on a CPU mix.
+    _check_settings(out, {"experiment": experiment.name, "settings": settings})
+    settings = dict(settings, device=device,
+                    data_home=None if data_home is None else str(data_home))
+    units = experiment.units(seeds, conditions)
+    run_units(experiment, units, settings, out, jobs=jobs, quiet=quiet)
+
+    # In the experiment's order (seed-major), whatever order the units finished in.
+    finished = [path for u in experiment.units(seeds)
+                if (path := out / "units" / f"{u.id}.json").exists()]
+    records = [r for path in finished for r in json.loads(path.read_text())]
+    samples = [row for path in finished for row in _read_rows(path.with_suffix(".csv"))]
+    _write_rows(out / "samples.csv", samples)
+    missing = [u.id for u in experiment.units(seeds)
+               if not (out / "units" / f"{u.id}.json").exists()]
+    records.sort(key=lambda r: (experiment.conditions.index(r["condition"]),
+                                experiment.regularizers.index(r["regularizer"]), r["seed"]))
+    figures = experiment.figures(records, samples, settings, out, out / "store")
+    summary = dict(experiment=experiment.name, settings=settings, seeds=seeds,
+                   models=summarize(records), records=records, missing_units=missing,
+                   figures=[str(Path(p).name) for p in figures],
+                   seconds=round(time.perf_counter() - started, 1))
+    _write_atomic(out / "summary.json",
+                  lambda f: json.dump(summary, f, indent=1, default=_json_default))
+    return summary
+
+
+def _settings(experiment, overrides):
+    unknown = sorted(set(overrides) - set(experiment.defaults))
+    if unknown:
+        raise ValueError(f"Unknown setting(s) {unknown} of {experiment.name!r}; its settings "
+                         f"are {sorted(experiment.defaults)}.")
+    return {**experiment.defaults, **overrides}
