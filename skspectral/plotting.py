@@ -90,7 +90,7 @@ def _bounds(X):
     return ((low[0] - pad[0], high[0] + pad[0]), (low[1] - pad[1], high[1] + pad[1]))
 
 
-def plot_volume_element(model, bounds, resolution=100, ax=None):
+def plot_volume_element(model, bounds, resolution=100, ax=None, vmin=None, vmax=None):
     """The feature map's volume element over a 2-D grid, on a log colour scale (Fig. 3b).
 
     Parameters
@@ -99,6 +99,9 @@ def plot_volume_element(model, bounds, resolution=100, ax=None):
     bounds : ((x_min, x_max), (y_min, y_max))
     resolution : int, default=100
     ax : matplotlib Axes, optional
+    vmin, vmax : float, optional
+        Ends of the colour scale (the grid's smallest positive and largest value when
+        None); give the same ones to several panels to compare models on one scale.
 
     Returns
     -------
@@ -111,7 +114,10 @@ def plot_volume_element(model, bounds, resolution=100, ax=None):
     xx, yy, grid = _grid(bounds, resolution)
     volume = volume_element(model, grid).reshape(xx.shape)
     positive = volume[volume > 0]
-    norm = LogNorm(vmin=positive.min(), vmax=positive.max()) if len(positive) else None
+    norm = None
+    if len(positive) or (vmin is not None and vmax is not None):
+        norm = LogNorm(vmin=positive.min() if vmin is None else vmin,
+                       vmax=positive.max() if vmax is None else vmax)
     mesh = ax.pcolormesh(xx, yy, volume, norm=norm, shading="auto", cmap="viridis")
     ax.figure.colorbar(mesh, ax=ax, label="volume element √det(JᵀJ)")
     return ax

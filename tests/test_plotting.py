@@ -63,6 +63,10 @@ def test_volume_element_mesh_holds_the_volume_element_on_the_grid(xor_model):
     expected = volume_element(clf, np.column_stack([xx.ravel(), yy.ravel()]))
     np.testing.assert_allclose(np.asarray(mesh.get_array()).ravel(), expected, rtol=1e-12)
     assert mesh.norm.__class__.__name__ == "LogNorm"
+    assert (mesh.norm.vmin, mesh.norm.vmax) == (expected[expected > 0].min(), expected.max())
+    shared = plot_volume_element(clf, ((-2, 2), (-2, 2)), resolution=20, vmin=1e-3, vmax=1e3)
+    (mesh,) = [c for c in shared.collections if isinstance(c, QuadMesh)]
+    assert (mesh.norm.vmin, mesh.norm.vmax) == (1e-3, 1e3)
 
 
 def test_density_and_fractions_draw_one_curve_per_model_from_the_right_samples():

@@ -3,6 +3,7 @@ experiment writes its per-sample rows, summary and figures."""
 
 import csv
 import json
+import sys
 
 import numpy as np
 import pytest
@@ -107,6 +108,22 @@ def test_outputs_hold_every_sample_and_the_statistics_over_seeds(tmp_path):
     assert rep_a["accuracy_mean"] == pytest.approx(0.55) and rep_a["n_seeds"] == 2
     assert [(m["condition"], m["regularizer"]) for m in summary["models"]] == [
         ("a", "none"), ("a", "rep"), ("b", "none"), ("b", "rep")]
+
+
+def test_without_matplotlib_the_results_are_written_and_the_figures_left_for_a_rerun(
+        tmp_path, monkeypatch):
+    settings = dict(epochs=5, attack_samples=2, max_queries=100)
+    with monkeypatch.context() as patch:
+        patch.setitem(sys.modules, "matplotlib", None)  # import matplotlib fails
+        patch.setitem(sys.modules, "matplotlib.figure", None)
+        with pytest.warns(UserWarning, match=r"pip install 'skspectral\[plot\]'"):
+            summary = reproduce("xor", tmp_path, seeds=1, conditions=["clean-wd0"],
+                                overrides=settings, quiet=True)
+    assert summary["figures"] == [] and len(summary["records"]) == 4
+    again = reproduce("xor", tmp_path, seeds=1, conditions=["clean-wd0"], overrides=settings,
+                      quiet=True)
+    assert again["figures"] == ["xor_distance.png", "xor_regions.png"]
+    assert again["records"] == summary["records"]  # nothing was recomputed
 
 
 def test_summarize_groups_by_model():

@@ -3,6 +3,8 @@
 import pickle
 import time
 
+import numpy as np
+
 from ..datasets import make_xor
 from ..estimators import paper_estimator
 from ._base import REGULARIZER_LABELS, Experiment
@@ -15,6 +17,8 @@ __all__ = ["XORExperiment"]
 _CONDITIONS = {"clean-wd0": ("xor", 0.0), "clean-wd1e-4": ("xor", 1e-4),
                "noisy-wd1e-4": ("noisy-xor", 1e-4)}
 _BOX = 2.0  # the attack's input box [-2, 2]^2, the paper's
+_TITLES = {"none": "none", "ll-head": "ll-spectral, readout only", "ll-all":
+           "ll-spectral, all layers", "rep": "rep-spectral"}
 
 
 class XORExperiment(Experiment):
@@ -77,19 +81,25 @@ class XORExperiment(Experiment):
             paths.append(save_figure(fig, out / "xor_distance.png"))
         models = {reg: store / f"clean-wd0__{reg}__seed0.pkl" for reg in self.regularizers}
         if all(path.exists() for path in models.values()):
+            from ..metrics import volume_element
             from ..plotting import plot_decision_regions, plot_volume_element
 
             X, y = make_xor()
             bounds = ((-_BOX, _BOX), (-_BOX, _BOX))
+            models = {reg: pickle.loads(path.read_bytes()) for reg, path in models.items()}
+            grid = np.stack(np.meshgrid(*2 * [np.linspace(-_BOX, _BOX, 80)]), -1).reshape(-1, 2)
+            volumes = np.concatenate([volume_element(clf, grid.astype(np.float32))
+                                      for clf in models.values()])
+            volumes = volumes[volumes > 0]  # one colour scale for the four models
             fig, axes = set_up_figure(2, len(models), size=(3.4, 3.0))
-            for j, (reg, path) in enumerate(models.items()):
-                clf = pickle.loads(path.read_bytes())
+            for j, (reg, clf) in enumerate(models.items()):
                 plot_decision_regions(clf, X, y, bounds=bounds, resolution=150, ax=axes[0, j])
-                axes[0, j].set_title(reg, fontsize="medium")
+                axes[0, j].set_title(_TITLES[reg], fontsize="medium")
                 axes[0, j].get_legend().remove()
-                plot_volume_element(clf, bounds, resolution=80, ax=axes[1, j])
+                plot_volume_element(clf, bounds, resolution=80, ax=axes[1, j],
+                                    vmin=volumes.min(), vmax=volumes.max())
             fig.suptitle("clean XOR, seed 0: decision regions (top) and volume element "
-                         "(bottom, log scale) (Fig. 3)")
+                         "(bottom, one log scale) (Fig. 3)")
             fig.tight_layout()
             paths.append(save_figure(fig, out / "xor_regions.png"))
         return paths

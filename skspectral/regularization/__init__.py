@@ -1,6 +1,6 @@
 """The spectral penalty, which layers it covers, and its training schedule (skorch)."""
 
-from ._net import SpectralNet
+from ._net import EpochHistory, EpochMeanLoss, SpectralNet
 from ._penalty import SpectralPenalty, unwrap
 from ._schedule import SpectralRegularization, resolve_burnin
 from ._scope import PENALIZABLE_TYPES, SCOPES, resolve_scope
@@ -10,6 +10,8 @@ __all__ = [
     "L2SP",
     "BackboneWarmup",
     "BatchSpectralShrinkage",
+    "EpochHistory",
+    "EpochMeanLoss",
     "PENALIZABLE_TYPES",
     "SCOPES",
     "SpectralNet",

@@ -18,7 +18,7 @@ from ..spectral import capture_input_shapes
 from ._penalty import SpectralPenalty, unwrap
 from ._scope import resolve_scope
 
-__all__ = ["SpectralNet"]
+__all__ = ["EpochHistory", "EpochMeanLoss", "SpectralNet"]
 
 
 class EpochHistory(History):
@@ -69,6 +69,10 @@ class SpectralNet(NeuralNet):
     and is registered like any custom skorch module: it moves to ``device`` and is pickled
     with the net (and loads on a CPU-only machine). Add a
     :class:`~skspectral.regularization.SpectralRegularization` callback to apply it.
+
+    Its history is an :class:`EpochHistory` and its epoch losses are recorded by
+    :class:`EpochMeanLoss`: skorch's records, without the per-epoch copies of the history
+    that dominate tiny full-batch problems trained for thousands of epochs.
 
     Parameters
     ----------
