@@ -12,7 +12,10 @@ ESTIMATORS = [
                           burnin=0, batch_size=32, init="default", random_state=0),
     # scikit-learn's checks feed 2-D data: each row becomes a 1 x 1 x d image (or a square
     # one-channel image when d is a square).
-    SpectralResNetClassifier(max_epochs=10, batch_size=32, lr=0.05, burnin=0, update_every=4,
+    # lr 0.05 sat at the edge of stability on these 1 x 1 images: one thread count or BLAS
+    # build reached 0.93 training accuracy, another 0.82 (and 20 epochs diverged); at 0.01
+    # and 0.02 every combination tried gave 0.93-0.95 (the check asks > 0.83).
+    SpectralResNetClassifier(max_epochs=10, batch_size=32, lr=0.01, burnin=0, update_every=4,
                              random_state=0),
     # The checks' data are not pixels in [0, 1]: a wide value range maps them into it.
     SpectralBarlowTwins(max_epochs=2, batch_size=32, projector=(8,), augmentation="crop-flip",
