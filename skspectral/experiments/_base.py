@@ -3,7 +3,9 @@
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
-__all__ = ["Experiment", "Unit", "REGULARIZER_LABELS"]
+from ..estimators import paper_estimator
+
+__all__ = ["Experiment", "Unit", "REGULARIZER_LABELS", "paper_model"]
 
 #: Regularizer labels of the figures and the estimators' ``regularizer`` each one means:
 #: ``ll-head`` is ll-spectral as the authors' code ran it on one-hidden-layer MLPs (the
@@ -104,3 +106,11 @@ class Experiment(ABC):
         ``records`` and ``samples`` hold every finished unit's output; a figure whose units
         are missing is left out rather than drawn from part of its data.
         """
+
+
+def paper_model(preset, unit, settings, **params):
+    """``paper_estimator(preset)`` with the unit's regularizer and seed, the settings'
+    ``epochs`` and ``device``, and ``params`` changed."""
+    return paper_estimator(preset, regularizer=REGULARIZER_LABELS[unit.regularizer],
+                           max_epochs=settings["epochs"], random_state=unit.seed,
+                           device=settings["device"], **params)

@@ -13,8 +13,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
 from ..datasets import load_mnist
-from ..estimators import SpectralResNetClassifier, paper_estimator
-from ._base import REGULARIZER_LABELS, Experiment
+from ..estimators import SpectralResNetClassifier
+from ._base import Experiment, paper_model
 from ._evaluation import measure
 from ._figures import model_figures
 
@@ -62,10 +62,7 @@ class ResNetMNISTExperiment(_ImageExperiment):
 
     def run(self, unit, settings, store):
         X, y, X_test, y_test = _images(settings)
-        clf = paper_estimator("cifar10-resnet18", augment=False,
-                              regularizer=REGULARIZER_LABELS[unit.regularizer],
-                              max_epochs=settings["epochs"], random_state=unit.seed,
-                              device=settings["device"])
+        clf = paper_model("cifar10-resnet18", unit, settings, augment=False)
         seconds = _fit(clf, X, y)
         record, samples = measure(clf, X_test, y_test, unit, settings, "end-to-end",
                                   train_seconds=seconds)
@@ -87,10 +84,7 @@ class BarlowMNISTExperiment(_ImageExperiment):
 
     def run(self, unit, settings, store):
         X, y, X_test, y_test = _images(settings)
-        feat = paper_estimator("cifar10-barlow", augmentation="affine",
-                               regularizer=REGULARIZER_LABELS[unit.regularizer],
-                               max_epochs=settings["epochs"], random_state=unit.seed,
-                               device=settings["device"])
+        feat = paper_model("cifar10-barlow", unit, settings, augmentation="affine")
         seconds = _fit(feat, X)
         n = settings["readout_samples"]
         readout = LogisticRegression(max_iter=settings["readout_max_iter"])
@@ -123,10 +117,7 @@ class TransferMNISTExperiment(_ImageExperiment):
     def run(self, unit, settings, store):
         X_src, y_src, _, _ = _images(settings, digits=[0, 1, 2, 3, 4])
         X, y, X_test, y_test = _images(settings, digits=[5, 6, 7, 8, 9])
-        source = paper_estimator("cifar10-resnet18", augment=False,
-                                 regularizer=REGULARIZER_LABELS[unit.regularizer],
-                                 max_epochs=settings["epochs"], random_state=unit.seed,
-                                 device=settings["device"])
+        source = paper_model("cifar10-resnet18", unit, settings, augment=False)
         pretrain_seconds = _fit(source, X_src, y_src)
         records, samples = [], []
         lr = settings["finetune_lr"]

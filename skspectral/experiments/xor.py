@@ -6,8 +6,7 @@ import time
 import numpy as np
 
 from ..datasets import make_xor
-from ..estimators import paper_estimator
-from ._base import REGULARIZER_LABELS, Experiment
+from ._base import Experiment, paper_model
 from ._evaluation import measure
 from ._figures import save_figure, set_up_figure
 
@@ -46,9 +45,7 @@ class XORExperiment(Experiment):
             X, y = make_xor()
         else:
             X, y = make_xor(20, noise=0.2, random_state=unit.seed)
-        clf = paper_estimator(preset, regularizer=REGULARIZER_LABELS[unit.regularizer],
-                              weight_decay=weight_decay, max_epochs=settings["epochs"],
-                              random_state=unit.seed, device=settings["device"])
+        clf = paper_model(preset, unit, settings, weight_decay=weight_decay)
         start = time.perf_counter()
         clf.fit(X, y)
         train_seconds = time.perf_counter() - start
