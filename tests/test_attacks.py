@@ -1,5 +1,11 @@
 """Decision-based attacks: exactness on known boundaries, budgets, policies, oracles."""
 
+import gc
+import inspect
+import threading
+import weakref
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pytest
 import torch
@@ -11,6 +17,7 @@ from sklearn.linear_model import (
 )
 from sklearn.pipeline import Pipeline
 from sklearn.svm import LinearSVC
+from tqdm.auto import tqdm
 
 from skspectral import SpectralMLPClassifier
 from skspectral.attacks import HopSkipJump, TangentAttack, as_oracle, tangent_point
@@ -62,6 +69,12 @@ def test_hopskipjump_on_a_linear_multiclass_model():
     ratio = result.distances[correct] / _exact_linear_distance(clf, X)[correct]
     assert np.all(ratio >= 1 - 1e-6)
     assert np.median(ratio) < 1.01
+    # Every sample, not only the median. A sample that converges on its nearest boundary (a
+    # hyperplane) is off only by the error of the estimated normal (0.13% at most here); one
+    # that converges on another class's boundary is off by 2.6% to 18% (measured at other
+    # random states, where one sample in 40 sometimes does, as the Tangent Attack does from
+    # the same starts). 1% separates the two and is the Tangent Attack's tolerance above.
+    assert np.max(ratio) < 1.01
 
 
 def test_single_start_gets_stuck_on_other_class_boundaries():
@@ -397,6 +410,134 @@ def test_wrong_y_shape():
     with pytest.raises(ValueError, match=r"y must have shape \(2,\)"):
         TangentAttack().attack(lambda Z: np.zeros(len(Z), dtype=int), np.full((2, 3), 0.5),
                                [0, 1, 0])
+
+
+# ------------------------------------------------------------------------ the engine
+def _assert_same_result(a, b):
+    np.testing.assert_array_equal(a.distances, b.distances)
+    np.testing.assert_array_equal(a.adversarial, b.adversarial)
+    np.testing.assert_array_equal(a.success, b.success)
+    np.testing.assert_array_equal(a.queries, b.queries)
+
+
+class _CountingModel:
+    """``model`` as a callable that records how many points it was asked for, call by call."""
+
+    def __init__(self, model, fail_at=None):
+        self.model, self.fail_at, self.asked = model, fail_at, []
+
+    def __call__(self, Z):
+        if len(self.asked) + 1 == self.fail_at:
+            raise RuntimeError("the model failed")
+        self.asked.append(len(Z))
+        return self.model(Z)
+
+
+@pytest.mark.parametrize("attack", ATTACKS)
+@pytest.mark.parametrize("fail_at", ["first", "middle", "last"])
+def test_an_exception_mid_attack_leaves_the_instance_as_constructed(attack, fail_at):
+    """The instance keeps only its parameters: a model that raises on its k-th call (the
+    clean query, mid-search, the final checks) leaves no oracle, model or progress bar on it,
+    the bar is closed, nothing else holds the model, and the next attack gives exactly the
+    result of a fresh instance."""
+    clf, X, y = _linear_problem(n=6)
+    params = dict(clip_min=-10, clip_max=10, max_iter=4, verbose=1, random_state=0)
+    counting = _CountingModel(clf.predict)
+    attack(**params).attack(counting, X, y)
+    n_calls = len(counting.asked)
+    k = {"first": 1, "middle": n_calls // 2, "last": n_calls}[fail_at]
+
+    instance = attack(**params)
+    constructed = dict(vars(instance))
+    open_bars = set(tqdm._instances)
+    failing = _CountingModel(clf.predict, fail_at=k)
+    with pytest.raises(RuntimeError, match="the model failed"):
+        instance.attack(failing, X, y)
+    assert vars(instance) == constructed
+    assert set(vars(instance)) == set(inspect.signature(attack).parameters)
+    assert set(tqdm._instances) == open_bars
+    gone = weakref.ref(failing)
+    del failing
+    gc.collect()
+    assert gone() is None
+
+    _assert_same_result(instance.attack(clf, X, y), attack(**params).attack(clf, X, y))
+
+
+def _meeting(model, parties=2):
+    """``model``, whose first call in each of ``parties`` threads waits for the others, so
+    that their attacks are under way at the same time."""
+    barrier, seen = threading.Barrier(parties, timeout=60), threading.local()
+
+    def labels(Z):
+        if not getattr(seen, "met", False):
+            seen.met = True
+            barrier.wait()
+        return model(Z)
+
+    return labels
+
+
+@pytest.mark.parametrize("attack", ATTACKS)
+def test_two_threads_sharing_an_instance_get_the_sequential_results(attack):
+    clf, X, y = _linear_problem(n=16)
+    inputs = [(X[:8], y[:8]), (X[8:], y[8:])]
+    shared = attack(-10, 10, max_iter=10, random_state=0)
+    sequential = [shared.attack(clf.predict, Xi, yi) for Xi, yi in inputs]
+    model = _meeting(clf.predict)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        concurrent = list(pool.map(lambda args: shared.attack(model, *args), inputs))
+    for alone, together in zip(sequential, concurrent, strict=True):
+        _assert_same_result(together, alone)
+
+
+def _hair_problem():
+    """Samples 1e-3 from a boundary whose position depends on the batch's size: the final
+    checks need their second push (and its queries alone)."""
+    def model(Z):
+        return (Z[:, 0] - 0.5 + 1e-5 * np.cos(len(Z)) > 0).astype(int)
+
+    X = np.random.default_rng(0).uniform(0.2, 0.8, size=(6, 5))
+    X[:, 0] = 0.5 - 1e-3
+    return model, X, np.zeros(6, dtype=int)
+
+
+def _mislabelled_linear_problem():
+    clf, X, y = _linear_problem(n=8)
+    y = y.copy()
+    y[0] = (clf.predict(X[:1])[0] + 1) % 4  # misclassified: the clean query only
+    return clf.predict, X, y
+
+
+@pytest.mark.parametrize("attack", ATTACKS)
+@pytest.mark.parametrize(("problem", "settings"), [
+    (_mislabelled_linear_problem, {}),
+    (_mislabelled_linear_problem, {"start": "blended", "n_starts": 1}),
+    (_mislabelled_linear_problem, {"start": "uniform", "max_queries": 1500}),
+    (_mislabelled_linear_problem, {"starting_points": True}),
+    (_hair_problem, {"clip_min": 0.0, "clip_max": 1.0}),
+])
+def test_the_query_count_is_the_number_of_points_the_model_was_asked_for(attack, problem,
+                                                                       settings):
+    """Every point the model classifies is one query of one sample, and nothing else is:
+    per sample (attacked alone) and in total (attacked together), with the model called in
+    chunks of 50, through the start search, budgets, given starts and both final checks."""
+    model, X, y = problem()
+    settings = {"clip_min": -10, "clip_max": 10, **settings}
+    given = settings.pop("starting_points", False)
+    instance = attack(max_iter=6, batch_size=50, random_state=0, **settings)
+
+    def run(rows):
+        counting = _CountingModel(model)
+        starts = np.clip(-X[rows], instance.clip_min, instance.clip_max) if given else None
+        result = instance.attack(counting, X[rows], y[rows], starting_points=starts)
+        return result, sum(counting.asked)
+
+    together, asked = run(slice(None))
+    assert together.queries.sum() == asked
+    for i in range(len(X)):
+        alone, asked = run(slice(i, i + 1))
+        assert alone.queries[0] == asked
 
 
 # ------------------------------------------------------------------------ oracles

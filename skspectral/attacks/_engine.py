@@ -4,6 +4,9 @@ All samples advance together, one stage at a time; every stage makes one batched
 (chunked by the oracle's ``batch_size``) over the samples that still take part. Each sample
 has its own query counter and budget, so samples whose searches take more or fewer queries
 drop out individually; a query is only ever made for a sample with budget left.
+
+An attack instance holds only its parameters; each ``attack`` call keeps its state in its
+own ``_AttackRun``, whose ``ask`` makes and counts every query.
 """
 
 import math
@@ -55,6 +58,9 @@ class DecisionAttack(ABC):
     class boundaries, and a boundary-walking attack converges to the nearest point of the
     boundary it started on, which need not be the nearest boundary. A few starts explored
     for a few cheap iterations find it far more often (see the tests on linear models).
+
+    An instance holds only its parameters (each call keeps its own state), so one instance
+    may attack from several threads at once, and a call that raises leaves it as it was.
 
     Parameters
     ----------
@@ -166,246 +172,19 @@ class DecisionAttack(ABC):
             raise ValueError(f"clip_min must be < clip_max, got {self.clip_min} and "
                              f"{self.clip_max}.")
 
-    # ------------------------------------------------------------------ queries
-    # The attack state is a set of *tracks* (one boundary search each), owned by samples:
-    # several tracks per sample while multiple starts are explored, one afterwards. Queries
-    # are charged to the owner. Before every stage a sample must afford the stage's
-    # worst-case cost for all its tracks, or it stops for good: so a run with budget B is
-    # the unlimited run cut at a stage boundary, budgets are never exceeded, and a larger
-    # budget never returns a larger distance (same random_state).
-    def _set_tracks(self, owner):
-        self._owner = owner
-
-    def _afford(self, rows, cost):
-        """``rows`` restricted to samples that can pay ``cost`` queries per track in ``rows``."""
-        need = torch.zeros_like(self._queries).index_add_(0, self._owner, rows.long()) * cost
-        self._stopped |= (need > 0) & (self._budget - self._queries < need)
-        return rows & ~self._stopped[self._owner]
-
-    def _charge(self, rows, count):
-        """Charge ``count`` queries per track in ``rows`` (a mask or track indices)."""
-        owners = self._owner[rows]
-        self._queries.index_add_(0, owners, torch.full_like(owners, count))
-
-    def _query(self, points, rows):
-        """Is ``points[k]`` adversarial, for the tracks in ``rows`` (else False)."""
-        adv = torch.zeros(len(points), dtype=torch.bool, device=points.device)
-        if rows.any():
-            idx = rows.nonzero().squeeze(1)
-            adv[idx] = self._oracle(points[idx]) != self._label[idx]
-            self._charge(rows, 1)
-        return adv
-
-    def _running(self):
-        return ~self._stopped[self._owner]
-
-    def _clip(self, x):
-        return x.clamp_(self.clip_min, self.clip_max)
-
-    # ------------------------------------------------------------------ stages
-    def _initialize(self, x, active, given=None, clean=None):
-        """Up to ``n_starts`` adversarial starts per sample, closest first: (starts, count).
-
-        Where ``given`` holds an adversarial point for a sample, it is that sample's only
-        start. Otherwise rounds of ``init_batch`` draws of the ``start`` method until a round
-        finds one (at most ``init_trials`` draws); then, for a sample still without one, the
-        closest other sample of the batch that the model labels differently (``clean``).
-        """
-        n, d = x.shape
-        k_max = self.n_starts
-        starts = torch.full((n, k_max, d), float("nan"), device=x.device, dtype=x.dtype)
-        count = torch.zeros(n, dtype=torch.int64, device=x.device)
-        if given is not None:
-            adv = self._query(given, self._afford(active, 1))
-            starts[adv, 0] = given[adv]
-            count[adv] = 1
-        drawn = 0
-        per_draw = self.blend_steps if self.start == "blended" else 1
-        while drawn < self.init_trials:
-            k = min(self.init_batch, self.init_trials - drawn)
-            todo = self._afford(active & (count == 0) & self._running(), k * per_draw)
-            if not todo.any():
-                break
-            drawn += k
-            idx = todo.nonzero().squeeze(1)
-            draws = self._draw_starts(x[idx], k)
-            self._charge(todo, k)
-            labels = self._oracle(draws.reshape(-1, d)).reshape(len(idx), k)
-            adv = labels != self._label[idx, None]
-            if self.start == "blended":
-                draws, adv = self._blend(x[idx], draws, adv, idx)
-            dist = torch.where(adv, (draws - x[idx, None]).norm(dim=2), float("inf"))
-            order = dist.argsort(dim=1)[:, :k_max]
-            m = order.shape[1]
-            starts[idx, :m] = torch.gather(draws, 1, order[..., None].expand(-1, -1, d))
-            count[idx] = adv.sum(dim=1).clamp(max=k_max)
-        # The published code's fallback: another class's image, here the closest sample of
-        # the batch with another clean label (one query each to confirm it).
-        lost = active & (count == 0) & self._running()
-        if clean is not None and lost.any():
-            rows = lost.nonzero().squeeze(1)
-            other = clean[None, :] != self._label[rows, None]
-            gap = torch.where(other, torch.cdist(x[rows], x), float("inf"))
-            nearest = torch.zeros(n, dtype=torch.int64, device=x.device)
-            nearest[rows] = gap.argmin(dim=1)
-            lost[rows] = other.any(dim=1)
-            adv = self._query(x[nearest], self._afford(lost, 1))
-            starts[adv, 0] = x[nearest[adv]]
-            count[adv] = 1
-        return starts, count
-
-    def _draw_starts(self, x, k):
-        """``k`` candidate starts for each row of ``x``: ``(len(x), k, d)``, in the box.
-
-        One set of ``k`` draws serves every sample (see the class docstring): points uniform
-        in the box, or Gaussian offsets of standard deviation ``start_scale`` times the box's
-        width added to each sample.
-        """
-        width = self.clip_max - self.clip_min
-        shape = (k, x.shape[1])
-        if self.start == "gaussian":
-            noise = torch.randn(shape, generator=self._gen_start, device=x.device, dtype=x.dtype)
-            return self._clip(x[:, None] + noise * (self.start_scale * width))
-        draws = torch.rand(shape, generator=self._gen_start, device=x.device, dtype=x.dtype)
-        return (draws * width + self.clip_min).expand(len(x), *shape)
-
-    def _blend(self, x, draws, adv, idx):
-        """Each adversarial draw moved to its first adversarial blend ``x + t (draw - x)``,
-        ``t = 1/L, 2/L, ..., 1`` (``L = blend_steps``; foolbox's blended-noise line search).
-
-        Costs ``L - 1`` queries per adversarial draw (``t = 1`` is the draw itself).
-        """
-        steps = self.blend_steps
-        pair = adv.nonzero()  # (sample row, draw) of the adversarial draws
-        if steps == 1 or len(pair) == 0:
-            return draws, adv
-        rows, cols = pair[:, 0], pair[:, 1]
-        t = torch.arange(1, steps, device=x.device, dtype=x.dtype) / steps
-        start, end = x[rows], draws[rows, cols]
-        blends = start[:, None] + t[:, None] * (end - start)[:, None]
-        labels = self._oracle(blends.reshape(-1, x.shape[1])).reshape(len(pair), steps - 1)
-        hit = labels != self._label[idx[rows], None]
-        self._queries.index_add_(0, self._owner[idx[rows]],
-                                 torch.full_like(rows, steps - 1))
-        first = torch.where(hit.any(dim=1), hit.long().argmax(dim=1), steps - 1)
-        chosen = torch.where((first < steps - 1)[:, None],
-                             blends[torch.arange(len(pair)), first.clamp(max=steps - 2)], end)
-        draws = draws.clone(memory_format=torch.contiguous_format)  # may be an expand()
-        draws[rows, cols] = chosen
-        return draws, adv
-
-    def _binary_search(self, x, adv_points, tracks):
-        """Boundary point on each segment ``x[tracks[j]] -> adv_points[j]``.
-
-        The adversarial end is kept. A track may appear several times (one search per
-        candidate), all searched together. Costs exactly ``self._bs_steps`` queries per row
-        (paid for by the caller's :meth:`_afford`).
-        """
-        if len(tracks) == 0:
-            return adv_points
-        start, label = x[tracks], self._label[tracks]
-        span = adv_points - start
-        self._charge(tracks, self._bs_steps)
-        # Bisection of [0, 1]: the bracket is [low, low + width], width halving each step
-        # (dyadic, so exact in floating point).
-        low = torch.zeros(len(tracks), 1, device=x.device, dtype=x.dtype)
-        width = 1.0
-        for _ in range(self._bs_steps):
-            width /= 2
-            mid = low + width
-            adv = (self._oracle(torch.addcmul(start, mid, span)) != label)[:, None]
-            low = torch.where(adv, low, mid)
-        return torch.addcmul(start, low + width, span)
-
-    def _estimate_normal(self, x_b, delta, n_probes, rows):
-        """Unit estimate of the boundary normal at x_b (pointing to the adversarial side)."""
-        d = x_b.shape[1]
-        # Directions shared by all tracks (see the class docstring), drawn on every call so
-        # the random stream does not depend on the budget.
-        u = torch.randn(n_probes, d, generator=self._gen_probe, device=x_b.device, dtype=x_b.dtype)
-        u /= torch.linalg.vector_norm(u, dim=1, keepdim=True)
-        normal = torch.zeros_like(x_b)
-        self._charge(rows, n_probes)
-        tracks = rows.nonzero().squeeze(1)
-        chunk = max(1, self.batch_size // n_probes)
-        # One buffer for all chunks: fresh multi-megabyte tensors cost page faults.
-        probes = torch.empty(min(chunk, len(tracks)), n_probes, d, device=x_b.device,
-                             dtype=x_b.dtype)
-        for start in range(0, len(tracks), chunk):
-            idx = tracks[start:start + chunk]
-            p = torch.addcmul(x_b[idx, None], delta[idx, None, None], u, out=probes[:len(idx)])
-            adv = self._oracle(self._clip(p).view(-1, d)).view(len(idx), n_probes)
-            f = (adv != self._label[idx, None]).to(x_b.dtype).mul_(2).sub_(1)
-            mean_f = f.mean(dim=1, keepdim=True)
-            # Baseline-subtracted estimate; f itself when all probes agree (no baseline).
-            f = torch.where(mean_f.abs() == 1, f, f - mean_f)
-            # Row-wise product and sum, not ``f @ u``: BLAS takes another kernel for one row
-            # than for several, so a matrix product would round with the batch's size.
-            normal[idx] = (f[:, :, None] * u).sum(dim=1)
-        return normal / normal.norm(dim=1, keepdim=True).clamp_min(1e-12)
-
-    def _halving_search(self, candidate, size, rows):
-        """Query ``candidate(size)``, halving ``size`` per track until it is adversarial.
-
-        Returns ``(points, ok, size)``: the first adversarial candidate per track where
-        ``ok``, and the size it was found at.
-        """
-        points = torch.zeros(len(size), self._dim, device=size.device)
-        ok = torch.zeros_like(rows)
-        todo = rows.clone()
-        for _ in range(self.max_halvings + 1):
-            if not todo.any():
-                break
-            trial = self._clip(candidate(size))
-            hit = todo & self._query(trial, todo)
-            points[hit], ok = trial[hit], ok | hit
-            todo &= ~hit
-            size = torch.where(todo, size / 2, size)
-        return points, ok, size
-
-    def _geometric_step(self, x_b, normal, dist, i, rows):
-        """HopSkipJump's step: along the normal by ``dist / sqrt(i)``, halved until adversarial."""
-        points, ok, _ = self._halving_search(lambda eps: x_b + eps[:, None] * normal,
-                                             dist / math.sqrt(i), rows)
-        return points, ok
-
+    # ------------------------------------------------------------------ step rule
     #: Worst-case number of candidates (and of halving searches) one ``_step`` makes.
     _n_candidates = 1
 
     @abstractmethod
-    def _step(self, x, x_b, normal, dist, i, rows):
-        """Candidate moves: a list of ``(points, ok)``, adversarial points where ``ok``.
+    def _step(self, run, x, x_b, normal, dist, i, rows):
+        """Candidate moves of iteration ``i``: a list of ``(points, ok)``, adversarial points
+        where ``ok``.
 
+        ``run`` is the call's :class:`_AttackRun`, whose searches make and charge the queries.
         Each candidate is binary-searched back to the boundary and the closest result per
         track becomes the new boundary point. At most ``_n_candidates`` halving searches.
         """
-
-    def _iterate(self, x, x_b, best, best_dist, active, iterations, d):
-        """Run ``iterations`` on the tracks; keep each track's closest adversarial point."""
-        for i in iterations:
-            n_probes = min(int(self.init_probes * math.sqrt(i)), self.max_probes)
-            worst = n_probes + self._n_candidates * (self.max_halvings + 1 + self._bs_steps)
-            active = self._afford(active & self._running(), worst)
-            if not active.any():
-                break
-            dist = (x_b - x).norm(dim=1)
-            delta = (torch.full_like(dist, 0.1 * (self.clip_max - self.clip_min)) if i == 1
-                     else dist / d)
-            normal = self._estimate_normal(x_b, delta, n_probes, active)
-            candidates = self._step(x, x_b, normal, dist, i, active)
-            # Every candidate of every track back to the boundary in one search; per track,
-            # the closest landing (the first candidate on ties).
-            tracks = torch.cat([ok.nonzero().squeeze(1) for _, ok in candidates])
-            landed = self._binary_search(x, torch.cat([p[ok] for p, ok in candidates]), tracks)
-            winner = _argmin_by_group((landed - x[tracks]).norm(dim=1), tracks, len(x))
-            ok = winner < len(tracks)
-            x_b = x_b.clone()
-            x_b[ok] = landed[winner[ok]]
-            dist = (x_b - x).norm(dim=1)
-            better = ok & (dist < best_dist)
-            best[better], best_dist[better] = x_b[better], dist[better]
-            self._bar.update(1)
-        return x_b, best, best_dist
 
     # ------------------------------------------------------------------ driver
     def attack(self, model, X, y=None, *, starting_points=None):
@@ -429,83 +208,227 @@ class DecisionAttack(ABC):
         AttackResult
         """
         self._check_params()
-        X_np = _dense_array(X)
-        if X_np.ndim < 2 or len(X_np) == 0:
-            raise ValueError(f"X must hold at least one sample of at least one feature, got "
-                             f"shape {X_np.shape}.")
-        if not np.issubdtype(X_np.dtype, np.number):
-            raise ValueError(f"X must be numeric, got dtype {X_np.dtype}.")
-        if not np.isfinite(X_np).all():
-            raise ValueError("X contains NaN or infinity.")
-        if X_np.min() < self.clip_min or X_np.max() > self.clip_max:
-            raise ValueError(f"X lies outside the input box [{self.clip_min}, {self.clip_max}] "
-                             f"(its values span [{X_np.min():.4g}, {X_np.max():.4g}]); set "
-                             "clip_min and clip_max to the model's input range.")
-        oracle = as_oracle(model, X_np.shape[1:], batch_size=self.batch_size)
-        _check_sample_shape(X_np.shape[1:], oracle.input_shape)
+        X = _check_X(X, self.clip_min, self.clip_max)
+        oracle = as_oracle(model, X.shape[1:], batch_size=self.batch_size)
+        _check_sample_shape(X.shape[1:], oracle.input_shape)
+        y = None if y is None else _check_y(y, len(X))
+        given = None if starting_points is None else _check_starting_points(starting_points,
+                                                                             X.shape)
+        # All state of the call lives in the run, which is closed (its progress bar, its
+        # oracle dropped) even on error: the instance keeps only its parameters.
+        with _AttackRun(self, oracle, X) as run:
+            correct = run.label_samples(y)
+            starts, count = run.find_starts(correct, given)
+            best, best_dist = run.explore_starts(starts, count)
+            best, best_dist = run.descend(best, best_dist, found=count > 0)
+            return run.confirm(best, best_dist, correct)
+
+
+class _AttackRun:
+    """The state of one :meth:`DecisionAttack.attack` call and the stages acting on it.
+
+    Everything a call creates lives here, not on the attack: the oracle (which may hold a
+    copy of the model), the random generators, each sample's label, query counter, budget
+    and stop flag, the tracks and the progress bar. :meth:`close` (run by ``with``, also on
+    error) closes the bar and drops the oracle.
+
+    The attack state is a set of *tracks* (one boundary search each), owned by samples:
+    several tracks per sample while multiple starts are explored, one afterwards. Every
+    query is made by :meth:`ask`, which charges it to the owner of its track. Before every
+    stage a sample must afford the stage's worst-case cost for all its tracks, or it stops
+    for good: so a run with budget B is the unlimited run cut at a stage boundary, budgets
+    are never exceeded, and a larger budget never returns a larger distance (same
+    ``random_state``).
+
+    Parameters
+    ----------
+    attack : DecisionAttack
+        Its parameters, and its step rule (``_step``).
+    oracle : LabelOracle
+    X : ndarray of shape (n_samples, *input_shape)
+        The checked samples.
+    """
+
+    def __init__(self, attack, oracle, X):
+        self.attack = attack
+        self.oracle = oracle
+        self.shape = X.shape
         device = oracle.device
-        seeds = check_random_state(self.random_state).randint(np.iinfo(np.int32).max, size=2)
-        self._gen_start, self._gen_probe = (torch.Generator(device=device).manual_seed(int(s))
-                                            for s in seeds)
-        self._oracle = oracle
-        x = torch.as_tensor(X_np, dtype=torch.float32, device=device).flatten(1)
-        n, d = x.shape
-        self._dim = d
-        tol = (self.binary_search_tol if self.binary_search_tol is not None
-               else min(1.0 / (d * math.sqrt(d)), 1e-4))
-        self._bs_steps = math.ceil(math.log2(1.0 / tol))
+        seeds = check_random_state(attack.random_state).randint(np.iinfo(np.int32).max, size=2)
+        self.gen_start, self.gen_probe = (torch.Generator(device=device).manual_seed(int(s))
+                                          for s in seeds)
+        self.x = torch.as_tensor(X, dtype=torch.float32, device=device).flatten(1)
+        n, self.dim = self.x.shape
+        tol = (attack.binary_search_tol if attack.binary_search_tol is not None
+               else min(1.0 / (self.dim * math.sqrt(self.dim)), 1e-4))
+        self.bs_steps = math.ceil(math.log2(1.0 / tol))
         # Queries kept back per sample to re-check the returned point.
-        cap = (np.iinfo(np.int64).max if self.max_queries is None
-               else self.max_queries - 2 * len(_CHECK_PUSHES))
-        self._budget = torch.full((n,), cap, dtype=torch.int64, device=device)
-        self._queries = torch.zeros(n, dtype=torch.int64, device=device)
-        self._stopped = torch.zeros(n, dtype=torch.bool, device=device)
-        self._set_tracks(torch.arange(n, device=device))
+        cap = (np.iinfo(np.int64).max if attack.max_queries is None
+               else attack.max_queries - 2 * len(_CHECK_PUSHES))
+        self.budget = torch.full((n,), cap, dtype=torch.int64, device=device)
+        self.queries = torch.zeros(n, dtype=torch.int64, device=device)
+        self.stopped = torch.zeros(n, dtype=torch.bool, device=device)
+        # Iterations run by every start before the closest goes on alone.
+        self.n_explore = (min(attack.start_iter, attack.max_iter) if attack.n_starts > 1
+                          else 0)
+        self.sample_label = self.clean = self.bar = None
+        self.set_tracks(torch.arange(n, device=device))
 
-        clean = oracle(x)
-        self._queries += 1
-        y_code = clean if y is None else _encode_labels(oracle, _check_y(y, n))
-        self._label = y_code
-        correct = clean == y_code
-        given = None
-        if starting_points is not None:
-            given = np.asarray(starting_points, dtype=np.float32)
-            if given.shape != X_np.shape:
-                raise ValueError(f"starting_points must have the shape of X {X_np.shape}, got "
-                                 f"{given.shape}.")
-            given = self._clip(torch.as_tensor(given, device=device).flatten(1))
-        starts, count = self._initialize(x, correct, given, clean)
+    def __enter__(self):
+        return self
 
-        # Phase 1: every start of every sample, as tracks, for start_iter iterations.
+    def __exit__(self, *exc_info):
+        self.close()
+
+    def close(self):
+        """Close the progress bar and drop the oracle (it may hold a copy of the model)."""
+        if self.bar is not None:
+            self.bar.close()
+        self.oracle = None
+
+    # ------------------------------------------------------------------ queries
+    def set_tracks(self, owner):
+        """Make the tracks those of ``owner`` (the sample of each track)."""
+        self.owner = owner
+        self.label = None if self.sample_label is None else self.sample_label[owner]
+
+    def ask(self, points, tracks, per_track=1):
+        """Label codes of ``points``: ``per_track`` consecutive points for each track of
+        ``tracks`` (indices), each charged as one query to the track's owner.
+
+        The only place the oracle is asked, so the counts are the points it classified.
+        """
+        codes = self.oracle(points)
+        owners = self.owner[tracks]
+        self.queries.index_add_(0, owners, torch.full_like(owners, per_track))
+        return codes
+
+    def afford(self, rows, cost):
+        """``rows`` restricted to samples that can pay ``cost`` queries per track in ``rows``."""
+        need = torch.zeros_like(self.queries).index_add_(0, self.owner, rows.long()) * cost
+        self.stopped |= (need > 0) & (self.budget - self.queries < need)
+        return rows & ~self.stopped[self.owner]
+
+    def query(self, points, rows):
+        """Is ``points[k]`` adversarial, for the tracks in ``rows`` (else False)."""
+        adv = torch.zeros(len(points), dtype=torch.bool, device=points.device)
+        if rows.any():
+            idx = rows.nonzero().squeeze(1)
+            adv[idx] = self.ask(points[idx], idx) != self.label[idx]
+        return adv
+
+    def running(self):
+        return ~self.stopped[self.owner]
+
+    def clip(self, x):
+        return x.clamp_(self.attack.clip_min, self.attack.clip_max)
+
+    # ------------------------------------------------------------------ phases
+    def label_samples(self, y):
+        """Query the clean samples and set the labels to attack (``y``, or the model's own
+        labels where None); returns which samples the model classifies correctly."""
+        self.clean = self.ask(self.x, torch.arange(len(self.x), device=self.x.device))
+        self.sample_label = self.clean if y is None else _encode_labels(self.oracle, y)
+        self.label = self.sample_label
+        return self.clean == self.sample_label
+
+    def find_starts(self, active, given=None):
+        """Up to ``n_starts`` adversarial starts per sample, closest first: (starts, count).
+
+        Where ``given`` (an array of the samples' shape) holds an adversarial point for a
+        sample, it is that sample's only start. Otherwise rounds of ``init_batch`` draws of
+        the ``start`` method until a round finds one (at most ``init_trials`` draws); then,
+        for a sample still without one, the closest other sample of the batch that the
+        model labels differently.
+        """
+        a, x = self.attack, self.x
+        n, d = x.shape
+        k_max = a.n_starts
+        starts = torch.full((n, k_max, d), float("nan"), device=x.device, dtype=x.dtype)
+        count = torch.zeros(n, dtype=torch.int64, device=x.device)
+        if given is not None:
+            # Out of place: the tensor may share memory with the caller's array.
+            given = torch.as_tensor(given, device=x.device).flatten(1).clamp(a.clip_min,
+                                                                             a.clip_max)
+            adv = self.query(given, self.afford(active, 1))
+            starts[adv, 0] = given[adv]
+            count[adv] = 1
+        drawn = 0
+        per_draw = a.blend_steps if a.start == "blended" else 1
+        while drawn < a.init_trials:
+            k = min(a.init_batch, a.init_trials - drawn)
+            todo = self.afford(active & (count == 0) & self.running(), k * per_draw)
+            if not todo.any():
+                break
+            drawn += k
+            idx = todo.nonzero().squeeze(1)
+            draws = self._draw_starts(x[idx], k)
+            labels = self.ask(draws.reshape(-1, d), idx, k).reshape(len(idx), k)
+            adv = labels != self.label[idx, None]
+            if a.start == "blended":
+                draws, adv = self._blend(x[idx], draws, adv, idx)
+            dist = torch.where(adv, (draws - x[idx, None]).norm(dim=2), float("inf"))
+            order = dist.argsort(dim=1)[:, :k_max]
+            m = order.shape[1]
+            starts[idx, :m] = torch.gather(draws, 1, order[..., None].expand(-1, -1, d))
+            count[idx] = adv.sum(dim=1).clamp(max=k_max)
+        # The published code's fallback: another class's image, here the closest sample of
+        # the batch with another clean label (one query each to confirm it).
+        lost = active & (count == 0) & self.running()
+        if lost.any():
+            rows = lost.nonzero().squeeze(1)
+            other = self.clean[None, :] != self.label[rows, None]
+            gap = torch.where(other, torch.cdist(x[rows], x), float("inf"))
+            nearest = torch.zeros(n, dtype=torch.int64, device=x.device)
+            nearest[rows] = gap.argmin(dim=1)
+            lost[rows] = other.any(dim=1)
+            adv = self.query(x[nearest], self.afford(lost, 1))
+            starts[adv, 0] = x[nearest[adv]]
+            count[adv] = 1
+        return starts, count
+
+    def explore_starts(self, starts, count):
+        """Phase 1: each start becomes a track, is binary-searched onto the boundary and (with
+        ``n_starts > 1``) runs the first ``start_iter`` iterations.
+
+        Returns ``(best, best_dist)`` per sample: the closest point of its tracks, NaN and
+        inf for a sample without a start.
+        """
+        a, x = self.attack, self.x
+        n, device = len(x), x.device
         owner = torch.arange(n, device=device).repeat_interleave(count)
         slot = torch.arange(len(owner), device=device) - torch.searchsorted(owner, owner)
-        self._set_tracks(owner)
-        self._label = y_code[owner]
+        self.set_tracks(owner)
         x_t = x[owner]
-        all_rows = torch.ones(len(owner), dtype=torch.bool, device=device)
-        iters = range(1, self.max_iter + 1)
-        n_phase1 = min(self.start_iter, self.max_iter) if self.n_starts > 1 else 0
-        self._bar = tqdm(total=self.max_iter, desc=type(self).__name__, unit="iter",
-                         disable=not self.verbose)
-        all_rows = self._afford(all_rows, self._bs_steps)
+        self.bar = tqdm(total=a.max_iter, desc=type(a).__name__, unit="iter",
+                        disable=not a.verbose)
+        rows = self.afford(torch.ones(len(owner), dtype=torch.bool, device=device),
+                           self.bs_steps)
         x_b = starts[owner, slot]
-        searched = all_rows.nonzero().squeeze(1)
+        searched = rows.nonzero().squeeze(1)
         x_b[searched] = self._binary_search(x_t, x_b[searched], searched)
-        _, best_t, dist = self._iterate(x_t, x_b, x_b.clone(), (x_b - x_t).norm(dim=1),
-                                        all_rows, iters[:n_phase1], d)
-
-        # Phase 2: the closest track of each sample goes on alone, from its best point.
+        _, best_t, dist = self._iterate(x_t, x_b, x_b.clone(), (x_b - x_t).norm(dim=1), rows,
+                                        range(1, self.n_explore + 1))
         winner = _argmin_by_group(dist, owner, n)
         found = count > 0
         best = torch.full_like(x, float("nan"))
         best_dist = torch.full((n,), float("inf"), device=device)
         best[found], best_dist[found] = best_t[winner[found]], dist[winner[found]]
-        self._set_tracks(torch.arange(n, device=device))
-        self._label = y_code
-        x_b = torch.where(found[:, None], best, x)
-        _, best, best_dist = self._iterate(x, x_b, best, best_dist, found, iters[n_phase1:], d)
-        self._bar.close()
+        return best, best_dist
 
+    def descend(self, best, best_dist, found):
+        """Phase 2: each sample's closest track goes on alone from its best point for the
+        remaining iterations; returns the updated ``(best, best_dist)``."""
+        x = self.x
+        self.set_tracks(torch.arange(len(x), device=x.device))
+        x_b = torch.where(found[:, None], best, x)
+        _, best, best_dist = self._iterate(x, x_b, best, best_dist, found,
+                                           range(self.n_explore + 1, self.attack.max_iter + 1))
+        return best, best_dist
+
+    def confirm(self, best, best_dist, correct):
+        """The result: each point re-checked with the queries kept back (per sample)."""
+        x, label = self.x, self.sample_label
         # Misclassified samples are their own adversarial point.
         best[~correct], best_dist[~correct] = x[~correct], 0.0
         # Re-check every returned point with the queries kept back, in the batch and alone:
@@ -518,35 +441,172 @@ class DecisionAttack(ABC):
         # tried once. A point that fails both is not returned.
         success = torch.isfinite(best_dist) & correct
         todo = success.clone()
-        width = self.clip_max - self.clip_min
+        width = self.attack.clip_max - self.attack.clip_min
         for relative, absolute in _CHECK_PUSHES:
             if not todo.any():
                 break
             idx = todo.nonzero().squeeze(1)
             push = relative + absolute * width / best_dist[idx, None]
-            pushed = self._clip(x[idx] + (1 + push) * (best[idx] - x[idx]))
-            still = oracle(pushed) != y_code[idx]
-            self._queries[idx] += 1
+            pushed = self.clip(x[idx] + (1 + push) * (best[idx] - x[idx]))
+            still = self.ask(pushed, idx) != label[idx]
             if still.any():
-                alone = torch.cat([oracle(p[None]) for p in pushed[still]])
-                self._queries[idx[still]] += 1
-                still[still.clone()] = alone != y_code[idx[still]]
+                alone = torch.cat([self.ask(p[None], i[None])
+                                   for p, i in zip(pushed[still], idx[still], strict=True)])
+                still[still.clone()] = alone != label[idx[still]]
             done = idx[still]
             best[done], best_dist[done] = pushed[still], (pushed[still] - x[done]).norm(dim=1)
             todo[done] = False
         best[todo], best_dist[todo], success[todo] = float("nan"), float("inf"), False
         success |= ~correct
-        result = AttackResult(
+        return AttackResult(
             distances=best_dist.cpu().numpy().astype(np.float64),
-            adversarial=best.reshape(X_np.shape).cpu().numpy(),
+            adversarial=best.reshape(self.shape).cpu().numpy(),
             success=success.cpu().numpy(),
-            queries=self._queries.cpu().numpy(),
-            clip_min=float(self.clip_min), clip_max=float(self.clip_max),
+            queries=self.queries.cpu().numpy(),
+            clip_min=float(self.attack.clip_min), clip_max=float(self.attack.clip_max),
         )
-        for name in ("_oracle", "_gen_start", "_gen_probe", "_label", "_queries", "_budget",
-                     "_owner", "_stopped", "_bar", "_dim", "_bs_steps"):
-            delattr(self, name)
-        return result
+
+    # ------------------------------------------------------------------ stages
+    def _draw_starts(self, x, k):
+        """``k`` candidate starts for each row of ``x``: ``(len(x), k, d)``, in the box.
+
+        One set of ``k`` draws serves every sample (see :class:`DecisionAttack`): points
+        uniform in the box, or Gaussian offsets of standard deviation ``start_scale`` times
+        the box's width added to each sample.
+        """
+        a = self.attack
+        width = a.clip_max - a.clip_min
+        shape = (k, x.shape[1])
+        if a.start == "gaussian":
+            noise = torch.randn(shape, generator=self.gen_start, device=x.device, dtype=x.dtype)
+            return self.clip(x[:, None] + noise * (a.start_scale * width))
+        draws = torch.rand(shape, generator=self.gen_start, device=x.device, dtype=x.dtype)
+        return (draws * width + a.clip_min).expand(len(x), *shape)
+
+    def _blend(self, x, draws, adv, idx):
+        """Each adversarial draw moved to its first adversarial blend ``x + t (draw - x)``,
+        ``t = 1/L, 2/L, ..., 1`` (``L = blend_steps``; foolbox's blended-noise line search).
+
+        Costs ``L - 1`` queries per adversarial draw (``t = 1`` is the draw itself).
+        """
+        steps = self.attack.blend_steps
+        pair = adv.nonzero()  # (sample row, draw) of the adversarial draws
+        if steps == 1 or len(pair) == 0:
+            return draws, adv
+        rows, cols = pair[:, 0], pair[:, 1]
+        t = torch.arange(1, steps, device=x.device, dtype=x.dtype) / steps
+        start, end = x[rows], draws[rows, cols]
+        blends = start[:, None] + t[:, None] * (end - start)[:, None]
+        labels = self.ask(blends.reshape(-1, x.shape[1]), idx[rows], steps - 1)
+        hit = labels.reshape(len(pair), steps - 1) != self.label[idx[rows], None]
+        first = torch.where(hit.any(dim=1), hit.long().argmax(dim=1), steps - 1)
+        chosen = torch.where((first < steps - 1)[:, None],
+                             blends[torch.arange(len(pair)), first.clamp(max=steps - 2)], end)
+        draws = draws.clone(memory_format=torch.contiguous_format)  # may be an expand()
+        draws[rows, cols] = chosen
+        return draws, adv
+
+    def _binary_search(self, x, adv_points, tracks):
+        """Boundary point on each segment ``x[tracks[j]] -> adv_points[j]``.
+
+        The adversarial end is kept. A track may appear several times (one search per
+        candidate), all searched together. Costs exactly ``bs_steps`` queries per row (paid
+        for by the caller's :meth:`afford`).
+        """
+        if len(tracks) == 0:
+            return adv_points
+        start, label = x[tracks], self.label[tracks]
+        span = adv_points - start
+        # Bisection of [0, 1]: the bracket is [low, low + width], width halving each step
+        # (dyadic, so exact in floating point).
+        low = torch.zeros(len(tracks), 1, device=x.device, dtype=x.dtype)
+        width = 1.0
+        for _ in range(self.bs_steps):
+            width /= 2
+            mid = low + width
+            adv = (self.ask(torch.addcmul(start, mid, span), tracks) != label)[:, None]
+            low = torch.where(adv, low, mid)
+        return torch.addcmul(start, low + width, span)
+
+    def _estimate_normal(self, x_b, delta, n_probes, rows):
+        """Unit estimate of the boundary normal at x_b (pointing to the adversarial side)."""
+        d = x_b.shape[1]
+        # Directions shared by all tracks (see DecisionAttack), drawn on every call so the
+        # random stream does not depend on the budget.
+        u = torch.randn(n_probes, d, generator=self.gen_probe, device=x_b.device, dtype=x_b.dtype)
+        u /= torch.linalg.vector_norm(u, dim=1, keepdim=True)
+        normal = torch.zeros_like(x_b)
+        tracks = rows.nonzero().squeeze(1)
+        chunk = max(1, self.attack.batch_size // n_probes)
+        # One buffer for all chunks: fresh multi-megabyte tensors cost page faults.
+        probes = torch.empty(min(chunk, len(tracks)), n_probes, d, device=x_b.device,
+                             dtype=x_b.dtype)
+        for start in range(0, len(tracks), chunk):
+            idx = tracks[start:start + chunk]
+            p = torch.addcmul(x_b[idx, None], delta[idx, None, None], u, out=probes[:len(idx)])
+            adv = self.ask(self.clip(p).view(-1, d), idx, n_probes).view(len(idx), n_probes)
+            f = (adv != self.label[idx, None]).to(x_b.dtype).mul_(2).sub_(1)
+            mean_f = f.mean(dim=1, keepdim=True)
+            # Baseline-subtracted estimate; f itself when all probes agree (no baseline).
+            f = torch.where(mean_f.abs() == 1, f, f - mean_f)
+            # Row-wise product and sum, not ``f @ u``: BLAS takes another kernel for one row
+            # than for several, so a matrix product would round with the batch's size.
+            normal[idx] = (f[:, :, None] * u).sum(dim=1)
+        return normal / normal.norm(dim=1, keepdim=True).clamp_min(1e-12)
+
+    def halving_search(self, candidate, size, rows):
+        """Query ``candidate(size)``, halving ``size`` per track until it is adversarial.
+
+        Returns ``(points, ok, size)``: the first adversarial candidate per track where
+        ``ok``, and the size it was found at. For step rules.
+        """
+        points = torch.zeros(len(size), self.dim, device=size.device)
+        ok = torch.zeros_like(rows)
+        todo = rows.clone()
+        for _ in range(self.attack.max_halvings + 1):
+            if not todo.any():
+                break
+            trial = self.clip(candidate(size))
+            hit = todo & self.query(trial, todo)
+            points[hit], ok = trial[hit], ok | hit
+            todo &= ~hit
+            size = torch.where(todo, size / 2, size)
+        return points, ok, size
+
+    def geometric_step(self, x_b, normal, dist, i, rows):
+        """HopSkipJump's step: along the normal by ``dist / sqrt(i)``, halved until adversarial.
+        For step rules."""
+        points, ok, _ = self.halving_search(lambda eps: x_b + eps[:, None] * normal,
+                                            dist / math.sqrt(i), rows)
+        return points, ok
+
+    def _iterate(self, x, x_b, best, best_dist, active, iterations):
+        """Run ``iterations`` on the tracks; keep each track's closest adversarial point."""
+        a = self.attack
+        for i in iterations:
+            n_probes = min(int(a.init_probes * math.sqrt(i)), a.max_probes)
+            worst = n_probes + a._n_candidates * (a.max_halvings + 1 + self.bs_steps)
+            active = self.afford(active & self.running(), worst)
+            if not active.any():
+                break
+            dist = (x_b - x).norm(dim=1)
+            delta = (torch.full_like(dist, 0.1 * (a.clip_max - a.clip_min)) if i == 1
+                     else dist / self.dim)
+            normal = self._estimate_normal(x_b, delta, n_probes, active)
+            candidates = a._step(self, x, x_b, normal, dist, i, active)
+            # Every candidate of every track back to the boundary in one search; per track,
+            # the closest landing (the first candidate on ties).
+            tracks = torch.cat([ok.nonzero().squeeze(1) for _, ok in candidates])
+            landed = self._binary_search(x, torch.cat([p[ok] for p, ok in candidates]), tracks)
+            winner = _argmin_by_group((landed - x[tracks]).norm(dim=1), tracks, len(x))
+            ok = winner < len(tracks)
+            x_b = x_b.clone()
+            x_b[ok] = landed[winner[ok]]
+            dist = (x_b - x).norm(dim=1)
+            better = ok & (dist < best_dist)
+            best[better], best_dist[better] = x_b[better], dist[better]
+            self.bar.update(1)
+        return x_b, best, best_dist
 
 
 #: Outward pushes ``(fraction of the distance, fraction of the box's width)`` of the final
@@ -563,6 +623,31 @@ def _argmin_by_group(values, groups, n_groups):
     winner = torch.full((n_groups,), len(values), dtype=torch.int64, device=values.device)
     index = torch.arange(len(values), device=values.device)
     return winner.scatter_reduce_(0, groups[is_least], index[is_least], reduce="amin")
+
+
+def _check_X(X, clip_min, clip_max):
+    """X as a dense NumPy array of at least one finite sample inside the box."""
+    X = _dense_array(X)
+    if X.ndim < 2 or len(X) == 0:
+        raise ValueError(f"X must hold at least one sample of at least one feature, got "
+                         f"shape {X.shape}.")
+    if not np.issubdtype(X.dtype, np.number):
+        raise ValueError(f"X must be numeric, got dtype {X.dtype}.")
+    if not np.isfinite(X).all():
+        raise ValueError("X contains NaN or infinity.")
+    if X.min() < clip_min or X.max() > clip_max:
+        raise ValueError(f"X lies outside the input box [{clip_min}, {clip_max}] "
+                         f"(its values span [{X.min():.4g}, {X.max():.4g}]); set "
+                         "clip_min and clip_max to the model's input range.")
+    return X
+
+
+def _check_starting_points(starting_points, shape):
+    given = np.asarray(starting_points, dtype=np.float32)
+    if given.shape != shape:
+        raise ValueError(f"starting_points must have the shape of X {shape}, got "
+                         f"{given.shape}.")
+    return given
 
 
 def _dense_array(X):

@@ -15,5 +15,5 @@ class HopSkipJump(DecisionAttack):
     (see :class:`~skspectral.attacks.DecisionAttack`).
     """
 
-    def _step(self, x, x_b, normal, dist, i, rows):
-        return [self._geometric_step(x_b, normal, dist, i, rows)]
+    def _step(self, run, x, x_b, normal, dist, i, rows):
+        return [run.geometric_step(x_b, normal, dist, i, rows)]

@@ -94,12 +94,12 @@ class TangentAttack(DecisionAttack):
 
     _n_candidates = 2
 
-    def _step(self, x, x_b, normal, dist, i, rows):
+    def _step(self, run, x, x_b, normal, dist, i, rows):
         radius = dist / math.sqrt(i)
-        points, ok, used = self._halving_search(_tangent_points(x, x_b, normal), radius, rows)
+        points, ok, used = run.halving_search(_tangent_points(x, x_b, normal), radius, rows)
         # A tangent point found only after 3+ halvings (or none) means the geometry has
         # degenerated and the step would be negligible.
         stalled = rows & (~ok | (used < radius / 8))
         if not stalled.any():
             return [(points, ok)]
-        return [(points, ok), self._geometric_step(x_b, normal, dist, i, stalled)]
+        return [(points, ok), run.geometric_step(x_b, normal, dist, i, stalled)]
