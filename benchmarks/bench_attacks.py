@@ -42,7 +42,7 @@ import torch
 from sklearn.datasets import load_digits
 
 from skspectral import HopSkipJump, TangentAttack, paper_estimator
-from skspectral.datasets import load_mnist
+from skspectral.datasets import find_mnist, load_mnist
 
 
 def reference_tangent_attack(predict, x, y, rng, clip_min=0.0, clip_max=1.0, max_iter=40,
@@ -190,8 +190,8 @@ def floor_work(module, d, device, batch_size=10_000):
 
 def model_and_data(mnist, device, n):
     if mnist:
-        home = Path(__file__).resolve().parents[2] / "shared" / "data"
-        data = load_mnist(home if (home / "MNIST").is_dir() else None)
+        data = load_mnist(find_mnist(None, Path(__file__).resolve().parents[2] / "shared"
+                                     / "data"))
         clf = paper_estimator("mnist-mlp", max_epochs=3, burnin=0, device=device,
                               random_state=0)
         clf.fit(data.X_train, data.y_train)

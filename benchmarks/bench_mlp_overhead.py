@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from skspectral import paper_estimator
-from skspectral.datasets import get_data_home, load_mnist
+from skspectral.datasets import find_mnist, load_mnist
 from skspectral.estimators import resolve_device
 from skspectral.models import MLP
 
@@ -32,10 +32,10 @@ HIDDEN, BATCH, LR, MOMENTUM, WD = 2000, 1024, 0.1, 0.9, 1e-4
 
 
 def load_data():
-    for home in (None, Path(__file__).resolve().parents[2] / "shared" / "data"):
-        if (get_data_home(home) / "MNIST" / "raw").is_dir():
-            d = load_mnist(home)
-            return d.X_train, d.y_train, "MNIST train (60000 x 784)"
+    home = find_mnist(None, Path(__file__).resolve().parents[2] / "shared" / "data")
+    if home is not None:
+        d = load_mnist(home)
+        return d.X_train, d.y_train, "MNIST train (60000 x 784)"
     rng = np.random.default_rng(0)
     return (rng.random((60000, 784), dtype=np.float32), rng.integers(0, 10, 60000),
             "random data shaped like MNIST (MNIST not found)")

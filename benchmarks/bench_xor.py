@@ -25,7 +25,7 @@ from skorch import NeuralNet
 
 from skspectral import paper_estimator
 from skspectral.datasets import make_xor
-from skspectral.regularization import SpectralNet
+from skspectral.training import SpectralNet
 
 
 def bare_loop(X, y, epochs):

@@ -4,15 +4,15 @@ from pathlib import Path
 
 import numpy as np
 
-from skspectral.datasets import get_data_home, load_mnist
+from skspectral.datasets import find_mnist, load_mnist
 
 
 def mnist_home(data_home=None):
-    """``data_home``, else the library's default, else this repository's ``../shared/data``."""
-    shared = Path(__file__).resolve().parents[2] / "shared" / "data"
-    if data_home is None and not (get_data_home() / "MNIST" / "raw").is_dir() and shared.is_dir():
-        return shared
-    return data_home
+    """``data_home``, else the library's default, else this repository's ``../shared/data``
+    (what :func:`load_mnist` then reads; where none holds MNIST, ``data_home`` as given, for
+    load_mnist's error or download)."""
+    return find_mnist(data_home, Path(__file__).resolve().parents[2] / "shared" / "data") \
+        or data_home
 
 
 def padded_mnist(data_home, train_samples, test_samples):

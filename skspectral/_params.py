@@ -15,8 +15,10 @@ estimators and many third-party ones use; it has been stable since scikit-learn 
 
 import math
 import numbers
+from contextlib import contextmanager
 from numbers import Integral, Real
 
+from sklearn import config_context, get_config
 from sklearn.utils._param_validation import (
     Interval,
     Options,
@@ -32,7 +34,7 @@ class _Structured(Options):
         super().__init__(tuple, set())
 
 __all__ = ["CONSTRAINTS", "ModuleNames", "PositiveInts", "StrictInterval", "SubclassOf",
-           "constraints", "validate"]
+           "constraints", "nested_validation_skipped", "validate"]
 
 
 class PositiveInts(_Structured):
@@ -100,7 +102,7 @@ CONSTRAINTS = {
     "burnin": [_positive(Integral), StrictInterval(Real, 0, 1, closed="left")],
     # optimization
     "lr": [_positive(Real, closed="neither")],
-    "momentum": [StrictInterval(Real, 0, 1, closed="left")],
+    "momentum": [StrictInterval(Real, 0, 1, closed="left"), None],
     "weight_decay": [_positive(Real)],
     "batch_size": [_positive(Integral, low=1)],
     "max_epochs": [_positive(Integral, low=1)],
@@ -134,5 +136,23 @@ def validate(owner, table, params):
         ``{name: [constraint, ...]}``.
     params : dict
         ``{name: value}``; names absent from ``table`` are not checked.
+
+    Nothing is checked inside :func:`nested_validation_skipped` (or scikit-learn's
+    ``config_context(skip_parameter_validation=True)``).
     """
+    if get_config()["skip_parameter_validation"]:
+        return
     validate_parameter_constraints(table, params, caller_name=owner)
+
+
+@contextmanager
+def nested_validation_skipped():
+    """Skip :func:`validate` in the body: the caller has checked the values it passes down.
+
+    An estimator validates its hyperparameters once at its boundary (``fit``) and builds
+    the modules, penalty and callbacks below it from checked values; those check the same
+    entries when used on their own. scikit-learn's ``prefer_skip_nested_validation`` does the
+    same with the same (thread-local) configuration flag.
+    """
+    with config_context(skip_parameter_validation=True):
+        yield

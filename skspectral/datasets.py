@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils import Bunch, check_random_state
 
-__all__ = ["make_xor", "load_mnist", "get_data_home", "DATA_HOME_ENV"]
+__all__ = ["make_xor", "load_mnist", "find_mnist", "get_data_home", "DATA_HOME_ENV"]
 
 #: Environment variable naming the default data folder.
 DATA_HOME_ENV = "SKSPECTRAL_DATA"
@@ -71,6 +71,39 @@ def get_data_home(data_home=None):
     if data_home is None:
         data_home = os.environ.get(DATA_HOME_ENV) or Path.home() / "skspectral_data"
     return Path(data_home).expanduser()
+
+
+def find_mnist(data_home=None, *fallbacks):
+    """The first folder that holds MNIST's files (``MNIST/raw``), or None.
+
+    Looks in ``data_home`` when given, else in :func:`get_data_home`'s default
+    (``SKSPECTRAL_DATA``, then ``~/skspectral_data``), then in each of ``fallbacks`` (a
+    checkout's ``../shared/data``, say). The tests, examples and benchmarks share this search.
+
+    Parameters
+    ----------
+    data_home : str or path-like, optional
+        Checked first; when given and holding no MNIST, None is returned whatever the
+        fallbacks hold (an explicit folder is never silently replaced).
+    *fallbacks : str or path-like
+        Folders tried in order after the default, when ``data_home`` is None.
+
+    Returns
+    -------
+    pathlib.Path or None
+
+    Examples
+    --------
+    >>> from skspectral.datasets import find_mnist
+    >>> find_mnist("/nonexistent") is None
+    True
+    """
+    candidates = [data_home] if data_home is not None else [None, *fallbacks]
+    for candidate in candidates:
+        home = get_data_home(candidate)
+        if (home / "MNIST" / "raw").is_dir():
+            return home
+    return None
 
 
 def load_mnist(data_home=None, *, download=False, flatten=True):

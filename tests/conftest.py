@@ -1,8 +1,9 @@
-import os
 from pathlib import Path
 
 import pytest
 import torch
+
+from skspectral.datasets import find_mnist
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -10,9 +11,9 @@ REPO = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="session")
 def mnist_home():
     """Folder holding MNIST/raw: $SKSPECTRAL_DATA, else ../shared/data beside the repo."""
-    for candidate in (os.environ.get("SKSPECTRAL_DATA"), REPO.parent / "shared" / "data"):
-        if candidate and (Path(candidate) / "MNIST" / "raw").is_dir():
-            return Path(candidate)
+    home = find_mnist(None, REPO.parent / "shared" / "data")
+    if home is not None:
+        return home
     pytest.skip("MNIST not available: set SKSPECTRAL_DATA or provide ../shared/data/MNIST/raw")
 
 

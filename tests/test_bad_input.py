@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import scipy.sparse as sp
+import torch
 from sklearn.datasets import load_digits
 from sklearn.model_selection import GridSearchCV
 
@@ -115,3 +116,54 @@ def test_an_unknown_parameter_is_refused_when_set(digits):
         search.fit(*digits)
     # Routed skorch parameters are still accepted.
     assert SpectralMLPClassifier(optimizer__nesterov=True).get_params()["optimizer__nesterov"]
+
+
+def test_momentum_is_refused_where_the_optimizer_would_ignore_it(digits):
+    # A script written for SGD defaults (lr=1.0, momentum=0.9) must not train Adam silently.
+    with pytest.raises(ValueError, match=r"momentum=0\.9 was given, but optimizer='adam' takes "
+                                         r"no momentum.*optimizer='sgd'.*default optimizer is "
+                                         r"'adam'"):
+        SpectralMLPClassifier(lr=1.0, momentum=0.9, max_epochs=1).fit(*digits)
+
+
+@pytest.mark.parametrize("optimizer, given, expected", [
+    ("sgd", None, 0.9),             # SGD's default momentum
+    ("sgd", 0.5, 0.5),
+    ("adam", None, None),           # Adam gets none
+    (torch.optim.RMSprop, 0.3, 0.3),  # any optimizer that takes momentum gets the value
+])
+def test_momentum_reaches_the_optimizer_that_takes_it(digits, optimizer, given, expected):
+    clf = SpectralMLPClassifier(hidden_layer_sizes=(8,), optimizer=optimizer, momentum=given,
+                                max_epochs=1, random_state=0).fit(*digits)
+    group = clf.net_.optimizer_.param_groups[0]
+    if expected is None:
+        assert "momentum" not in group
+    else:
+        assert group["momentum"] == expected
+
+
+def test_each_hyperparameter_is_validated_once_per_fit(digits, monkeypatch):
+    # The estimator checks its parameters at fit; the penalty, schedule, net and module it
+    # builds from them skip their own checks (they still check when used on their own).
+    import sklearn.base
+
+    import skspectral._params as params
+
+    checked = []
+
+    def counting(original):
+        def validate(constraints, values, caller_name):
+            checked.extend(name for name in values if name in constraints)
+            return original(constraints, values, caller_name)
+        return validate
+
+    monkeypatch.setattr(params, "validate_parameter_constraints",
+                        counting(params.validate_parameter_constraints))
+    monkeypatch.setattr(sklearn.base, "validate_parameter_constraints",
+                        counting(sklearn.base.validate_parameter_constraints))
+    SpectralMLPClassifier(hidden_layer_sizes=(8,), max_epochs=2, random_state=0).fit(*digits)
+    assert checked.count("burnin") == 1
+    assert checked.count("gamma") == 1
+    # Used on its own, a layer below still refuses a bad value.
+    with pytest.raises(ValueError, match="'burnin' parameter of SpectralRegularization"):
+        SpectralRegularization(burnin=-1).initialize()

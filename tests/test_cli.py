@@ -5,7 +5,8 @@ import sys
 
 import pytest
 
-from skspectral.cli import main, run_demo
+from skspectral.cli import main
+from skspectral.experiments import run_demo
 
 
 def test_demo_prints_one_row_per_model(capsys):

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 from sklearn.base import is_classifier
+from sklearn.linear_model._base import LinearClassifierMixin
 from sklearn.pipeline import Pipeline
 
 __all__ = ["LabelOracle", "as_oracle"]
@@ -95,13 +96,11 @@ class _LinearHead(nn.Module):
         return scores.argmax(dim=1)
 
 
-_LINEAR_CLASSIFIERS = ("LogisticRegression", "LinearSVC", "RidgeClassifier", "SGDClassifier",
-                       "LogisticRegressionCV", "RidgeClassifierCV", "Perceptron",
-                       "PassiveAggressiveClassifier", "LinearDiscriminantAnalysis")
-
-
 def _is_linear_classifier(est):
-    return (type(est).__name__ in _LINEAR_CLASSIFIERS and hasattr(est, "coef_")
+    # scikit-learn's linear classifiers (LogisticRegression, LinearSVC, RidgeClassifier,
+    # SGDClassifier, Perceptron, LinearDiscriminantAnalysis, ...) share LinearClassifierMixin,
+    # whose decision function is X @ coef_.T + intercept_: what _LinearHead computes.
+    return (isinstance(est, LinearClassifierMixin) and hasattr(est, "coef_")
             and hasattr(est, "intercept_") and hasattr(est, "classes_"))
 
 

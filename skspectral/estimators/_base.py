@@ -7,6 +7,7 @@ device and seed, data parallelism, building and training the net, the penalty sc
 declares the task's hooks: its criterion and how labels enter training.
 """
 
+import inspect
 from abc import ABCMeta, abstractmethod
 from contextlib import contextmanager
 
@@ -18,18 +19,21 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._distributed import broadcast_object, check_process_group, world
-from .._params import ModuleNames, SubclassOf, constraints
-from ..regularization import SpectralNet, SpectralRegularization, resolve_burnin, resolve_scope
+from .._params import ModuleNames, SubclassOf, constraints, nested_validation_skipped
+from ..regularization import (
+    REGULARIZERS,
+    SpectralRegularization,
+    resolve_burnin,
+    resolve_scope,
+)
 from ..spectral import is_pointwise, operator_norm, supports_fft
+from ..training import SpectralNet
 from ._data import ArrayDataset, TensorBatchIterator
 from ._monitor import DivergenceGuard
 from ._progress import EpochProgressBar, progress
 
 __all__ = ["SpectralEstimatorBase", "REGULARIZERS", "OPTIMIZERS", "resolve_device",
            "validate_tabular"]
-
-#: ``regularizer`` values and the penalty scope each one means.
-REGULARIZERS = {"rep": "representation", "all": "all", "head": "head", None: None}
 
 #: ``optimizer`` names.
 OPTIMIZERS = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
@@ -69,6 +73,11 @@ def resolve_device(device):
     return str(resolved)
 
 
+def _takes_momentum(optimizer):
+    """Whether the optimizer class accepts a ``momentum`` argument (SGD, RMSprop, ...)."""
+    return "momentum" in inspect.signature(optimizer.__init__).parameters
+
+
 @contextmanager
 def _seeded(seed, device):
     """Run the body with torch's generators seeded, restoring their state afterwards."""
@@ -83,8 +92,9 @@ class SpectralEstimatorBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
                             metaclass=ABCMeta):
     """Task-neutral base of the spectrally regularized estimators.
 
-    A concrete estimator defines ``__init__`` (explicit parameters, then ``**kwargs`` for
-    routed skorch parameters) and the abstract hooks below; a task layer (classifier,
+    A concrete estimator defines ``__init__`` (its own parameters, then the shared ones,
+    then ``**kwargs`` for routed skorch parameters, all passed on to this ``__init__``, which
+    stores the shared ones) and the abstract hooks below; a task layer (classifier,
     self-supervised transformer) defines ``fit`` from :meth:`_check_params`,
     :meth:`_validate_X`, :meth:`_start` and :meth:`_train`.
 
@@ -120,6 +130,31 @@ class SpectralEstimatorBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
     def _task_callbacks(self):
         """skorch callbacks the task adds, as ``(name, callback)`` pairs."""
         return []
+
+    @abstractmethod
+    def __init__(self, *, regularizer, gamma, burnin, update_every, n_power_iterations, lr,
+                 momentum, weight_decay, batch_size, max_epochs, optimizer, device,
+                 distributed, random_state, verbose, callbacks, **kwargs):
+        # The hyperparameters every estimator shares, stored in one place (as scikit-learn's
+        # BaseMultilayerPerceptron does); a concrete __init__ lists them in its own signature,
+        # with its defaults, so that get_params sees them, and passes them on here.
+        self.regularizer = regularizer
+        self.gamma = gamma
+        self.burnin = burnin
+        self.update_every = update_every
+        self.n_power_iterations = n_power_iterations
+        self.lr = lr
+        self.momentum = momentum
+        self.weight_decay = weight_decay
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.optimizer = optimizer
+        self.device = device
+        self.distributed = distributed
+        self.random_state = random_state
+        self.verbose = verbose
+        self.callbacks = callbacks
+        self._store_routed(kwargs)
 
     def _store_routed(self, kwargs, error=TypeError):
         # Routed values are stored unchecked (scikit-learn's rule for __init__ and
@@ -162,11 +197,15 @@ class SpectralEstimatorBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         **constraints("gamma", "burnin", "update_every", "n_power_iterations", "lr",
                       "momentum", "weight_decay", "batch_size", "max_epochs", "distributed",
                       "verbose", "random_state", "callbacks"),
-        "regularizer": [StrOptions({k for k in REGULARIZERS if k}), None,
+        "regularizer": [StrOptions(set(REGULARIZERS)), None,
                         ModuleNames()],
         "optimizer": [StrOptions(set(OPTIMIZERS)), SubclassOf(torch.optim.Optimizer)],
         "device": [str, torch.device],
     }
+
+    @classmethod
+    def _default_optimizer(cls):
+        return inspect.signature(cls.__init__).parameters["optimizer"].default
 
     def _check_params(self):
         """Validate the hyperparameters; return ``(scope, optimizer_class)``.
@@ -176,15 +215,24 @@ class SpectralEstimatorBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         """
         self._validate_params()
         reg = self.regularizer
-        scope = list(reg) if isinstance(reg, (list, tuple)) else REGULARIZERS[reg]
-        resolve_burnin(self.burnin, self.max_epochs)
+        scope = list(reg) if isinstance(reg, (list, tuple)) else REGULARIZERS.get(reg)
+        with nested_validation_skipped():  # burnin's type and range are checked just above
+            resolve_burnin(self.burnin, self.max_epochs)
         optimizer = OPTIMIZERS.get(self.optimizer, self.optimizer)
+        if self.momentum is not None and not _takes_momentum(optimizer):
+            # Silently dropping it would train another optimizer than the caller meant (a
+            # script written when SpectralMLPClassifier's default was SGD, say).
+            raise ValueError(
+                f"momentum={self.momentum!r} was given, but optimizer={self.optimizer!r} "
+                f"takes no momentum: pass optimizer='sgd' for SGD with momentum, or leave "
+                f"momentum=None (set Adam's betas with optimizer__betas). "
+                f"{type(self).__name__}'s default optimizer is {self._default_optimizer()!r}.")
         self._check_module_params()
         return scope, optimizer
 
     # ----------------------------------------------------------------- the net
     def _net_params(self):
-        """Extra :class:`~skspectral.regularization.SpectralNet` parameters of a subclass."""
+        """Extra :class:`~skspectral.training.SpectralNet` parameters of a subclass."""
         return {}
 
     def _build_net(self, n_features, scope, optimizer, device):
@@ -192,8 +240,10 @@ class SpectralEstimatorBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         criterion, criterion_params = self._criterion()
         criterion_params = {f"criterion__{k}": v for k, v in criterion_params.items()}
         optimizer_params = {"optimizer__weight_decay": self.weight_decay}
-        if optimizer is torch.optim.SGD:
-            optimizer_params["optimizer__momentum"] = self.momentum
+        momentum = 0.9 if self.momentum is None and optimizer is torch.optim.SGD \
+            else self.momentum
+        if momentum is not None:
+            optimizer_params["optimizer__momentum"] = momentum
         routed = self._routed_params()
         clash = sorted(set(routed) & (set(module_params) | set(optimizer_params)
                                       | set(criterion_params)))
@@ -239,7 +289,9 @@ class SpectralEstimatorBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
 
     def _train(self, X, y_encoded, epochs):
         """Train ``epochs`` more epochs on ``X`` (and encoded targets, None for none)."""
-        with _seeded(self._seed + len(self.net_.history or ()), self.device_):
+        # The module, penalty and callbacks are built from the values _check_params checked.
+        with _seeded(self._seed + len(self.net_.history or ()), self.device_), \
+                nested_validation_skipped():
             if not self.net_.initialized_:
                 self.net_.initialize()
             with progress(self.net_, epochs, type(self).__name__):

@@ -67,7 +67,8 @@ class SpectralBarlowTwins(ImageInputMixin, SpectralEstimatorBase):
     update_every : int, default=24
     n_power_iterations : int, default=1
     lr : float, default=0.01
-    momentum : float, default=0.9
+    momentum : float or None, default=None
+        SGD's momentum, 0.9 when None (see :class:`~skspectral.SpectralMLPClassifier`).
     weight_decay : float, default=1e-4
     batch_size : int, default=1024
         Images per step (each gives two views); the last incomplete batch of an epoch is
@@ -99,7 +100,7 @@ class SpectralBarlowTwins(ImageInputMixin, SpectralEstimatorBase):
         Values per image.
     input_shape_ : tuple (C, H, W)
     value_range_ : tuple (low, high)
-    net_ : skspectral.regularization.SpectralNet
+    net_ : skspectral.training.SpectralNet
     module_ : skspectral.models.BarlowTwins
         The fitted torch module: ``features`` (Φ), ``projector``, ``augment``.
     history_ : skorch.History
@@ -142,7 +143,7 @@ class SpectralBarlowTwins(ImageInputMixin, SpectralEstimatorBase):
     def __init__(self, arch="resnet18", stem="small", padding_mode="zeros", projector=(256,),
                  lambda_offdiag=0.005, augmentation="barlow", value_range=None, normalize=None,
                  image_shape=None, input_size=None, regularizer="rep", gamma=0.02, burnin=0.9,
-                 update_every=24, n_power_iterations=1, lr=0.01, momentum=0.9,
+                 update_every=24, n_power_iterations=1, lr=0.01, momentum=None,
                  weight_decay=1e-4, batch_size=1024, max_epochs=1000, optimizer="sgd",
                  precision="32", channels_last=False, device="auto", distributed=False,
                  random_state=None, verbose=0, callbacks=None, **kwargs):
@@ -156,25 +157,14 @@ class SpectralBarlowTwins(ImageInputMixin, SpectralEstimatorBase):
         self.normalize = normalize
         self.image_shape = image_shape
         self.input_size = input_size
-        self.regularizer = regularizer
-        self.gamma = gamma
-        self.burnin = burnin
-        self.update_every = update_every
-        self.n_power_iterations = n_power_iterations
-        self.lr = lr
-        self.momentum = momentum
-        self.weight_decay = weight_decay
-        self.batch_size = batch_size
-        self.max_epochs = max_epochs
-        self.optimizer = optimizer
         self.precision = precision
         self.channels_last = channels_last
-        self.device = device
-        self.distributed = distributed
-        self.random_state = random_state
-        self.verbose = verbose
-        self.callbacks = callbacks
-        self._store_routed(kwargs)
+        super().__init__(
+            regularizer=regularizer, gamma=gamma, burnin=burnin, update_every=update_every,
+            n_power_iterations=n_power_iterations, lr=lr, momentum=momentum,
+            weight_decay=weight_decay, batch_size=batch_size, max_epochs=max_epochs,
+            optimizer=optimizer, device=device, distributed=distributed,
+            random_state=random_state, verbose=verbose, callbacks=callbacks, **kwargs)
 
     # ----------------------------------------------------------------- hooks
     def _check_module_params(self):

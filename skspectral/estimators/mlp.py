@@ -50,9 +50,10 @@ class SpectralMLPClassifier(SpectralClassifierBase):
         Warm-started power-iteration steps per refresh.
     lr : float, default=1e-3
         Learning rate.
-    momentum : float, default=0.9
-        Momentum, in [0, 1); used by ``optimizer="sgd"`` (Adam's betas are routed as
-        ``optimizer__betas``).
+    momentum : float or None, default=None
+        Momentum in [0, 1) of an optimizer that takes one: SGD (0.9 when None), RMSprop.
+        Given with an optimizer that takes none (Adam, AdamW: set their betas with
+        ``optimizer__betas``), it is an error rather than silently unused.
     weight_decay : float, default=1e-4
         L2 weight decay of the optimizer.
     batch_size : int, default=200
@@ -89,7 +90,7 @@ class SpectralMLPClassifier(SpectralClassifierBase):
     n_features_in_ : int
     feature_names_in_ : ndarray of str
         Only when X had string column names.
-    net_ : skspectral.regularization.SpectralNet
+    net_ : skspectral.training.SpectralNet
         The fitted skorch net.
     module_ : skspectral.models.MLP
         The fitted torch module (``features`` is Φ, ``head`` the readout).
@@ -128,29 +129,18 @@ class SpectralMLPClassifier(SpectralClassifierBase):
 
     def __init__(self, hidden_layer_sizes=(100,), activation="gelu", regularizer="rep",
                  gamma=2e-3, burnin=0.8, update_every=1, n_power_iterations=1, lr=1e-3,
-                 momentum=0.9, weight_decay=1e-4, batch_size=200, max_epochs=100,
+                 momentum=None, weight_decay=1e-4, batch_size=200, max_epochs=100,
                  optimizer="adam", init="default", device="auto", distributed=False,
                  random_state=None, verbose=0, callbacks=None, **kwargs):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
-        self.regularizer = regularizer
-        self.gamma = gamma
-        self.burnin = burnin
-        self.update_every = update_every
-        self.n_power_iterations = n_power_iterations
-        self.lr = lr
-        self.momentum = momentum
-        self.weight_decay = weight_decay
-        self.batch_size = batch_size
-        self.max_epochs = max_epochs
-        self.optimizer = optimizer
         self.init = init
-        self.device = device
-        self.distributed = distributed
-        self.random_state = random_state
-        self.verbose = verbose
-        self.callbacks = callbacks
-        self._store_routed(kwargs)
+        super().__init__(
+            regularizer=regularizer, gamma=gamma, burnin=burnin, update_every=update_every,
+            n_power_iterations=n_power_iterations, lr=lr, momentum=momentum,
+            weight_decay=weight_decay, batch_size=batch_size, max_epochs=max_epochs,
+            optimizer=optimizer, device=device, distributed=distributed,
+            random_state=random_state, verbose=verbose, callbacks=callbacks, **kwargs)
 
     def _check_module_params(self):
         sizes = self.hidden_layer_sizes

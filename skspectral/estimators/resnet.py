@@ -95,7 +95,8 @@ class SpectralResNetClassifier(ImageInputMixin, SpectralClassifierBase):
     update_every : int, default=24
     n_power_iterations : int, default=1
     lr : float, default=0.01
-    momentum : float, default=0.9
+    momentum : float or None, default=None
+        SGD's momentum, 0.9 when None (see :class:`~skspectral.SpectralMLPClassifier`).
     weight_decay : float, default=1e-4
     batch_size : int, default=1024
     max_epochs : int, default=200
@@ -149,7 +150,7 @@ class SpectralResNetClassifier(ImageInputMixin, SpectralClassifierBase):
                  head_warmup=0, bss=0.0, l2sp=0.0, lr_schedule="constant", resize=None,
                  normalize=None, augment=False, image_shape=None, input_size=None,
                  regularizer="rep", gamma=2e-2, burnin=0.8, update_every=24,
-                 n_power_iterations=1, lr=0.01, momentum=0.9, weight_decay=1e-4,
+                 n_power_iterations=1, lr=0.01, momentum=None, weight_decay=1e-4,
                  batch_size=1024, max_epochs=200, optimizer="sgd", precision="32",
                  channels_last=False, device="auto", distributed=False, random_state=None,
                  verbose=0, callbacks=None, **kwargs):
@@ -168,25 +169,14 @@ class SpectralResNetClassifier(ImageInputMixin, SpectralClassifierBase):
         self.augment = augment
         self.image_shape = image_shape
         self.input_size = input_size
-        self.regularizer = regularizer
-        self.gamma = gamma
-        self.burnin = burnin
-        self.update_every = update_every
-        self.n_power_iterations = n_power_iterations
-        self.lr = lr
-        self.momentum = momentum
-        self.weight_decay = weight_decay
-        self.batch_size = batch_size
-        self.max_epochs = max_epochs
-        self.optimizer = optimizer
         self.precision = precision
         self.channels_last = channels_last
-        self.device = device
-        self.distributed = distributed
-        self.random_state = random_state
-        self.verbose = verbose
-        self.callbacks = callbacks
-        self._store_routed(kwargs)
+        super().__init__(
+            regularizer=regularizer, gamma=gamma, burnin=burnin, update_every=update_every,
+            n_power_iterations=n_power_iterations, lr=lr, momentum=momentum,
+            weight_decay=weight_decay, batch_size=batch_size, max_epochs=max_epochs,
+            optimizer=optimizer, device=device, distributed=distributed,
+            random_state=random_state, verbose=verbose, callbacks=callbacks, **kwargs)
 
     def _check_module_params(self):
         self._check_image_params()

@@ -1,4 +1,5 @@
-"""The paper's experiments as resumable, parallel runs: ``skspectral reproduce``.
+"""The paper's experiments as resumable, parallel runs (``skspectral reproduce``), and the
+``skspectral demo`` table.
 
 Each experiment trains every regularizer of its figures for every seed, measures accuracy
 and per-sample Tangent Attack distances, and writes per-sample CSV rows, a JSON summary and
@@ -6,24 +7,9 @@ PNG figures (see :func:`reproduce`).
 """
 
 from ._base import REGULARIZER_LABELS, Experiment, Unit
-from ._runner import reproduce, run_units, summarize
-from .images import BarlowMNISTExperiment, ResNetMNISTExperiment, TransferMNISTExperiment
-from .mnist import MNISTExperiment
-from .xor import XORExperiment
+from ._registry import EXPERIMENTS, get_experiment
+from ._runner import print_models, reproduce, run_units, summarize
+from .demo import run_demo
 
 __all__ = ["EXPERIMENTS", "Experiment", "REGULARIZER_LABELS", "Unit", "get_experiment",
-           "reproduce", "run_units", "summarize"]
-
-#: ``{name: experiment}`` of ``skspectral reproduce``.
-EXPERIMENTS = {e.name: e for e in (XORExperiment(), MNISTExperiment(), ResNetMNISTExperiment(),
-                                    BarlowMNISTExperiment(), TransferMNISTExperiment())}
-
-
-def get_experiment(experiment):
-    """The :class:`Experiment` named ``experiment`` (an instance passes through)."""
-    if isinstance(experiment, Experiment):
-        return experiment
-    if experiment not in EXPERIMENTS:
-        raise ValueError(f"Unknown experiment {experiment!r}; the experiments are "
-                         f"{list(EXPERIMENTS)}.")
-    return EXPERIMENTS[experiment]
+           "print_models", "reproduce", "run_demo", "run_units", "summarize"]

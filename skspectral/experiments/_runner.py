@@ -21,8 +21,9 @@ from pathlib import Path
 import numpy as np
 
 from .._params import constraints, validate
+from ._registry import get_experiment
 
-__all__ = ["reproduce", "run_units", "summarize"]
+__all__ = ["print_models", "reproduce", "run_units", "summarize"]
 
 _SAMPLE_FIELDS = ("condition", "regularizer", "seed", "readout", "sample", "label", "distance",
                   "queries")
@@ -210,8 +211,6 @@ def reproduce(experiment, out, seeds=10, jobs=1, device="auto", conditions=None,
         ``records`` (every finished unit's), ``models`` (:func:`summarize`),
         ``missing_units``, ``figures`` (paths) and ``seconds`` (this call's).
     """
-    from . import get_experiment
-
     started = time.perf_counter()
     experiment = get_experiment(experiment)
     validate("reproduce", constraints("seeds", "jobs"), {"seeds": seeds, "jobs": jobs})
@@ -262,3 +261,14 @@ def _settings(experiment, overrides):
         raise ValueError(f"Unknown setting(s) {unknown} of {experiment.name!r}; its settings "
                          f"are {sorted(experiment.defaults)}.")
     return {**experiment.defaults, **overrides}
+
+
+def print_models(models):
+    """Print one line per model of a :func:`reproduce` summary: accuracy and mean distance
+    (mean and std over seeds)."""
+    print(f"{'condition':<14s} {'regularizer':<11s} {'readout':<16s} {'seeds':>5s} "
+          f"{'test acc':>16s} {'mean TA dist':>18s}")
+    for m in models:
+        print(f"{m['condition']:<14s} {m['regularizer']:<11s} {m['readout']:<16s} "
+              f"{m['n_seeds']:>5d} {m['accuracy_mean']:8.4f} ({m['accuracy_std']:.4f}) "
+              f"{m['mean_distance_mean']:9.4f} ({m['mean_distance_std']:.4f})")

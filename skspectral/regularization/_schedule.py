@@ -42,7 +42,7 @@ class SpectralRegularization(Callback):
     """Drive a net's :class:`~skspectral.regularization.SpectralPenalty` during training.
 
     The net must have the penalty as its ``penalty_`` module (see
-    :class:`~skspectral.regularization.SpectralNet`).
+    :class:`~skspectral.training.SpectralNet`).
 
     Schedule. Epochs ``1 .. burnin`` train without the penalty (epochs counted over the
     net's whole history, so ``partial_fit`` continues the schedule). From then on, *one

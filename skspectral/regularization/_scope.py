@@ -2,11 +2,15 @@
 
 import torch.nn as nn
 
-__all__ = ["SCOPES", "PENALIZABLE_TYPES", "resolve_scope"]
+__all__ = ["REGULARIZERS", "SCOPES", "PENALIZABLE_TYPES", "resolve_scope"]
 
-#: Named scopes. "representation": every layer up to the feature map (rep-spectral);
-#: "head": the readout only; "all": every penalizable layer (ll-spectral).
-SCOPES = ("representation", "head", "all")
+#: The estimators' ``regularizer`` values and the scope each one names: ``"rep"`` every layer
+#: up to the feature map (rep-spectral), ``"head"`` the readout only, ``"all"`` every
+#: penalizable layer (ll-spectral). The one definition of this vocabulary.
+REGULARIZERS = {"rep": "representation", "head": "head", "all": "all"}
+
+#: Named scopes of :func:`resolve_scope`.
+SCOPES = tuple(REGULARIZERS.values())
 
 #: Module types whose weight the penalty knows how to regularize.
 PENALIZABLE_TYPES = (nn.Linear, nn.Conv2d)

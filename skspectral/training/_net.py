@@ -1,65 +1,23 @@
-"""skorch net that owns a spectral penalty module."""
+"""The training engine: a skorch net that owns the spectral penalty, with AMP, channels-last
+and data parallelism."""
 
 import contextlib
 import inspect
 from collections.abc import Mapping
 
-import numpy as np
 import torch
 from skorch import NeuralNet
 from skorch.callbacks import PassthroughScoring
-from skorch.history import History
 from skorch.utils import TeeGenerator, to_tensor
 from torch.nn.parallel import DistributedDataParallel
 
 from .._distributed import broadcast_, check_process_group, world
 from .._params import constraints, validate
+from ..regularization import SpectralPenalty, resolve_scope, unwrap
 from ..spectral import capture_input_shapes
-from ._penalty import SpectralPenalty, unwrap
-from ._scope import resolve_scope
+from ._history import EpochHistory, EpochMeanLoss
 
-__all__ = ["EpochHistory", "EpochMeanLoss", "SpectralNet"]
-
-
-class EpochHistory(History):
-    """skorch's :class:`~skorch.history.History`, with one epoch's row reached in O(1).
-
-    skorch resolves every index, ``history[-1]`` included, through a copy of the whole list,
-    and records each value through ``history[-1]``: with a dozen records per epoch, a tiny
-    full-batch problem spends more time copying its history than training once it has
-    thousands of epochs. An integer index here returns the same row object directly; every
-    other index is skorch's.
-    """
-
-    def __getitem__(self, i):
-        if isinstance(i, int):
-            return list.__getitem__(self, i)
-        return super().__getitem__(i)
-
-
-class EpochMeanLoss(PassthroughScoring):
-    """skorch's :class:`~skorch.callbacks.PassthroughScoring` reading the epoch's batch
-    records directly.
-
-    The same record (``name`` and ``name_best``: the batch-size-weighted mean of the
-    batches' values, by :func:`numpy.average`), without skorch's fancy history indexing, which
-    copies the history twice per epoch and raises and catches a KeyError every epoch where
-    there are no validation batches.
-    """
-
-    def on_epoch_end(self, net, **kwargs):
-        size = ("train" if self.on_train else "valid") + "_batch_size"
-        batches = [row for row in net.history[-1]["batches"] if self.name in row and size in row]
-        if not batches:
-            return
-        score = np.average([row[self.name] for row in batches],
-                           weights=[row[size] for row in batches])
-        is_best = self._is_best_score(score)
-        if is_best:
-            self.best_score_ = score
-        net.history.record(self.name, score)
-        if is_best is not None:
-            net.history.record(self.name + "_best", bool(is_best))
+__all__ = ["SpectralNet"]
 
 
 class SpectralNet(NeuralNet):
