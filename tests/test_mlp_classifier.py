@@ -361,18 +361,3 @@ def test_verbose_zero_is_silent_and_one_shows_a_progress_bar(capsys):
     assert out.out == "" and out.err == ""
     _small(verbose=1, max_epochs=3).fit(X, y)
     assert "3/3" in capsys.readouterr().err
-
-
-@pytest.mark.cuda
-def test_fit_on_cuda_then_load_without_cuda(monkeypatch):
-    X, y = _data()
-    clf = _small(device="auto").fit(X, y)
-    assert clf.device_.startswith("cuda")
-    assert clf.net_.penalty_.v0.is_cuda
-    expected = clf.predict_proba(X)
-    blob = pickle.dumps(clf)
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    with pytest.warns(DeviceWarning):
-        restored = pickle.loads(blob)
-    assert restored.device_ == "cpu"
-    np.testing.assert_allclose(restored.predict_proba(X), expected, atol=1e-5)
