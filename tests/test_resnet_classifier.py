@@ -12,7 +12,8 @@ from sklearn.pipeline import Pipeline
 
 from skspectral import SpectralResNetClassifier
 from skspectral.models import Normalize, RandomCropFlip, ResNet
-from skspectral.spectral import operator_norm
+from skspectral.regularization import SpectralPenalty, resolve_scope
+from skspectral.spectral import capture_input_shapes, operator_norm
 
 
 def _small(**params):
@@ -40,6 +41,45 @@ def test_rep_spectral_covers_every_convolution_up_to_the_features(fitted):
     assert sum(".downsample." in name for name in layers) == 3
     assert not any("bn" in name or name == "head" for name in layers)
     assert len(fitted.history_[-1, "spectral_norms"]) == 20
+
+
+#: (blocks per stage, convolutions per block, 1x1 shortcut convolutions) of torchvision's ResNets
+_ARCHS = {"resnet18": ((2, 2, 2, 2), 2, 3), "resnet34": ((3, 4, 6, 3), 2, 3),
+          "resnet50": ((3, 4, 6, 3), 3, 4)}
+
+
+@pytest.mark.parametrize(("arch", "expected"), [("resnet18", 20), ("resnet34", 36),
+                                                ("resnet50", 53)])
+def test_rep_scope_counts_every_convolution_of_each_architecture(arch, expected):
+    blocks, per_block, shortcuts = _ARCHS[arch]
+    # the stem, every block convolution, the 1x1 shortcuts: method.md's 20 (ResNet18) and 53
+    # (ResNet50); ResNet34: 1 + 2 * 16 + 3 = 36 (ResNet50's first stage also widens 64 -> 256)
+    assert 1 + per_block * sum(blocks) + shortcuts == expected
+    module = ResNet(arch, n_classes=10, in_channels=1)
+    layers = resolve_scope(module, "representation")
+    assert len(layers) == expected
+    assert layers[0] == "features.conv1"
+    assert all(isinstance(module.get_submodule(name), torch.nn.Conv2d) for name in layers)
+    assert sum(".downsample." in name for name in layers) == shortcuts
+    assert sum(name.endswith((".conv1", ".conv2", ".conv3")) for name in layers) == \
+        1 + per_block * sum(blocks)
+    assert layers == [name for name, m in module.named_modules()
+                      if isinstance(m, torch.nn.Conv2d)]  # every convolution, none twice
+    assert resolve_scope(module, "all") == [*layers, "head"]  # ll-spectral adds only the fc
+    shapes = capture_input_shapes(module, (1, 8, 8))
+    penalty = SpectralPenalty(module, layers, gamma=0.02, input_shapes=shapes)
+    assert len(list(penalty.buffers())) == 2 * expected  # a vector and a sigma per layer
+
+
+@pytest.mark.parametrize(("arch", "expected"), [("resnet34", 36), ("resnet50", 53)])
+def test_deeper_resnets_train_with_every_convolution_penalized(digits, arch, expected):
+    X, y = digits
+    clf = _small(arch=arch, batch_size=16, update_every=1).fit(X[:16], y[:16])  # one step
+    assert len(clf.regularized_layers_) == expected
+    record = clf.history_[-1, "spectral_norms"]
+    assert list(record) == clf.regularized_layers_
+    assert all(np.isfinite(v) and v > 0 for v in record.values())
+    assert np.isfinite(clf.history_[-1, "train_loss"])
 
 
 def test_each_convolution_is_regularized_at_its_own_input_size(fitted):
