@@ -21,13 +21,20 @@ __all__ = [
 ]
 
 
-def _pyplot():
+def _matplotlib():
+    """matplotlib with ``pyplot`` and ``colors`` loaded; every function imports it through
+    here, so that without matplotlib the first error names the ``plot`` extra."""
     try:
-        import matplotlib.pyplot as plt
-    except ImportError as exc:  # pragma: no cover - exercised only without matplotlib
-        raise ImportError("skspectral.plotting needs matplotlib: pip install "
+        import matplotlib.colors
+        import matplotlib.pyplot
+    except ImportError as exc:
+        raise ImportError("skspectral.plotting needs matplotlib, the 'plot' extra: pip install "
                           "'skspectral[plot]'.") from exc
-    return plt
+    return matplotlib
+
+
+def _pyplot():
+    return _matplotlib().pyplot
 
 
 def _axes(ax):
@@ -108,8 +115,7 @@ def plot_volume_element(model, bounds, resolution=100, ax=None, vmin=None, vmax=
     matplotlib.axes.Axes
         One QuadMesh whose array is ``volume_element`` on the grid, with a colour bar.
     """
-    from matplotlib.colors import LogNorm
-
+    LogNorm = _matplotlib().colors.LogNorm
     ax = _axes(ax)
     xx, yy, grid = _grid(bounds, resolution)
     volume = volume_element(model, grid).reshape(xx.shape)

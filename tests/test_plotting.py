@@ -1,5 +1,7 @@
 """The pictures: each function draws the expected artists holding the expected data."""
 
+import sys
+
 import matplotlib
 import numpy as np
 import pytest
@@ -9,7 +11,12 @@ matplotlib.use("Agg")  # headless
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.collections import PathCollection, QuadMesh  # noqa: E402
 
-from skspectral import AttackResult, SpectralMLPClassifier, volume_element  # noqa: E402
+from skspectral import (  # noqa: E402
+    AttackResult,
+    SpectralMLPClassifier,
+    plotting,
+    volume_element,
+)
 from skspectral.datasets import make_xor  # noqa: E402
 from skspectral.plotting import (  # noqa: E402
     plot_adversarial_examples,
@@ -109,3 +116,31 @@ def test_adversarial_grid_has_three_rows_and_skips_samples_without_a_point(tmp_p
     assert [ax.get_title() for ax in fig.axes[6:]] == ["0.30", "0.20", "0.40"]
     fig.savefig(tmp_path / "grid.png")  # writes headless
     assert (tmp_path / "grid.png").stat().st_size > 0
+
+
+def _calls(xor_model):
+    clf, X, y = xor_model
+    results = {"none": _result([0.5, 1.0]), "rep": [0.7, 1.2]}
+    return {
+        "plot_decision_regions": lambda: plot_decision_regions(clf, X, y, resolution=5),
+        "plot_volume_element": lambda: plot_volume_element(clf, ((-2, 2), (-2, 2)), 5),
+        "plot_distance_density": lambda: plot_distance_density(results),
+        "plot_fraction_above": lambda: plot_fraction_above(results),
+        "plot_seed_boxes": lambda: plot_seed_boxes({"none": [0.9, 0.91]}, "accuracy"),
+        "plot_spectral_norms": lambda: plot_spectral_norms(clf),
+        "plot_adversarial_examples": lambda: plot_adversarial_examples(
+            np.zeros((2, 4, 4)), _result([0.5, 1.0])),
+    }
+
+
+@pytest.mark.parametrize("name", plotting.__all__)
+def test_without_matplotlib_every_function_first_names_the_plot_extra(xor_model, name,
+                                                                     monkeypatch):
+    call = _calls(xor_model)[name]
+    call()  # works with matplotlib
+    # As if matplotlib were not installed: every `import matplotlib...` fails, even of the
+    # submodules already loaded (a `from matplotlib.colors import ...` would find those).
+    for module in [m for m in sys.modules if m == "matplotlib" or m.startswith("matplotlib.")]:
+        monkeypatch.setitem(sys.modules, module, None)
+    with pytest.raises(ImportError, match=r"pip install 'skspectral\[plot\]'"):
+        call()
