@@ -8,6 +8,7 @@ declares the task's hooks: its criterion and how labels enter training.
 """
 
 import inspect
+import math
 from abc import ABCMeta, abstractmethod
 from contextlib import contextmanager
 
@@ -19,7 +20,18 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._distributed import broadcast_object, check_process_group, world
-from .._params import ModuleNames, SubclassOf, constraints, nested_validation_skipped
+from .._params import ModuleNames, SubclassOf, constraints, nested_validation_skipped, validate
+from ..data import (
+    LOADER_PARAMS,
+    ArrayDataset,
+    BatchLoader,
+    ItemDataset,
+    TensorBatchIterator,
+    check_map_style,
+    first_image,
+    is_dataset,
+)
+from ..parallel import worker_thread_limits
 from ..regularization import (
     REGULARIZERS,
     SpectralRegularization,
@@ -27,8 +39,7 @@ from ..regularization import (
     resolve_scope,
 )
 from ..spectral import is_pointwise, operator_norm, supports_fft
-from ..training import SpectralNet
-from ._data import ArrayDataset, TensorBatchIterator
+from ..training import SpectralNet, as_model_input
 from ._monitor import DivergenceGuard
 from ._progress import EpochProgressBar, progress
 
@@ -134,7 +145,8 @@ class SpectralEstimatorBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
     @abstractmethod
     def __init__(self, *, regularizer, gamma, burnin, update_every, n_power_iterations, lr,
                  momentum, weight_decay, batch_size, max_epochs, optimizer, device,
-                 distributed, random_state, verbose, callbacks, **kwargs):
+                 distributed, random_state, verbose, callbacks, checkpoint_dir,
+                 checkpoint_every, **kwargs):
         # The hyperparameters every estimator shares, stored in one place (as scikit-learn's
         # BaseMultilayerPerceptron does); a concrete __init__ lists them in its own signature,
         # with its defaults, so that get_params sees them, and passes them on here.
@@ -154,6 +166,8 @@ class SpectralEstimatorBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         self.random_state = random_state
         self.verbose = verbose
         self.callbacks = callbacks
+        self.checkpoint_dir = checkpoint_dir
+        self.checkpoint_every = checkpoint_every
         self._store_routed(kwargs)
 
     def _store_routed(self, kwargs, error=TypeError):
@@ -196,7 +210,8 @@ class SpectralEstimatorBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
     _parameter_constraints = {
         **constraints("gamma", "burnin", "update_every", "n_power_iterations", "lr",
                       "momentum", "weight_decay", "batch_size", "max_epochs", "distributed",
-                      "verbose", "random_state", "callbacks"),
+                      "verbose", "random_state", "callbacks", "checkpoint_dir",
+                      "checkpoint_every"),
         "regularizer": [StrOptions(set(REGULARIZERS)), None,
                         ModuleNames()],
         "optimizer": [StrOptions(set(OPTIMIZERS)), SubclassOf(torch.optim.Optimizer)],
@@ -219,6 +234,7 @@ class SpectralEstimatorBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         with nested_validation_skipped():  # burnin's type and range are checked just above
             resolve_burnin(self.burnin, self.max_epochs)
         optimizer = OPTIMIZERS.get(self.optimizer, self.optimizer)
+        self._check_loader_params()
         if self.momentum is not None and not _takes_momentum(optimizer):
             # Silently dropping it would train another optimizer than the caller meant (a
             # script written when SpectralMLPClassifier's default was SGD, say).
@@ -229,6 +245,64 @@ class SpectralEstimatorBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
                 f"{type(self).__name__}'s default optimizer is {self._default_optimizer()!r}.")
         self._check_module_params()
         return scope, optimizer
+
+    def _loader_params(self, prefix):
+        """The routed DataLoader settings (``<prefix>__num_workers``, ...) without prefix."""
+        routed = self._routed_params()
+        return {name: routed[f"{prefix}__{name}"] for name in LOADER_PARAMS
+                if f"{prefix}__{name}" in routed}
+
+    def _check_loader_params(self):
+        for prefix in ("iterator_train", "iterator_valid"):
+            params = self._loader_params(prefix)
+            validate(type(self).__name__,
+                     {f"{prefix}__{k}": v for k, v in constraints(*params).items()},
+                     {f"{prefix}__{k}": v for k, v in params.items()})
+            if not params.get("num_workers") and (params.get("persistent_workers")
+                                                  or params.get("prefetch_factor")):
+                raise ValueError(
+                    f"{prefix}__persistent_workers and {prefix}__prefetch_factor concern "
+                    f"worker processes; set {prefix}__num_workers > 0 with them.")
+
+    # ----------------------------------------------------------------- data
+    def _check_sample_shape(self, shape, reset):
+        """The shape of one sample of a Dataset as the network takes it (vectors here).
+
+        Image estimators override this (``(H, W)`` or ``(C, H, W)`` images).
+        """
+        if len(shape) != 1:
+            raise ValueError(f"{type(self).__name__} takes vectors, but the dataset's items are "
+                             f"arrays of shape {shape}.")
+        return shape
+
+    def _dataset_input(self, dataset, reset, *, classes=None, y=None, value_range=None):
+        """A map-style Dataset as the :class:`~skspectral.data.ItemDataset` training reads.
+
+        Item 0 sets the sample shape (``n_features_in_`` on ``reset``), the pixels' kind
+        (uint8 or float) and, where the estimator keeps one, ``input_shape_``; every other
+        item is checked against them as it is read.
+        """
+        n = check_map_style(dataset, type(self).__name__)
+        if y is not None and len(y) != n:
+            raise ValueError(f"The dataset has {n} items but y has {len(y)} labels; pass y=None "
+                             "to use the items' own labels, or one label per item.")
+        first, uint8 = first_image(dataset)
+        shape = self._check_sample_shape(tuple(first.shape), reset)
+        n_features = math.prod(shape)
+        if reset:
+            self.n_features_in_ = n_features
+            if hasattr(self, "feature_names_in_"):
+                del self.feature_names_in_
+        elif n_features != self.n_features_in_:
+            raise ValueError(f"The dataset's samples have {n_features} values, but "
+                             f"{type(self).__name__} was fitted on {self.n_features_in_}.")
+        return ItemDataset(dataset, shape, uint8, classes=classes, y=y, value_range=value_range)
+
+    def _inference_input(self, X):
+        """X of ``predict``/``transform``: a checked array, or a Dataset's items unlabelled."""
+        if is_dataset(X):
+            return self._dataset_input(X, reset=False)
+        return self._validate_X(X, reset=False)[0]
 
     # ----------------------------------------------------------------- the net
     def _net_params(self):
@@ -270,9 +344,10 @@ class SpectralEstimatorBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
             batch_size=self.batch_size,
             train_split=None,
             dataset=ArrayDataset,
-            iterator_train=TensorBatchIterator,
+            iterator_train=BatchLoader,
             iterator_train__shuffle=True,
-            iterator_valid=TensorBatchIterator,
+            iterator_train__seed=self._seed,
+            iterator_valid=BatchLoader,
             callbacks=callbacks,
             device=device,
             verbose=int(self.verbose >= 2),
@@ -287,23 +362,118 @@ class SpectralEstimatorBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
             **routed,
         )
 
+    @worker_thread_limits()  # Dask tasks: torch/BLAS threads of the task
     def _train(self, X, y_encoded, epochs):
-        """Train ``epochs`` more epochs on ``X`` (and encoded targets, None for none)."""
+        """Train ``epochs`` more epochs on ``X`` (and encoded targets, None for none).
+
+        With ``checkpoint_dir``, a net :meth:`_start` has just built first takes the state of
+        the folder's checkpoint, if there is one (:meth:`_resume`), and checkpoints are
+        written as it trains.
+        """
+        found = self.__dict__.pop("_checkpoint_found", None)
         # The module, penalty and callbacks are built from the values _check_params checked.
         with _seeded(self._seed + len(self.net_.history or ()), self.device_), \
                 nested_validation_skipped():
             if not self.net_.initialized_:
                 self.net_.initialize()
+            if self.checkpoint_dir is not None:
+                epochs = self._resume(found, X, y_encoded, epochs)
             with progress(self.net_, epochs, type(self).__name__):
-                self.net_.partial_fit(X, y_encoded, epochs=epochs)
+                # A resumed net trains even 0 epochs: its callbacks' on_train_begin and
+                # on_train_end run, as after any training.
+                if epochs or found is not None:
+                    self.net_.partial_fit(X, y_encoded, epochs=epochs)
         penalty = getattr(self.net_, "penalty_", None)
         self._spectral_norms = None  # computed on first access of spectral_norms_
         self.regularized_layers_ = [] if penalty is None else list(penalty.layers)
         self.n_iter_ = len(self.net_.history)
         # Width of Φ, for get_feature_names_out.
+        first = X.sample(0)[None] if isinstance(X, ItemDataset) else X[:1]
         self._n_features_out = int(self._map_batches(
-            lambda m, xb: m.features(xb).flatten(1), X[:1]).shape[1])
+            lambda m, xb: m.features(xb).flatten(1), first).shape[1])
         return self
+
+    def _resume(self, found, X, y_encoded, epochs):
+        """Set up this call's checkpoints; resume from ``found``; return the epochs to train.
+
+        ``found`` (read by :meth:`_start`) must belong to this configuration: every
+        parameter that changes what training computes, the fitted attributes the data set
+        (``classes_``, ...), the number of data-parallel processes and, for ``fit``, the
+        training data. ``fit`` (the call that asks for ``max_epochs``) then trains what
+        remains of them; ``partial_fit`` (one epoch, on data that may change from call to
+        call) trains its epoch after the checkpoint's. With ``max_epochs=1`` the two calls
+        cannot be told apart and both resume as ``fit``.
+        """
+        from ..training._checkpoint import (
+            TrainingCheckpoint,
+            config_differences,
+            data_fingerprint,
+            restore_training_state,
+        )
+
+        checkpoint = next((cb for _, cb in self.net_.callbacks_
+                           if isinstance(cb, TrainingCheckpoint)), None)
+        if checkpoint is None:  # checkpoint_dir was set after this net was built
+            return epochs
+        checkpoint.directory, checkpoint.every = self.checkpoint_dir, self.checkpoint_every
+        config, data = self._checkpoint_config(), data_fingerprint(X, y_encoded)
+        checkpoint.header_ = {"config": config, "data": data, "seed": self._seed,
+                              "device": str(self.device_), "estimator": type(self).__name__}
+        done = len(self.net_.history or ())
+        if found is not None:
+            whole_fit = epochs == self.max_epochs
+            differences = config_differences(found.header["config"], config)
+            if whole_fit:
+                differences += [(f"training data ({name})", saved, now) for name, saved, now
+                                in config_differences(found.header["data"], data)]
+            if differences:
+                listed = "; ".join(f"{name}: {saved} in the checkpoint, {now} now"
+                                   for name, saved, now in differences)
+                raise ValueError(
+                    f"{found.path} is a checkpoint of another configuration of "
+                    f"{type(self).__name__}; it differs in {[d[0] for d in differences]} "
+                    f"({listed}). Fit with the checkpoint's values to resume, or pass another "
+                    "checkpoint_dir (or delete this one) to start afresh.")
+            if whole_fit and found.header["epochs"] > self.max_epochs:
+                raise ValueError(
+                    f"{found.path} holds {found.header['epochs']} epochs, more than "
+                    f"max_epochs={self.max_epochs} (partial_fit trained past it): fit cannot "
+                    "end where an uninterrupted fit ends. Pass another checkpoint_dir.")
+            # fit continues its interrupted run, generators and all; partial_fit starts its
+            # call from the checkpoint as it would from the net's state in memory.
+            done = restore_training_state(self.net_, found, continue_run=whole_fit)
+            if whole_fit:
+                epochs = self.max_epochs - done
+            else:
+                torch.manual_seed(self._seed + done)  # as _seeded seeds an unbroken call
+        checkpoint.stop_at_ = done + epochs
+        return epochs
+
+    def _checkpoint_config(self):
+        """``{name: text}`` of what a checkpoint must share with the call resuming from it.
+
+        Every parameter except those that change how training is run or watched, not what
+        it computes: ``verbose``, ``device`` (a run may move between machines; resuming on
+        another kind of device warns), the checkpoint settings, ``callbacks`` (the caller's
+        monitors, e.g. a probe or a time limit: the current call's are used, each given the
+        state of the checkpoint's callback of the same name), the inference loader's
+        settings and the training loader's memory settings.
+        """
+        from ..training._checkpoint import describe
+
+        ignored = {"verbose", "device", "checkpoint_dir", "checkpoint_every", "callbacks",
+                   "callbacks__print_log"}
+        config = {name: describe(value) for name, value in self.get_params(deep=False).items()
+                  if name not in ignored
+                  and not name.startswith(("iterator_valid__", "callbacks__progress__"))
+                  and not name.endswith(("__pin_memory", "__persistent_workers",
+                                         "__prefetch_factor"))}
+        for name in ("classes_", "n_features_in_", "input_shape_", "value_range_"):
+            if hasattr(self, name):
+                config[name] = describe(getattr(self, name))
+        config["(estimator)"] = f"{type(self).__module__}.{type(self).__qualname__}"
+        config["(data-parallel processes)"] = describe(world()[1] if self.distributed else 1)
+        return config
 
     @property
     def spectral_norms_(self):
@@ -334,9 +504,23 @@ class SpectralEstimatorBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
                 for name in resolve_scope(module, "all")}
 
     def _start(self, scope, optimizer):
-        """Resolve the device and the seed, and build a fresh net."""
+        """Resolve the device and the seed, and build a fresh net.
+
+        With ``checkpoint_dir``, the folder's newest good checkpoint is read and verified
+        here (a damaged one falls back to the one before it, with a warning, or raises
+        :class:`~skspectral.training.CheckpointError`); its seed is the run's, and
+        :meth:`_train` resumes from it. The net gets a
+        :class:`~skspectral.training.TrainingCheckpoint` as its last callback.
+        """
+        from ..training._checkpoint import TrainingCheckpoint, find_checkpoint
+
         self.device_ = resolve_device(self.device)
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        found = None
+        if self.checkpoint_dir is not None:
+            found = find_checkpoint(self.checkpoint_dir)
+            if found is not None:  # the interrupted run's seed, random_state=None included
+                seed = int(found.header["seed"])
         if self.distributed:
             check_process_group(type(self).__name__)
             if self.device_ == "cuda":  # this process's current GPU, set by the launcher
@@ -344,22 +528,36 @@ class SpectralEstimatorBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
             seed = broadcast_object(seed)  # one seed for all ranks (random_state=None too)
         self._seed = seed
         self.net_ = self._build_net(self.n_features_in_, scope, optimizer, self.device_)
+        if self.checkpoint_dir is not None:
+            # Last (skorch's PrintLog aside): it saves the epoch after every other callback
+            # has recorded it, and on resuming resets what their on_train_begin resets.
+            self.net_.callbacks = [*(self.net_.callbacks or []), ("training_checkpoint",
+                                   TrainingCheckpoint(self.checkpoint_dir,
+                                                      self.checkpoint_every))]
+        self._checkpoint_found = found
 
     # ----------------------------------------------------------------- inference
+    @worker_thread_limits()
     @torch.inference_mode()
     def _map_batches(self, fn, X):
         module = self.net_.module_
         module.eval()
         device = self.net_.device
-        batches = TensorBatchIterator(ArrayDataset(X), self.batch_size)
-        return torch.cat([fn(module, xb.to(device)).float().cpu() for xb, _ in batches])
+        if isinstance(X, ItemDataset):
+            batches = BatchLoader(X, self.batch_size, **self._loader_params("iterator_valid"))
+        else:
+            batches = TensorBatchIterator(ArrayDataset(X), self.batch_size)
+        return torch.cat([fn(module, as_model_input(xb, device)).float().cpu()
+                          for xb, _ in batches])
 
     def transform(self, X):
         """The feature representation Φ(X), the input of the readout.
 
         Parameters
         ----------
-        X : array-like
+        X : array-like or torch.utils.data.Dataset
+            Samples as at ``fit``; a map-style Dataset is read through a DataLoader
+            (``iterator_valid__num_workers`` ... set its workers), its labels ignored.
 
         Returns
         -------
@@ -367,7 +565,7 @@ class SpectralEstimatorBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
             float32 features, computed in evaluation mode.
         """
         check_is_fitted(self)
-        X, _ = self._validate_X(X, reset=False)
+        X = self._inference_input(X)
         return self._map_batches(lambda m, xb: m.features(xb).flatten(1), X).numpy()
 
     @property
@@ -392,8 +590,13 @@ class SpectralEstimatorBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
             self.device_ = str(self.net_.device)
 
 
-def validate_tabular(estimator, X, y="no_validation", reset=True):
-    """Check a 2-D finite numeric array (float32 out) and, unless ``"no_validation"``, y."""
+def validate_tabular(estimator, X, y="no_validation", reset=True, keep_uint8=False):
+    """Check a 2-D finite numeric array and, unless ``"no_validation"``, y.
+
+    X comes out float32, or uint8 as given with ``keep_uint8`` (images: converted a batch at
+    a time on the device, never as a whole float copy).
+    """
+    dtype = [np.float32, np.uint8] if keep_uint8 else np.float32
     if isinstance(y, str) and y == "no_validation":
-        return validate_data(estimator, X, reset=reset, dtype=np.float32), None
-    return validate_data(estimator, X, y, reset=reset, dtype=np.float32)
+        return validate_data(estimator, X, reset=reset, dtype=dtype), None
+    return validate_data(estimator, X, y, reset=reset, dtype=dtype)

@@ -2,10 +2,11 @@
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from pathlib import Path
 
 from ..estimators import paper_estimator
 
-__all__ = ["Experiment", "Unit", "REGULARIZER_LABELS", "paper_model"]
+__all__ = ["Experiment", "Unit", "REGULARIZER_LABELS", "checkpointing", "paper_model"]
 
 #: Regularizer labels of the figures and the estimators' ``regularizer`` each one means:
 #: ``ll-head`` is ll-spectral as the authors' code ran it on one-hidden-layer MLPs (the
@@ -83,7 +84,10 @@ class Experiment(ABC):
         ----------
         unit : Unit
         settings : dict
-            ``defaults`` with the user's overrides, plus ``device``.
+            ``defaults`` with the user's overrides, plus ``device``, ``data_home`` and,
+            under ``skspectral reproduce``, ``checkpoint_dir``: the unit's folder of
+            checkpoints (give models :func:`paper_model`, or :func:`checkpointing`'s
+            parameters, so that an interrupted unit resumes inside training).
         store : pathlib.Path
             A folder for files the figures need later (e.g. a pickled model).
 
@@ -108,9 +112,39 @@ class Experiment(ABC):
         """
 
 
-def paper_model(preset, unit, settings, **params):
+def checkpointing(settings, name, epochs):
+    """The checkpoint parameters of a unit's model ``name`` trained ``epochs`` epochs.
+
+    ``skspectral reproduce`` gives each unit a folder (``settings["checkpoint_dir"]``,
+    removed once the unit's results are written); each of its models checkpoints into a
+    subfolder of its own, about a hundred times over its training (every epoch up to 100
+    epochs), so an interrupted unit resumes inside training. Without that setting (a unit
+    run directly), no checkpoints.
+
+    Parameters
+    ----------
+    settings : dict
+    name : str
+        The model's name within the unit, a folder name.
+    epochs : int
+
+    Returns
+    -------
+    dict
+        ``checkpoint_dir`` and ``checkpoint_every``, or empty.
+    """
+    root = settings.get("checkpoint_dir")
+    if root is None:
+        return {}
+    return {"checkpoint_dir": str(Path(root) / name),
+            "checkpoint_every": max(1, int(epochs) // 100)}
+
+
+def paper_model(preset, unit, settings, name="model", **params):
     """``paper_estimator(preset)`` with the unit's regularizer and seed, the settings'
-    ``epochs`` and ``device``, and ``params`` changed."""
-    return paper_estimator(preset, regularizer=REGULARIZER_LABELS[unit.regularizer],
-                           max_epochs=settings["epochs"], random_state=unit.seed,
-                           device=settings["device"], **params)
+    ``epochs`` and ``device``, the unit's checkpoints for the model ``name``
+    (:func:`checkpointing`), and ``params`` changed."""
+    return paper_estimator(preset, **{
+        "regularizer": REGULARIZER_LABELS[unit.regularizer], "max_epochs": settings["epochs"],
+        "random_state": unit.seed, "device": settings["device"],
+        **checkpointing(settings, name, settings["epochs"]), **params})

@@ -5,15 +5,19 @@ Layout of the output folder::
     settings.json      the experiment and its settings (a resumed run must match them)
     units/<id>.json    one finished unit's records (written last: its presence = done)
     units/<id>.csv     its per-sample rows
+    checkpoints/<id>/  a running unit's training checkpoints, one folder per model
+                       (removed once the unit's results are written)
     store/             files a unit leaves for the figures (e.g. a pickled model)
     samples.csv        every finished unit's per-sample rows
     summary.json       settings, per-unit records, mean/std per model over seeds
     *.png              the figures
 """
 
+import contextlib
 import csv
 import json
 import os
+import shutil
 import time
 import warnings
 from pathlib import Path
@@ -57,10 +61,17 @@ def _read_rows(path):
 
 
 def _execute(experiment, unit, settings, out, threads):
-    """Run one unit in this process with ``threads`` torch/BLAS threads; write its files."""
+    """Run one unit in this process with ``threads`` torch/BLAS threads; write its files.
+
+    Its models checkpoint into ``checkpoints/<unit id>/`` (``settings["checkpoint_dir"]``),
+    so a unit interrupted inside training resumes there; the folder goes once the unit's
+    results are written.
+    """
     import torch
     from threadpoolctl import threadpool_limits
 
+    checkpoints = out / "checkpoints" / unit.id
+    settings = dict(settings, checkpoint_dir=str(checkpoints))
     previous = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
@@ -75,6 +86,7 @@ def _execute(experiment, unit, settings, out, threads):
     _write_rows(out / "units" / f"{unit.id}.csv", samples)
     _write_atomic(out / "units" / f"{unit.id}.json",
                   lambda f: json.dump(records, f, indent=1, default=_json_default))
+    shutil.rmtree(checkpoints, ignore_errors=True)
     return unit
 
 
@@ -228,6 +240,8 @@ def reproduce(experiment, out, seeds=10, jobs=1, device="auto", conditions=None,
                     data_home=None if data_home is None else str(data_home))
     units = experiment.units(seeds, conditions)
     run_units(experiment, units, settings, out, jobs=jobs, quiet=quiet)
+    with contextlib.suppress(OSError):  # empty once every unit run has finished
+        (out / "checkpoints").rmdir()
 
     # In the experiment's order (seed-major), whatever order the units finished in.
     finished = [path for u in experiment.units(seeds)

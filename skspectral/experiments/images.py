@@ -14,7 +14,7 @@ from sklearn.pipeline import Pipeline
 
 from ..datasets import load_mnist
 from ..estimators import SpectralResNetClassifier
-from ._base import Experiment, paper_model
+from ._base import Experiment, checkpointing, paper_model
 from ._evaluation import measure
 from ._figures import model_figures
 
@@ -117,7 +117,8 @@ class TransferMNISTExperiment(_ImageExperiment):
     def run(self, unit, settings, store):
         X_src, y_src, _, _ = _images(settings, digits=[0, 1, 2, 3, 4])
         X, y, X_test, y_test = _images(settings, digits=[5, 6, 7, 8, 9])
-        source = paper_model("cifar10-resnet18", unit, settings, augment=False)
+        source = paper_model("cifar10-resnet18", unit, settings, name="pretrain",
+                             augment=False)
         pretrain_seconds = _fit(source, X_src, y_src)
         records, samples = [], []
         lr = settings["finetune_lr"]
@@ -126,7 +127,8 @@ class TransferMNISTExperiment(_ImageExperiment):
                 pretrained_weights=source, regularizer=None, optimizer="sgd", momentum=0.9,
                 weight_decay=1e-4, lr=lr, backbone_lr=lr / 5, lr_schedule="cosine",
                 head_warmup=1, bss=bss, batch_size=64, max_epochs=settings["finetune_epochs"],
-                random_state=unit.seed, device=settings["device"])
+                random_state=unit.seed, device=settings["device"],
+                **checkpointing(settings, readout, settings["finetune_epochs"]))
             seconds = _fit(model, X, y)
             record, rows = measure(model, X_test, y_test, unit, settings, readout,
                                    train_seconds=seconds, pretrain_seconds=pretrain_seconds)

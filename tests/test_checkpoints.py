@@ -1,0 +1,482 @@
+"""Checkpoints: a resumed fit ends bit-identical to an uninterrupted one (on the CPU, one
+thread), a damaged checkpoint is detected and never silently replaced by a fresh start, a
+checkpoint of another configuration is refused, and ``skspectral reproduce`` resumes a unit
+inside training."""
+
+import csv
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from skorch.callbacks import Callback, LRScheduler
+
+from skspectral import SpectralBarlowTwins, SpectralMLPClassifier, SpectralResNetClassifier
+from skspectral.experiments import reproduce
+from skspectral.training import CheckpointError
+
+# Multi-batch (7 batches an epoch), the penalty on from epoch 3 and applied every third
+# step, so its schedule position and vectors cross the interruption in epoch 4.
+MLP = dict(hidden_layer_sizes=(16,), gamma=0.01, batch_size=16, max_epochs=6, burnin=2,
+           update_every=3, random_state=0)
+
+
+def mlp_data():
+    rng = np.random.RandomState(0)
+    X = rng.randn(100, 5).astype(np.float32)
+    return X, (X[:, 0] * X[:, 1] > 0).astype(int)
+
+
+def images():
+    rng = np.random.RandomState(0)
+    return rng.randint(0, 256, size=(24, 1, 8, 8)).astype(np.uint8), np.arange(24) % 2
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    # Bit-identity holds for one thread count: CPU kernels split work by threads.
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+class Interrupted(Exception):
+    pass
+
+
+class Interrupt(Callback):
+    """Raise in the middle of epoch ``epoch``, at the end of its ``batch``-th batch."""
+
+    def __init__(self, epoch, batch=1):
+        self.epoch = epoch
+        self.batch = batch
+
+    def initialize(self):
+        self.batches_ = 0
+        return self
+
+    def on_batch_end(self, net, training=False, **kwargs):
+        if training and len(net.history) == self.epoch:
+            self.batches_ += 1
+            if self.batches_ == self.batch:
+                raise Interrupted(f"epoch {self.epoch}, batch {self.batch}")
+
+
+class EpochCount(Callback):
+    def initialize(self):
+        self.epochs_ = 0
+        return self
+
+    def on_epoch_begin(self, net, **kwargs):
+        self.epochs_ += 1
+
+
+def header(path):
+    return json.loads(path.read_bytes().split(b"\n", 2)[1])
+
+
+def assert_identical(a, b):
+    """Every parameter, buffer and optimizer tensor bitwise equal; the same losses."""
+    for left, right in ((a.net_.module_, b.net_.module_),
+                        (getattr(a.net_, "penalty_", None), getattr(b.net_, "penalty_", None))):
+        if left is None:
+            assert right is None
+            continue
+        sa, sb = left.state_dict(), right.state_dict()
+        assert sa.keys() == sb.keys()
+        for name in sa:
+            assert torch.equal(sa[name], sb[name]), name
+    oa, ob = a.net_.optimizer_.state_dict()["state"], b.net_.optimizer_.state_dict()["state"]
+    assert oa.keys() == ob.keys()
+    for key in oa:
+        for name, value in oa[key].items():
+            assert torch.equal(torch.as_tensor(value), torch.as_tensor(ob[key][name])), name
+    assert a.history_[:, "train_loss"] == b.history_[:, "train_loss"]
+    assert len(a.history_) == len(b.history_)
+
+
+def interrupt_and_resume(make, args, directory, epoch, batch, callbacks=()):
+    """Fit until ``Interrupt`` stops it mid-epoch, then fit again: the resumed estimator."""
+    with pytest.raises(Interrupted):
+        make(checkpoint_dir=directory,
+             callbacks=[*callbacks, ("interrupt", Interrupt(epoch, batch))]).fit(*args)
+    assert header(directory / "latest.ckpt")["epochs"] < epoch
+    return make(checkpoint_dir=directory, callbacks=list(callbacks) or None).fit(*args)
+
+
+# ------------------------------------------------------------------ bit-identical resumes
+def test_a_resumed_mlp_fit_is_bit_identical(tmp_path):
+    X, y = mlp_data()
+    uninterrupted = SpectralMLPClassifier(**MLP).fit(X, y)
+    resumed = interrupt_and_resume(lambda **kw: SpectralMLPClassifier(**MLP, **kw), (X, y),
+                                   tmp_path, epoch=4, batch=3)
+    assert header(tmp_path / "latest.ckpt")["epochs"] == 6
+    assert_identical(uninterrupted, resumed)
+    # the power-iteration records continue from the saved vectors too
+    assert ([h["spectral_norms"] for h in uninterrupted.history_]
+            == [h["spectral_norms"] for h in resumed.history_])
+
+
+class Noisy(torch.utils.data.Dataset):
+    """``(x + noise, y)`` items: a random transform drawing from torch's generator."""
+
+    def __init__(self, X, y):
+        self.X, self.y = torch.as_tensor(X), torch.as_tensor(y)
+
+    def __len__(self):
+        return len(self.X)
+
+    def __getitem__(self, i):
+        return self.X[i] + 0.01 * torch.randn(self.X.shape[1]), self.y[i]
+
+
+def test_a_resumed_fit_on_a_dataset_is_bit_identical(tmp_path):
+    # Reading items for the data's fingerprint must neither vary with the transform's draws
+    # nor shift training's: with checkpoints, a fit trains as without.
+    X, y = mlp_data()
+    uninterrupted = SpectralMLPClassifier(**MLP).fit(Noisy(X, y))
+    resumed = interrupt_and_resume(lambda **kw: SpectralMLPClassifier(**MLP, **kw),
+                                   (Noisy(X, y),), tmp_path, epoch=4, batch=3)
+    assert_identical(uninterrupted, resumed)
+    with pytest.raises(ValueError, match=r"training data \(X\)"):
+        SpectralMLPClassifier(**MLP, checkpoint_dir=tmp_path).fit(Noisy(X[::-1].copy(), y))
+
+
+def test_a_learning_rate_schedule_continues_where_it_stopped(tmp_path):
+    # skorch's LRScheduler rebuilds its scheduler at every train begin; StepLR rebuilt at
+    # epoch 2 would decay once more there. The checkpoint's scheduler state prevails.
+    def schedule():
+        return ("lr", LRScheduler(torch.optim.lr_scheduler.StepLR, step_size=2, gamma=0.5))
+
+    X, y = mlp_data()
+    uninterrupted = SpectralMLPClassifier(**MLP, callbacks=[schedule()]).fit(X, y)
+    resumed = interrupt_and_resume(lambda **kw: SpectralMLPClassifier(**MLP, **kw), (X, y),
+                                   tmp_path, epoch=3, batch=2, callbacks=[schedule()])
+    assert resumed.history_[:, "event_lr"] == uninterrupted.history_[:, "event_lr"]
+    assert_identical(uninterrupted, resumed)
+
+
+def test_a_resumed_barlow_twins_fit_is_bit_identical(tmp_path):
+    # The augmentations draw from torch's generator: the resumed epoch draws the same views.
+    X, _ = images()
+    params = dict(projector=(16,), batch_size=8, max_epochs=3, burnin=1, update_every=2,
+                  random_state=0, device="cpu")
+    uninterrupted = SpectralBarlowTwins(**params).fit(X)
+    resumed = interrupt_and_resume(
+        lambda **kw: SpectralBarlowTwins(**params, checkpoint_every=2, **kw), (X,), tmp_path,
+        epoch=3, batch=2)
+    assert_identical(uninterrupted, resumed)
+    assert (uninterrupted.history_[:, "barlow_off_diagonal"]
+            == resumed.history_[:, "barlow_off_diagonal"])
+
+
+def test_a_resumed_resnet_fit_with_a_cosine_schedule_is_bit_identical(tmp_path):
+    # Also Batch Spectral Shrinkage (a forward hook, attached anew on resuming) and L2-SP
+    # (reference weights, saved).
+    X, y = images()
+    params = dict(lr_schedule="cosine", augment=True, bss=1e-3, l2sp=1e-3, batch_size=8,
+                  max_epochs=3, burnin=1, update_every=2, random_state=0, device="cpu")
+    uninterrupted = SpectralResNetClassifier(**params).fit(X, y)
+    resumed = interrupt_and_resume(
+        lambda **kw: SpectralResNetClassifier(**params, checkpoint_every=2, **kw), (X, y),
+        tmp_path, epoch=3, batch=2)
+    assert resumed.history_[:, "event_lr"] == uninterrupted.history_[:, "event_lr"]
+    assert_identical(uninterrupted, resumed)
+
+
+_KILLED_FIT = """
+import os, signal, sys
+import numpy as np, torch
+from skorch.callbacks import Callback
+from skspectral import SpectralMLPClassifier
+torch.set_num_threads(1)
+
+class Kill(Callback):
+    def __init__(self, epoch, batch):
+        self.epoch, self.batch = epoch, batch
+    def initialize(self):
+        self.batches_ = 0
+        return self
+    def on_batch_end(self, net, training=False, **kwargs):
+        if training and len(net.history) == self.epoch:
+            self.batches_ += 1
+            if self.batches_ == self.batch:
+                os.kill(os.getpid(), signal.SIGKILL)
+
+rng = np.random.RandomState(0)
+X = rng.randn(100, 5).astype(np.float32)
+y = (X[:, 0] * X[:, 1] > 0).astype(int)
+SpectralMLPClassifier(**{params!r}, checkpoint_dir=sys.argv[1],
+                      callbacks=[("kill", Kill(4, 3))]).fit(X, y)
+"""
+
+
+def _env():
+    return dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs POSIX signals")
+def test_a_fit_killed_mid_epoch_and_rerun_ends_bit_identical(tmp_path):
+    script = tmp_path / "killed_fit.py"
+    script.write_text(_KILLED_FIT.format(params=MLP))
+    directory = tmp_path / "checkpoints"
+    run = subprocess.run([sys.executable, str(script), str(directory)], env=_env(),
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == -signal.SIGKILL, run.stderr
+    assert header(directory / "latest.ckpt")["epochs"] == 3  # killed in epoch 4
+    assert header(directory / "previous.ckpt")["epochs"] == 2
+    X, y = mlp_data()
+    resumed = SpectralMLPClassifier(**MLP, checkpoint_dir=directory).fit(X, y)
+    assert_identical(SpectralMLPClassifier(**MLP).fit(X, y), resumed)
+
+
+def _fit_distributed(rank, port, directory, results):
+    import torch.distributed as dist
+
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", rank=rank, world_size=2)
+    try:
+        X, y = mlp_data()
+        params = {**MLP, "distributed": True}
+        uninterrupted = SpectralMLPClassifier(**params).fit(X, y)
+        with pytest.raises(Interrupted):  # every rank stops at the same step
+            SpectralMLPClassifier(**params, checkpoint_dir=directory,
+                                  callbacks=[("interrupt", Interrupt(4, 2))]).fit(X, y)
+        resumed = SpectralMLPClassifier(**params, checkpoint_dir=directory).fit(X, y)
+        same = all(torch.equal(a, b) for a, b in zip(
+            [*uninterrupted.module_.state_dict().values(), *uninterrupted.net_.penalty_.buffers()],
+            [*resumed.module_.state_dict().values(), *resumed.net_.penalty_.buffers()],
+            strict=True))
+        results.put((rank, same, resumed.n_iter_))
+    finally:
+        dist.destroy_process_group()
+
+
+@pytest.mark.skipif(not torch.distributed.is_available()
+                    or not torch.distributed.is_gloo_available(), reason="needs gloo")
+def test_a_resumed_data_parallel_fit_is_bit_identical_on_every_rank(tmp_path):
+    # Rank 0 writes, every rank reads the same file (a shared file system).
+    import socket
+
+    import torch.multiprocessing as mp
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    ctx = mp.get_context("spawn")
+    results = ctx.Queue()
+    procs = [ctx.Process(target=_fit_distributed, args=(rank, port, tmp_path, results))
+             for rank in range(2)]
+    for proc in procs:
+        proc.start()
+    for proc in procs:
+        proc.join(timeout=300)
+        if proc.is_alive():
+            proc.kill()
+    assert [proc.exitcode for proc in procs] == [0, 0]
+    assert sorted(results.get(timeout=10) for _ in procs) == [(0, True, 6), (1, True, 6)]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["latest.ckpt", "previous.ckpt"]
+
+
+# ------------------------------------------------------------------ damage and refusals
+@pytest.fixture(scope="module")
+def interrupted(tmp_path_factory):
+    """A folder whose latest checkpoint holds 3 epochs and the previous one 2, and the
+    uninterrupted fit they belong to."""
+    torch.set_num_threads(1)
+    directory = tmp_path_factory.mktemp("interrupted")
+    X, y = mlp_data()
+    with pytest.raises(Interrupted):
+        SpectralMLPClassifier(**MLP, checkpoint_dir=directory,
+                              callbacks=[("interrupt", Interrupt(4, 3))]).fit(X, y)
+    return directory, SpectralMLPClassifier(**MLP).fit(X, y)
+
+
+def _copy(interrupted, tmp_path):
+    directory = tmp_path / "checkpoints"
+    shutil.copytree(interrupted[0], directory)
+    return directory
+
+
+def test_a_truncated_checkpoint_falls_back_to_the_previous_one_and_says_so(interrupted,
+                                                                          tmp_path):
+    directory = _copy(interrupted, tmp_path)
+    latest = directory / "latest.ckpt"
+    latest.write_bytes(latest.read_bytes()[:-1000])
+    X, y = mlp_data()
+    with pytest.warns(UserWarning, match=r"latest\.ckpt is unusable: truncated.*"
+                                         r"previous\.ckpt \(2 epochs\)"):
+        resumed = SpectralMLPClassifier(**MLP, checkpoint_dir=directory).fit(X, y)
+    assert_identical(interrupted[1], resumed)
+    # the bad file was replaced, the good one kept: both are good now
+    assert header(directory / "latest.ckpt")["epochs"] == 6
+    assert header(directory / "previous.ckpt")["epochs"] == 5
+
+
+def test_a_flipped_byte_is_detected(interrupted, tmp_path):
+    directory = _copy(interrupted, tmp_path)
+    latest = directory / "latest.ckpt"
+    data = bytearray(latest.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    latest.write_bytes(bytes(data))
+    X, y = mlp_data()
+    with pytest.warns(UserWarning, match="do not match their SHA-256 checksum"):
+        resumed = SpectralMLPClassifier(**MLP, checkpoint_dir=directory).fit(X, y)
+    assert_identical(interrupted[1], resumed)
+
+
+def test_without_a_good_checkpoint_fit_refuses_to_start_from_scratch(interrupted, tmp_path):
+    directory = _copy(interrupted, tmp_path)
+    (directory / "latest.ckpt").write_bytes(b"")
+    previous = directory / "previous.ckpt"
+    previous.write_bytes(previous.read_bytes()[:100])
+    X, y = mlp_data()
+    with pytest.raises(CheckpointError, match=r"latest\.ckpt is unusable: .*empty.*"
+                                              r"previous\.ckpt is unusable: truncated.*"
+                                              r"delete the folder"):
+        SpectralMLPClassifier(**MLP, checkpoint_dir=directory).fit(X, y)
+
+
+def test_an_incomplete_write_is_ignored(interrupted, tmp_path):
+    # A run killed while writing leaves latest.ckpt.tmp; the renamed files are whole.
+    directory = _copy(interrupted, tmp_path)
+    (directory / "latest.ckpt.tmp").write_bytes(b"SKSPECTRAL-CHECKPOINT 1\n{")
+    X, y = mlp_data()
+    resumed = SpectralMLPClassifier(**MLP, checkpoint_dir=directory).fit(X, y)
+    assert_identical(interrupted[1], resumed)
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    (alone / "latest.ckpt.tmp").write_bytes(b"SKSPECTRAL")
+    with pytest.warns(UserWarning, match="only an incomplete checkpoint"):
+        SpectralMLPClassifier(**{**MLP, "max_epochs": 2}, checkpoint_dir=alone).fit(X, y)
+
+
+def test_a_checkpoint_of_another_configuration_is_refused(interrupted, tmp_path):
+    directory = _copy(interrupted, tmp_path)
+    X, y = mlp_data()
+    with pytest.raises(ValueError, match=r"differs in \['gamma'\] \(gamma: 0\.01 in the "
+                                         r"checkpoint, 0\.5 now\)"):
+        SpectralMLPClassifier(**{**MLP, "gamma": 0.5}, checkpoint_dir=directory).fit(X, y)
+    with pytest.raises(ValueError, match=r"differs in \['hidden_layer_sizes', 'lr'\]"):
+        SpectralMLPClassifier(**{**MLP, "lr": 0.1, "hidden_layer_sizes": [8]},
+                              checkpoint_dir=directory).fit(X, y)
+    with pytest.raises(ValueError, match=r"training data \(X\).*training data \(y\)"):
+        SpectralMLPClassifier(**MLP, checkpoint_dir=directory).fit(X[:90], y[:90])
+    # what does not change the computation does not count (verbose, checkpoint_every)
+    SpectralMLPClassifier(**{**MLP, "hidden_layer_sizes": [16], "verbose": 1},
+                          checkpoint_dir=directory, checkpoint_every=2).fit(X, y)
+
+
+def test_a_finished_checkpoint_returns_the_fitted_model_without_training(interrupted,
+                                                                       tmp_path):
+    directory = _copy(interrupted, tmp_path)
+    X, y = mlp_data()
+    SpectralMLPClassifier(**MLP, checkpoint_dir=directory).fit(X, y)
+    again = SpectralMLPClassifier(**MLP, checkpoint_dir=directory,
+                                  callbacks=[("count", EpochCount())]).fit(X, y)
+    assert dict(again.net_.callbacks_)["count"].epochs_ == 0
+    assert again.n_iter_ == 6
+    assert_identical(interrupted[1], again)
+    np.testing.assert_array_equal(again.predict(X), interrupted[1].predict(X))
+    again.partial_fit(X, y)  # past max_epochs: fit cannot resume from that
+    with pytest.raises(ValueError, match="holds 7 epochs, more than max_epochs=6"):
+        SpectralMLPClassifier(**MLP, checkpoint_dir=directory).fit(X, y)
+
+
+def test_partial_fit_writes_checkpoints_and_its_first_call_continues_from_them(tmp_path):
+    X, y = mlp_data()
+    uninterrupted = SpectralMLPClassifier(**MLP)
+    for _ in range(4):
+        uninterrupted.partial_fit(X, y, classes=[0, 1])
+    first = SpectralMLPClassifier(**MLP, checkpoint_dir=tmp_path)
+    first.partial_fit(X, y, classes=[0, 1])
+    first.partial_fit(X, y)
+    assert header(tmp_path / "latest.ckpt")["epochs"] == 2
+    second = SpectralMLPClassifier(**MLP, checkpoint_dir=tmp_path)
+    second.partial_fit(X, y, classes=[0, 1])  # restores 2 epochs, trains the third
+    assert second.n_iter_ == 3
+    second.partial_fit(X, y)
+    assert_identical(uninterrupted, second)
+
+
+def test_random_state_none_resumes_with_the_interrupted_runs_seed(tmp_path):
+    X, y = mlp_data()
+    params = {**MLP, "random_state": None}
+    with pytest.raises(Interrupted):
+        SpectralMLPClassifier(**params, checkpoint_dir=tmp_path,
+                              callbacks=[("interrupt", Interrupt(2))]).fit(X, y)
+    resumed = SpectralMLPClassifier(**params, checkpoint_dir=tmp_path).fit(X, y)
+    assert resumed._seed == header(tmp_path / "latest.ckpt")["seed"]
+
+
+# ------------------------------------------------------------------ skspectral reproduce
+_XOR = dict(epochs=30, attack_samples=3, max_queries=300)
+_XOR_RUN = dict(seeds=1, conditions=["noisy-wd1e-4"], overrides=_XOR, quiet=True)
+
+_KILLED_UNIT = """
+import os, signal, sys
+import torch
+from skorch.callbacks import Callback
+import skspectral.experiments.xor as xor
+from skspectral.experiments import reproduce
+torch.set_num_threads(1)
+
+class Kill(Callback):
+    def on_epoch_begin(self, net, **kwargs):
+        if len(net.history) == 20:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+paper_model = xor.paper_model
+
+def killed_in_training(preset, unit, settings, **params):
+    model = paper_model(preset, unit, settings, **params)
+    if unit.regularizer == "ll-all":  # the third unit, in its 20th epoch
+        model.set_params(callbacks=[("kill", Kill())])
+    return model
+
+xor.paper_model = killed_in_training
+reproduce("xor", sys.argv[1], **{run!r})
+"""
+
+
+def _samples(out):
+    with open(out / "samples.csv", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs POSIX signals")
+def test_reproduce_resumes_a_unit_inside_training(tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    script = tmp_path / "killed_unit.py"
+    script.write_text(_KILLED_UNIT.format(run=_XOR_RUN))
+    run = subprocess.run([sys.executable, str(script), str(out)], env=_env(),
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == -signal.SIGKILL, run.stderr
+    unit = "noisy-wd1e-4__ll-all__seed0"
+    assert sorted(p.stem for p in (out / "units").glob("*.json")) == [
+        "noisy-wd1e-4__ll-head__seed0", "noisy-wd1e-4__none__seed0"]
+    assert sorted(p.name for p in (out / "checkpoints").iterdir()) == [unit]
+    assert header(out / "checkpoints" / unit / "model" / "latest.ckpt")["epochs"] == 19
+
+    import skspectral.training._checkpoint as checkpoint
+
+    resumed_from, restore = [], checkpoint.restore_training_state
+
+    def spy(net, found, **kwargs):
+        resumed_from.append(found.header["epochs"])
+        return restore(net, found, **kwargs)
+
+    monkeypatch.setattr(checkpoint, "restore_training_state", spy)
+    summary = reproduce("xor", out, **_XOR_RUN)
+    assert resumed_from == [19] and len(summary["records"]) == 4
+    assert not (out / "checkpoints").exists()  # each unit's go once its results are written
+    monkeypatch.undo()
+    reproduce("xor", tmp_path / "uninterrupted", **_XOR_RUN)
+    assert _samples(out) == _samples(tmp_path / "uninterrupted")
