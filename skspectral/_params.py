@@ -15,6 +15,7 @@ estimators and many third-party ones use; it has been stable since scikit-learn 
 
 import math
 import numbers
+import os
 from contextlib import contextmanager
 from numbers import Integral, Real
 
@@ -112,6 +113,13 @@ CONSTRAINTS = {
     "verbose": ["verbose"],
     "random_state": ["random_state"],
     "callbacks": [list, None],
+    "checkpoint_dir": [str, os.PathLike, None],
+    "checkpoint_every": [_positive(Integral, low=1)],
+    # reading Datasets (DataLoader settings, routed as iterator_train__<name> ...)
+    "num_workers": [_positive(Integral)],
+    "pin_memory": ["boolean"],
+    "persistent_workers": ["boolean"],
+    "prefetch_factor": [_positive(Integral, low=1), None],
     # running experiments
     "seeds": [_positive(Integral, low=1)],
     "jobs": [_positive(Integral, low=1)],

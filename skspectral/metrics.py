@@ -14,6 +14,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._params import CONSTRAINTS, StrictInterval, validate
 from .attacks import DecisionAttack, HopSkipJump, TangentAttack
+from .data import check_map_style, dataset_labels, is_dataset, read_items
 from .models import MLP
 from .spectral import lipschitz_constant, operator_norm
 
@@ -42,30 +43,80 @@ def _make_attack(attack, clip_min, clip_max, random_state, params):
     return cls(clip_min, clip_max, random_state=random_state, **params)
 
 
-def adversarial_distances(estimator, X, y=None, *, attack="tangent", clip_min=0.0, clip_max=1.0,
-                          random_state=None, **attack_params):
+def _draw(n, n_samples, rng):
+    """Sorted positions of ``n_samples`` of ``n`` samples drawn without replacement (all when
+    None or at least ``n``)."""
+    if n_samples is None or n_samples >= n:
+        return np.arange(n)
+    return np.sort(rng.choice(n, size=n_samples, replace=False))
+
+
+def adversarial_distances(estimator, X, y=None, *, n_samples=None, attack="tangent",
+                          clip_min=0.0, clip_max=1.0, random_state=None, **attack_params):
     """Minimal L2 perturbation that changes the model's decision, per sample (an upper bound).
 
     Parameters
     ----------
     estimator : fitted estimator, Pipeline, torch module or callable
         Anything :func:`~skspectral.attacks.as_oracle` accepts.
-    X : array-like of shape (n_samples, ...)
+    X : array-like of shape (n_samples, ...) or torch.utils.data.Dataset
+        Samples; or a map-style Dataset of images or ``(image, label)`` items, of which
+        only the attacked items are read (pixels as stored: uint8 values are not rescaled,
+        so their box is ``[0, 255]``).
     y : array-like of shape (n_samples,), optional
-        True labels (misclassified samples get distance 0); None attacks the predictions.
+        True labels (misclassified samples get distance 0); None attacks the predictions,
+        or, for a Dataset of labelled items, uses the items' labels.
+    n_samples : int, optional
+        Attack this many samples drawn at random (``random_state``) without replacement;
+        all when None. ``result.indices`` says which.
     attack : {"tangent", "hopskipjump"} or DecisionAttack, default="tangent"
     clip_min, clip_max : float, default=0.0, 1.0
         The input box.
     random_state : int, RandomState instance or None
+        Seeds the draw of the samples and the attack.
     **attack_params :
         Further parameters of the attack (``max_iter``, ``max_queries``, ``n_starts``, ...).
 
     Returns
     -------
     AttackResult
+        ``indices`` holds the attacked samples' positions in ``X``.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from skspectral import SpectralMLPClassifier, adversarial_distances
+    >>> X, y = load_digits(return_X_y=True)
+    >>> clf = SpectralMLPClassifier(max_epochs=20, random_state=0).fit(X / 16, y)
+    >>> result = adversarial_distances(clf, X / 16, y, n_samples=5, random_state=0,
+    ...                                max_iter=5)
+    >>> len(result), result.indices.shape
+    (5, (5,))
     """
-    return _make_attack(attack, clip_min, clip_max, random_state, attack_params).attack(
+    validate("adversarial_distances",
+             {"n_samples": [StrictInterval(Integral, 1, None, closed="left"), None]},
+             {"n_samples": n_samples})
+    rng = check_random_state(random_state)
+    if is_dataset(X):
+        n = check_map_style(X, "adversarial_distances")
+        if y is not None and len(y) != n:
+            raise ValueError(f"The dataset has {n} items but y has {len(y)} labels.")
+        indices = _draw(n, n_samples, rng)
+        X, labels = read_items(X, indices, "adversarial_distances")
+        y = labels if y is None else np.asarray(y)[indices]
+    elif n_samples is not None:
+        if sp.issparse(X):
+            raise TypeError("X is a scipy sparse matrix; the attacks need dense inputs "
+                            "(X.toarray()).")
+        X = np.asarray(X)
+        indices = _draw(len(X), n_samples, rng)
+        X, y = X[indices], (None if y is None else np.asarray(y)[indices])
+    else:
+        indices, rng = None, random_state  # the attack seeded as given: nothing drawn
+    result = _make_attack(attack, clip_min, clip_max, rng, attack_params).attack(
         estimator, X, y)
+    result.indices = np.arange(len(result)) if indices is None else indices
+    return result
 
 
 class RobustnessScorer:
@@ -141,26 +192,40 @@ class RobustnessScorer:
                              "must exceed to count as robust.")
 
     def __call__(self, estimator, X, y):
-        """Score ``estimator`` on ``(X, y)``; see the class docstring."""
+        """Score ``estimator`` on ``(X, y)``; see the class docstring.
+
+        ``X`` may be a map-style Dataset (``y`` None takes its labels): only the samples
+        the protocol needs are read, in a random order until ``n_samples`` correctly
+        classified ones are found (the array path draws among all correctly classified
+        samples instead: both are uniform draws, not the same draw).
+        """
         self._check()
-        if sp.issparse(X):
-            raise TypeError("X is a scipy sparse matrix; RobustnessScorer needs dense inputs "
-                            "(X.toarray()).")
-        X, y = np.asarray(X), np.asarray(y)
-        if X.ndim < 2 or y.shape != (len(X),):
-            raise ValueError(f"RobustnessScorer needs X of at least 2 dimensions and y of shape "
-                             f"(n_samples,) = ({len(X) if X.ndim else 0},); got X of shape "
-                             f"{X.shape} and y of shape {y.shape}.")
         rng = check_random_state(self.random_state)
-        pool = np.arange(len(X))
-        if self.misclassified == "exclude" and self.statistic != "robust_accuracy":
-            pool = pool[np.asarray(estimator.predict(X)) == y]
-            if not len(pool):
+        exclude = self.misclassified == "exclude" and self.statistic != "robust_accuracy"
+        if is_dataset(X):
+            X, y, shape = self._draw_from_dataset(estimator, X, y, rng, exclude)
+            if X is None:
                 return 0.0
-        chosen = np.sort(rng.choice(pool, size=min(self.n_samples, len(pool)), replace=False))
+        else:
+            if sp.issparse(X):
+                raise TypeError("X is a scipy sparse matrix; RobustnessScorer needs dense "
+                                "inputs (X.toarray()).")
+            X, y = np.asarray(X), np.asarray(y)
+            if X.ndim < 2 or y.shape != (len(X),):
+                raise ValueError(f"RobustnessScorer needs X of at least 2 dimensions and y of "
+                                 f"shape (n_samples,) = ({len(X) if X.ndim else 0},); got X of "
+                                 f"shape {X.shape} and y of shape {y.shape}.")
+            pool = np.arange(len(X))
+            if exclude:
+                pool = pool[np.asarray(estimator.predict(X)) == y]
+                if not len(pool):
+                    return 0.0
+            chosen = np.sort(rng.choice(pool, size=min(self.n_samples, len(pool)),
+                                        replace=False))
+            X, y, shape = X[chosen], y[chosen], X.shape[1:]
         attack = _make_attack(self.attack, self.clip_min, self.clip_max, rng, self.attack_params)
-        result = attack.attack(estimator, X[chosen], y[chosen])
-        diameter = (self.clip_max - self.clip_min) * math.sqrt(np.prod(X.shape[1:]))
+        result = attack.attack(estimator, X, y)
+        diameter = (self.clip_max - self.clip_min) * math.sqrt(np.prod(shape))
         d = np.minimum(result.distances, diameter)
         if self.statistic == "robust_accuracy":
             return float(np.mean(d > self.eps))
@@ -173,6 +238,32 @@ class RobustnessScorer:
         if self.statistic == "median":
             return float(np.median(d))
         return float(np.quantile(d, self.statistic))
+
+    def _draw_from_dataset(self, estimator, dataset, y, rng, exclude):
+        """``(X, y, sample shape)`` of the samples to attack, reading no other item."""
+        n = check_map_style(dataset, type(self).__name__)
+        y = dataset_labels(dataset, type(self).__name__) if y is None else np.asarray(y)
+        if y.shape != (n,):
+            raise ValueError(f"The dataset has {n} items but y has shape {y.shape}.")
+        order = rng.permutation(n)
+        if not exclude:
+            chosen = np.sort(order[:self.n_samples])
+            X, _ = read_items(dataset, chosen, type(self).__name__)
+            return X, y[chosen], X.shape[1:]
+        kept, images = [], []
+        for start in range(0, n, self.n_samples):  # chunks of n_samples, until enough
+            chunk = order[start:start + self.n_samples]
+            X, _ = read_items(dataset, chunk, type(self).__name__)
+            right = np.asarray(estimator.predict(X)) == y[chunk]
+            kept.extend(chunk[right].tolist())
+            images.extend(X[right])
+            if len(kept) >= self.n_samples:
+                break
+        if not kept:
+            return None, None, None
+        kept, images = np.asarray(kept[:self.n_samples]), images[:self.n_samples]
+        order = np.argsort(kept)  # in dataset order, as the array path attacks them
+        return np.stack(images)[order], y[kept[order]], images[0].shape
 
     def __repr__(self):
         params = {"attack": self.attack, "n_samples": self.n_samples,

@@ -188,6 +188,49 @@ def test_distributed_resnet_keeps_every_rank_identical(distributed_fits):
     np.testing.assert_array_equal(report["unpickled"], report["predicted"])
 
 
+class _ReadCounting(torch.utils.data.Dataset):
+    """``(X[i], y[i])`` items that count how often they are read in this process."""
+
+    def __init__(self, X, y):
+        self.X, self.y, self.targets, self.reads = X, y, y, 0
+
+    def __len__(self):
+        return len(self.X)
+
+    def __getitem__(self, i):
+        self.reads += 1
+        return self.X[i], self.y[i]
+
+
+def _fit_dataset_on_rank(rank, world_size, port, results):
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    dist.init_process_group("gloo", rank=rank, world_size=world_size)
+    try:
+        data = _ReadCounting(*_tabular())
+        clf = SpectralMLPClassifier(distributed=True, device="cpu", **MLP_PARAMS).fit(data)
+        state = _state(clf)
+        gathered = [torch.zeros_like(state) for _ in range(world_size)]
+        dist.all_gather(gathered, state)
+        reads = [torch.zeros(1, dtype=torch.int64) for _ in range(world_size)]
+        dist.all_gather(reads, torch.tensor([data.reads]))
+        if rank == 0:
+            results.put(dict(difference=float((gathered[0] - gathered[1]).abs().max()),
+                             state=state.numpy(), reads=[int(r) for r in reads]))
+    finally:
+        dist.destroy_process_group()
+
+
+@needs_gloo
+def test_distributed_dataset_each_rank_reads_its_share_and_trains_one_model():
+    report = _spawn(_fit_dataset_on_rank)
+    assert report["difference"] == 0.0
+    # 128 items, 2 ranks, 4 epochs: 64 reads per rank per epoch, plus item 0 twice (its
+    # shape, and the feature width after training).
+    assert report["reads"] == [4 * 64 + 2] * 2
+    single = SpectralMLPClassifier(device="cpu", **MLP_PARAMS).fit(*_tabular())
+    np.testing.assert_allclose(report["state"], _state(single).numpy(), rtol=1e-5, atol=1e-6)
+
+
 def test_distributed_needs_a_process_group():
     X, y = _tabular()
     with pytest.raises(ValueError, match="initialized torch.distributed process group"):

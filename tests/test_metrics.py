@@ -123,14 +123,13 @@ def test_result_failed_samples_count_as_infinitely_far():
     assert r.summary()["n_failed"] == 1 and r.summary()["n_misclassified"] == 1
 
 
-@pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")
-@pytest.mark.xfail(strict=True, reason="AttackResult.quantile/median interpolate with "
-                   "np.quantile, whose lerp gives NaN next to an inf distance (inf - inf, "
-                   "0 * inf): one failed sample makes every quantile NaN")
 def test_result_quantiles_with_a_failed_sample_are_the_order_statistics():
     r = _result([0.0, 1.0, np.inf, 2.0])
     assert r.median() == 2.0  # the middle of (1, 2, inf)
     np.testing.assert_array_equal(r.quantile([0.0, 0.5, 1.0]), [1.0, 2.0, np.inf])
+    assert r.quantile(0.75) == np.inf  # between 2 and inf
+    assert r.quantile(0.25) == 1.5  # finite neighbours interpolate as numpy does
+    assert r.summary()["median"] == 2.0
 
 
 def test_result_statistics_of_an_all_misclassified_result_are_nan():

@@ -26,6 +26,9 @@ class AttackResult:
         Label queries spent per sample.
     clip_min, clip_max : float
         The input box the attack searched in (distances are in its units).
+    indices : ndarray of int, shape (n_samples,), optional
+        Positions in the caller's X of the attacked samples, where they were drawn from it
+        (:func:`~skspectral.adversarial_distances` with ``n_samples``, or a Dataset).
     """
 
     distances: np.ndarray
@@ -34,6 +37,7 @@ class AttackResult:
     queries: np.ndarray
     clip_min: float
     clip_max: float
+    indices: np.ndarray | None = None
 
     def __len__(self):
         return len(self.distances)
@@ -54,9 +58,22 @@ class AttackResult:
         return self.quantile(0.5, misclassified)
 
     def quantile(self, q, misclassified="exclude"):
-        """Quantile(s) ``q`` in [0, 1] of the distances (see :meth:`mean`)."""
-        d = self._select(misclassified)
-        return np.quantile(d, q) if len(d) else np.full(np.shape(q), np.nan)
+        """Quantile(s) ``q`` in [0, 1] of the distances (see :meth:`mean`).
+
+        NumPy's default (linear) definition, except beside an ``inf`` distance (a sample with
+        no adversarial point found): where ``q`` falls on an order statistic that statistic
+        is returned, and between a finite one and ``inf`` the result is ``inf``, where
+        :func:`numpy.quantile`'s interpolation gives NaN (``0 * inf``, ``inf - inf``).
+        """
+        d = np.sort(self._select(misclassified))
+        if not len(d):
+            return np.full(np.shape(q), np.nan)
+        h = (len(d) - 1) * np.asarray(q, dtype=float)
+        lo, hi = np.floor(h).astype(int), np.ceil(h).astype(int)
+        low, high = d[lo], d[hi]
+        with np.errstate(invalid="ignore"):
+            step = np.where(high == low, 0.0, (h - lo) * (high - low))
+        return low + step
 
     def fraction_above(self, thresholds, misclassified="exclude"):
         """Fraction of samples whose distance exceeds each threshold (the paper's curves)."""

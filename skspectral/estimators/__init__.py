@@ -1,8 +1,8 @@
 """scikit-learn estimators that train spectrally regularized networks through skorch."""
 
+from ..data import ArrayDataset, TensorBatchIterator
 from ._base import OPTIMIZERS, REGULARIZERS, SpectralEstimatorBase, resolve_device
 from ._classifier import SpectralClassifierBase
-from ._data import ArrayDataset, TensorBatchIterator
 from ._monitor import FeatureProbe
 from .barlow import SpectralBarlowTwins
 from .mlp import SpectralMLPClassifier

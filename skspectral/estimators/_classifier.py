@@ -7,6 +7,7 @@ from sklearn.base import ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
+from ..data import dataset_labels, is_dataset
 from ._base import SpectralEstimatorBase
 
 __all__ = ["SpectralClassifierBase"]
@@ -30,28 +31,59 @@ class SpectralClassifierBase(ClassifierMixin, SpectralEstimatorBase):
                              f"got 1 class ({classes[0]!r}).")
         return classes
 
-    def fit(self, X, y):
+    def _training_data(self, X, y, reset, classes=None):
+        """``(X, y_encoded)`` for training, setting ``classes_`` on ``reset``.
+
+        A Dataset's labels come from ``y`` when given, else from the dataset (its
+        ``targets``, or its items); the items are encoded as they are read, so ``y_encoded``
+        is None.
+        """
+        if is_dataset(X):
+            labels = dataset_labels(X, type(self).__name__) if y is None else np.asarray(y)
+            if reset:
+                self.classes_ = self._validate_targets(labels if classes is None
+                                                       else np.asarray(classes))
+            self._check_known(labels)
+            codes = None if y is None else np.searchsorted(self.classes_, labels)
+            data = self._dataset_input(X, reset, classes=self.classes_, y=codes)
+            return data, None
+        X, y = self._validate_X(X, y, reset=reset)
+        if reset:
+            self.classes_ = self._validate_targets(y if classes is None else np.asarray(classes))
+        self._check_known(y)
+        return X, np.searchsorted(self.classes_, y).astype(np.int64)
+
+    def _check_known(self, y):
+        check_classification_targets(y)
+        unseen = np.setdiff1d(np.unique(y), self.classes_)
+        if unseen.size:
+            raise ValueError(f"y holds labels {unseen.tolist()} not in classes_ "
+                             f"{self.classes_.tolist()}.")
+
+    def fit(self, X, y=None):
         """Train the network from scratch for ``max_epochs`` epochs.
 
         Parameters
         ----------
-        X : array-like
-            Training inputs (converted to float32).
+        X : array-like or torch.utils.data.Dataset
+            Training inputs (converted to float32; image estimators keep uint8 pixels), or a
+            map-style Dataset of ``(sample, label)`` items (or of samples, with ``y``), read
+            through a DataLoader: ``iterator_train__num_workers``, ``__pin_memory``,
+            ``__persistent_workers`` and ``__prefetch_factor`` set it up.
         y : array-like of shape (n_samples,)
-            Class labels of any type (at least two classes).
+            Class labels of any type (at least two classes). With a Dataset, None takes
+            the labels from the dataset.
 
         Returns
         -------
         self
         """
         scope, optimizer = self._check_params()
-        X, y = self._validate_X(X, y, reset=True)
-        self.classes_ = self._validate_targets(y)
-        y_encoded = np.searchsorted(self.classes_, y).astype(np.int64)
+        data, y_encoded = self._training_data(X, y, reset=True)
         self._start(scope, optimizer)
-        return self._train(X, y_encoded, self.max_epochs)
+        return self._train(data, y_encoded, self.max_epochs)
 
-    def partial_fit(self, X, y, classes=None):
+    def partial_fit(self, X, y=None, classes=None):
         """Train for one epoch, continuing from the current state.
 
         The first call builds the network (as ``fit`` does, with ``classes`` or, if None,
@@ -60,8 +92,10 @@ class SpectralClassifierBase(ClassifierMixin, SpectralEstimatorBase):
 
         Parameters
         ----------
-        X : array-like
+        X : array-like or torch.utils.data.Dataset
+            As in :meth:`fit`.
         y : array-like of shape (n_samples,)
+            None with a Dataset takes its labels.
         classes : array-like, optional
             All labels that will ever be seen; only used on the first call.
 
@@ -71,29 +105,39 @@ class SpectralClassifierBase(ClassifierMixin, SpectralEstimatorBase):
         """
         first = not hasattr(self, "net_")
         scope, optimizer = self._check_params()
-        X, y = self._validate_X(X, y, reset=first)
+        data, y_encoded = self._training_data(X, y, reset=first, classes=classes)
         if first:
-            self.classes_ = self._validate_targets(y if classes is None else np.asarray(classes))
             self._start(scope, optimizer)
-        check_classification_targets(y)
-        unseen = np.setdiff1d(np.unique(y), self.classes_)
-        if unseen.size:
-            raise ValueError(f"y holds labels {unseen.tolist()} not in classes_ "
-                             f"{self.classes_.tolist()}.")
-        y_encoded = np.searchsorted(self.classes_, y).astype(np.int64)
-        return self._train(X, y_encoded, 1)
+        return self._train(data, y_encoded, 1)
 
     def _logits(self, X):
         check_is_fitted(self)
-        X, _ = self._validate_X(X, reset=False)
-        return self._map_batches(lambda m, xb: m(xb), X)
+        return self._map_batches(lambda m, xb: m(xb), self._inference_input(X))
+
+    def score(self, X, y=None, sample_weight=None):
+        """Accuracy on ``(X, y)``.
+
+        Parameters
+        ----------
+        X : array-like or torch.utils.data.Dataset
+        y : array-like of shape (n_samples,)
+            True labels; None with a Dataset takes its labels.
+        sample_weight : array-like of shape (n_samples,), optional
+
+        Returns
+        -------
+        float
+        """
+        if y is None and is_dataset(X):
+            y = dataset_labels(X, type(self).__name__)
+        return super().score(X, y, sample_weight=sample_weight)
 
     def predict_proba(self, X):
         """Class probabilities, softmax of the logits.
 
         Parameters
         ----------
-        X : array-like
+        X : array-like or torch.utils.data.Dataset
 
         Returns
         -------
@@ -107,7 +151,7 @@ class SpectralClassifierBase(ClassifierMixin, SpectralEstimatorBase):
 
         Parameters
         ----------
-        X : array-like
+        X : array-like or torch.utils.data.Dataset
 
         Returns
         -------

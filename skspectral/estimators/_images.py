@@ -27,7 +27,9 @@ class ImageInputMixin:
 
     X is images ``(n, C, H, W)`` or ``(n, H, W)``, or flat rows ``(n, C*H*W)`` with
     ``image_shape`` (square one-channel images when the row length is a square, else
-    ``1 x 1 x d``); uint8 or float pixels, used as given. Parameters read: ``arch``, ``stem``,
+    ``1 x 1 x d``), or a map-style torch Dataset of ``(C, H, W)`` or ``(H, W)`` images; uint8
+    or float pixels, used as given (uint8 stays uint8, a quarter of float32's memory, until
+    the device converts each batch). Parameters read: ``arch``, ``stem``,
     ``padding_mode``, ``precision``, ``channels_last``, ``image_shape``, ``input_size``,
     ``normalize``. Sets ``input_shape_`` and provides ``input_shapes_``.
     """
@@ -53,7 +55,7 @@ class ImageInputMixin:
             elif arr.ndim > 4:
                 raise ValueError(f"X must be images (n, C, H, W) or (n, H, W), or flat rows "
                                  f"(n, C*H*W); got an array of shape {arr.shape}.")
-        X, y = validate_tabular(self, X, y, reset=reset)
+        X, y = validate_tabular(self, X, y, reset=reset, keep_uint8=True)
         d = X.shape[1]
         if shape is None:
             if self.image_shape is not None:
@@ -66,15 +68,27 @@ class ImageInputMixin:
         if math.prod(shape) != d:
             raise ValueError(f"image_shape {tuple(shape)} does not match the {d} values per "
                              "row of X.")
+        return X.reshape(len(X), *self._set_image_shape(shape, reset)), y
+
+    def _check_sample_shape(self, shape, reset):
+        # A Dataset's items: (C, H, W) images, or (H, W) for one channel.
+        if len(shape) not in (2, 3):
+            raise ValueError(f"{type(self).__name__} takes images (C, H, W) or (H, W), but "
+                             f"the dataset's items have shape {shape}.")
+        return self._set_image_shape(shape if len(shape) == 3 else (1, *shape), reset)
+
+    def _set_image_shape(self, shape, reset):
+        """Record ``input_shape_`` (on ``reset``) or check ``shape`` against it."""
+        shape = tuple(int(s) for s in shape)
         if reset:
-            self.input_shape_ = tuple(int(s) for s in shape)
+            self.input_shape_ = shape
             if self.normalize is not None and len(np.ravel(self.normalize[0])) != shape[0]:
                 raise ValueError(f"normalize has {len(np.ravel(self.normalize[0]))} channel "
                                  f"statistics, the images {shape[0]} channels.")
-        elif tuple(shape) != self.input_shape_:
-            raise ValueError(f"X has images of shape {tuple(shape)}, but "
+        elif shape != self.input_shape_:
+            raise ValueError(f"X has images of shape {shape}, but "
                              f"{type(self).__name__} was fitted on {self.input_shape_}.")
-        return X.reshape(len(X), *shape), y
+        return shape
 
     def _net_params(self):
         size = self.input_size

@@ -5,6 +5,7 @@ from sklearn.utils._param_validation import StrOptions
 from skorch.callbacks import PassthroughScoring
 
 from .._params import CONSTRAINTS, ModuleNames, PositiveInts
+from ..data import first_image, is_dataset
 from ..models import AUGMENTATIONS, BarlowTwins, BarlowTwinsLoss
 from ._base import SpectralEstimatorBase
 from ._images import IMAGE_CONSTRAINTS, ImageInputMixin
@@ -91,6 +92,9 @@ class SpectralBarlowTwins(ImageInputMixin, SpectralEstimatorBase):
     callbacks : list, optional
         Extra skorch callbacks, e.g. a :class:`~skspectral.FeatureProbe` that records
         kNN or linear-probe accuracy on a labelled set every epoch.
+    checkpoint_dir : str or path-like, optional
+    checkpoint_every : int, default=1
+        Resumable training (see :class:`~skspectral.SpectralMLPClassifier`).
     **kwargs :
         Routed skorch parameters (``optimizer__nesterov=True``, ...).
 
@@ -146,7 +150,8 @@ class SpectralBarlowTwins(ImageInputMixin, SpectralEstimatorBase):
                  update_every=24, n_power_iterations=1, lr=0.01, momentum=None,
                  weight_decay=1e-4, batch_size=1024, max_epochs=1000, optimizer="sgd",
                  precision="32", channels_last=False, device="auto", distributed=False,
-                 random_state=None, verbose=0, callbacks=None, **kwargs):
+                 random_state=None, verbose=0, callbacks=None, checkpoint_dir=None,
+                 checkpoint_every=1, **kwargs):
         self.arch = arch
         self.stem = stem
         self.padding_mode = padding_mode
@@ -164,7 +169,8 @@ class SpectralBarlowTwins(ImageInputMixin, SpectralEstimatorBase):
             n_power_iterations=n_power_iterations, lr=lr, momentum=momentum,
             weight_decay=weight_decay, batch_size=batch_size, max_epochs=max_epochs,
             optimizer=optimizer, device=device, distributed=distributed,
-            random_state=random_state, verbose=verbose, callbacks=callbacks, **kwargs)
+            random_state=random_state, verbose=verbose, callbacks=callbacks,
+            checkpoint_dir=checkpoint_dir, checkpoint_every=checkpoint_every, **kwargs)
 
     # ----------------------------------------------------------------- hooks
     def _check_module_params(self):
@@ -211,6 +217,17 @@ class SpectralBarlowTwins(ImageInputMixin, SpectralEstimatorBase):
 
     # ----------------------------------------------------------------- data
     def _validate_images(self, X, reset):
+        if is_dataset(X):
+            if reset:
+                _, uint8 = first_image(X)
+                self.value_range_ = (self._range(self.value_range) if self.value_range
+                                     is not None else (0.0, 255.0) if uint8 else (0.0, 1.0))
+            # each item's pixels are checked against value_range_ as it is read
+            data = self._dataset_input(X, reset, value_range=self.value_range_)
+            if reset and len(data) < 2:
+                raise ValueError(f"{type(self).__name__} needs at least 2 images (the loss "
+                                 f"standardizes over the batch), got {len(data)}.")
+            return data
         raw_dtype = getattr(X, "dtype", None)
         X, _ = self._validate_X(X, reset=reset)
         if reset:
@@ -236,9 +253,12 @@ class SpectralBarlowTwins(ImageInputMixin, SpectralEstimatorBase):
 
         Parameters
         ----------
-        X : array-like
+        X : array-like or torch.utils.data.Dataset
             Images ``(n, C, H, W)`` or ``(n, H, W)``, or flat rows with ``image_shape``;
-            uint8 or float pixels within ``value_range``.
+            uint8 or float pixels within ``value_range``. Or a map-style Dataset of images
+            or ``(image, label)`` items (labels ignored; ``torchvision.datasets.ImageFolder``
+            for a folder of files), read through a DataLoader: ``iterator_train__num_workers``,
+            ``__pin_memory``, ``__persistent_workers`` and ``__prefetch_factor`` set it up.
         y : None
             Ignored (self-supervised); accepted for Pipeline compatibility.
 
@@ -258,7 +278,7 @@ class SpectralBarlowTwins(ImageInputMixin, SpectralEstimatorBase):
 
         Parameters
         ----------
-        X : array-like
+        X : array-like or torch.utils.data.Dataset
         y : None
             Ignored.
 

@@ -112,6 +112,9 @@ class SpectralResNetClassifier(ImageInputMixin, SpectralClassifierBase):
     random_state : int, RandomState instance or None, default=None
     verbose : int, default=0
     callbacks : list, optional
+    checkpoint_dir : str or path-like, optional
+    checkpoint_every : int, default=1
+        Resumable training (see :class:`~skspectral.SpectralMLPClassifier`).
     **kwargs :
         Routed skorch parameters (``optimizer__nesterov=True``, ...).
 
@@ -153,7 +156,8 @@ class SpectralResNetClassifier(ImageInputMixin, SpectralClassifierBase):
                  n_power_iterations=1, lr=0.01, momentum=None, weight_decay=1e-4,
                  batch_size=1024, max_epochs=200, optimizer="sgd", precision="32",
                  channels_last=False, device="auto", distributed=False, random_state=None,
-                 verbose=0, callbacks=None, **kwargs):
+                 verbose=0, callbacks=None, checkpoint_dir=None,
+                 checkpoint_every=1, **kwargs):
         self.arch = arch
         self.stem = stem
         self.padding_mode = padding_mode
@@ -176,7 +180,8 @@ class SpectralResNetClassifier(ImageInputMixin, SpectralClassifierBase):
             n_power_iterations=n_power_iterations, lr=lr, momentum=momentum,
             weight_decay=weight_decay, batch_size=batch_size, max_epochs=max_epochs,
             optimizer=optimizer, device=device, distributed=distributed,
-            random_state=random_state, verbose=verbose, callbacks=callbacks, **kwargs)
+            random_state=random_state, verbose=verbose, callbacks=callbacks,
+            checkpoint_dir=checkpoint_dir, checkpoint_every=checkpoint_every, **kwargs)
 
     def _check_module_params(self):
         self._check_image_params()

@@ -17,7 +17,21 @@ from ..regularization import SpectralPenalty, resolve_scope, unwrap
 from ..spectral import capture_input_shapes
 from ._history import EpochHistory, EpochMeanLoss
 
-__all__ = ["SpectralNet"]
+__all__ = ["SpectralNet", "as_model_input"]
+
+
+def as_model_input(x, device, channels_last=False):
+    """A batch on ``device`` as the network takes it: integer pixels (uint8 images travel as
+    uint8 to the device, a quarter of float32's bytes) become float32 there, unscaled;
+    image batches go channels-last where asked. Anything else passes through."""
+    if not isinstance(x, torch.Tensor):
+        return x
+    x = x.to(device)
+    if not x.is_floating_point():
+        x = x.float()
+    if channels_last and x.ndim == 4:
+        x = x.contiguous(memory_format=torch.channels_last)
+    return x
 
 
 class SpectralNet(NeuralNet):
@@ -60,8 +74,8 @@ class SpectralNet(NeuralNet):
         :class:`~torch.nn.parallel.DistributedDataParallel` (which starts every rank from
         rank 0's weights and all-reduces the gradients), ``batch_size`` is the global batch,
         split evenly across the ranks by the training iterator (which must accept
-        ``num_replicas`` and ``rank``, as
-        :class:`~skspectral.estimators.TensorBatchIterator` does), and the penalty keeps
+        ``num_replicas`` and ``rank``, as :class:`~skspectral.data.BatchLoader` does: each
+        rank reads only its share of the data), and the penalty keeps
         its state identical on every rank. The history records each rank's own losses.
         BatchNorm normalizes with each rank's batch statistics.
     **kwargs :
@@ -117,7 +131,7 @@ class SpectralNet(NeuralNet):
                 raise ValueError(
                     f"distributed=True shards the training batches through iterator_train, "
                     f"which must accept num_replicas and rank; {self.iterator_train!r} does "
-                    "not (use skspectral.estimators.TensorBatchIterator).")
+                    "not (use skspectral.data.BatchLoader).")
         super().initialize()
         self.scaler_ = (torch.amp.GradScaler(torch.device(self.device).type)
                         if self.precision == "fp16" else None)
@@ -165,19 +179,22 @@ class SpectralNet(NeuralNet):
         return state
 
     def get_iterator(self, dataset, training=False):
-        rank, size = world()
-        if not (training and self.distributed and size > 1):
+        if not training:
             return super().get_iterator(dataset, training=training)
         kwargs = self.get_params_for("iterator_train")
         batch_size = kwargs.pop("batch_size", self.batch_size)
         if batch_size == -1:
             batch_size = len(dataset)
-        return self.iterator_train(dataset, batch_size=batch_size, num_replicas=size,
-                                   rank=rank, **kwargs)
+        accepted = inspect.signature(self.iterator_train).parameters
+        if "start_epoch" in accepted:  # seeds per epoch, resumed fits included
+            kwargs["start_epoch"] = len(self.history)
+        rank, size = world()
+        if self.distributed and size > 1:
+            kwargs.update(num_replicas=size, rank=rank)
+        return self.iterator_train(dataset, batch_size=batch_size, **kwargs)
 
     def infer(self, x, **fit_params):
-        if self.channels_last and isinstance(x, torch.Tensor) and x.ndim == 4:
-            x = x.to(self.device).contiguous(memory_format=torch.channels_last)
+        x = as_model_input(x, self.device, self.channels_last)
         with self._autocast():
             ddp = getattr(self, "_ddp", None)
             if ddp is None or not self.module_.training:

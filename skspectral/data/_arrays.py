@@ -1,0 +1,79 @@
+"""In-memory arrays and a mini-batch iterator that slices them (no per-sample collate)."""
+
+import numpy as np
+import torch
+
+from ._batches import GlobalBatches
+
+__all__ = ["ArrayDataset", "TensorBatchIterator"]
+
+
+class ArrayDataset(torch.utils.data.Dataset):
+    """Dataset over arrays already in memory, sliced a whole batch at a time.
+
+    Parameters
+    ----------
+    X : numpy.ndarray or torch.Tensor
+        Inputs, shared with the caller, never copied when contiguous: uint8 images stay
+        uint8 (a quarter of float32's memory) and are converted a batch at a time on the
+        training device.
+    y : numpy.ndarray or torch.Tensor, optional
+        Integer-encoded targets.
+    """
+
+    def __init__(self, X, y=None):
+        self.X = torch.as_tensor(np.ascontiguousarray(X) if isinstance(X, np.ndarray) else X)
+        self.y = None if y is None else torch.as_tensor(y)
+        if self.y is not None and len(self.y) != len(self.X):
+            raise ValueError(f"X and y have different lengths: {len(self.X)} and {len(self.y)}.")
+
+    def __len__(self):
+        return len(self.X)
+
+    def __getitem__(self, index):
+        return self.X[index], (None if self.y is None else self.y[index])
+
+
+class TensorBatchIterator:
+    """Iterate over an :class:`ArrayDataset` in mini-batches of sliced tensors.
+
+    A drop-in for skorch's ``iterator_train`` / ``iterator_valid`` (called as
+    ``TensorBatchIterator(dataset, batch_size=..., shuffle=...)``). Indexing the stored
+    tensors once per batch avoids the per-sample ``__getitem__`` and collate of a
+    ``DataLoader``, which costs more than a small network's step on a CPU. The batches are
+    those of :class:`GlobalBatches` (order, padding and data-parallel sharding).
+
+    Parameters
+    ----------
+    dataset : ArrayDataset
+    batch_size : int
+        The global batch size.
+    shuffle : bool, default=False
+        Draw a new permutation (from torch's global generator) for every pass.
+    drop_last : bool, default=False
+        Skip the last incomplete batch.
+    min_last_batch : int, default=1
+        Skip a last batch of fewer rows (global count) unless it is the only batch; e.g.
+        ``batch_size`` drops an incomplete last batch where there are full ones.
+    num_replicas : int, default=1
+        Number of data-parallel processes (torch.distributed's world size).
+    rank : int, default=0
+        This process's rank.
+    """
+
+    def __init__(self, dataset, batch_size, shuffle=False, drop_last=False, num_replicas=1,
+                 rank=0, min_last_batch=1):
+        if not isinstance(dataset, ArrayDataset):
+            raise TypeError(f"TensorBatchIterator needs an ArrayDataset, got "
+                            f"{type(dataset).__name__}.")
+        self.dataset = dataset
+        self.batches = GlobalBatches(len(dataset), batch_size, shuffle=shuffle,
+                                     drop_last=drop_last, min_last_batch=min_last_batch,
+                                     num_replicas=num_replicas, rank=rank)
+
+    def __len__(self):
+        return len(self.batches)
+
+    def __iter__(self):
+        for index in self.batches:
+            yield self.dataset[index]
