@@ -585,3 +585,29 @@ def test_attack_on_an_estimator_matches_attack_on_its_pipeline_twin(digits_featu
     a = TangentAttack(max_iter=5, random_state=0).attack(feat, X[:20], y[:20])
     b = TangentAttack(max_iter=5, random_state=0).attack(feat.predict, X[:20], y[:20])
     np.testing.assert_allclose(a.distances, b.distances, rtol=1e-4)
+
+
+def test_fused_head_decides_in_the_precision_the_pipeline_predicts_in():
+    # A LogisticRegression fitted on float32 features keeps float32 coefficients and
+    # predicts in float32; Barlow features reach ~1e6 after two epochs, where a float64
+    # head moved the boundary enough that returned points kept pipe.predict's label.
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+
+    from skspectral import SpectralBarlowTwins, adversarial_distances
+    from skspectral.attacks import as_oracle
+
+    rng = np.random.default_rng(3)
+    X = rng.random((96, 3, 16, 16), dtype=np.float32)
+    y = (X[:, 0].mean(axis=(1, 2)) > X[:, 1].mean(axis=(1, 2))).astype(int)
+    feat = SpectralBarlowTwins(projector=(32,), max_epochs=2, batch_size=64, burnin=0,
+                               update_every=2, lr=0.05, random_state=0, device="cpu")
+    pipe = Pipeline([("feat", feat), ("clf", LogisticRegression(max_iter=2000))]).fit(X, y)
+    assert pipe["clf"].coef_.dtype == np.float32
+    assert as_oracle(pipe).__class__.__name__ == "LabelOracle"
+    predicted = pipe.predict(X[:6])
+    result = adversarial_distances(pipe, X[:6], predicted, max_iter=3, random_state=0)
+    found = np.flatnonzero(result.success & (result.distances > 0))
+    assert len(found) >= 4
+    for point, label in zip(result.adversarial[found], predicted[found], strict=True):
+        assert pipe.predict(point[None])[0] != label

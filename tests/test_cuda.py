@@ -592,12 +592,6 @@ def test_fused_barlow_pipeline_oracle_on_cuda(cuda_barlow_pipeline):
 
 
 @pytest.mark.cuda
-@pytest.mark.xfail(strict=False, reason=(
-    "the fused oracle evaluates the linear head in float64, but a LogisticRegression fitted on "
-    "float32 features keeps float32 coef_ (scikit-learn 1.9) and Pipeline.predict decides in "
-    "float32: on features of large magnitude (~1e6 after 2 Barlow epochs) the two disagree "
-    "within ~1e-6 of the boundary, so a returned point can keep pipe.predict's label "
-    "(reproduced on the CPU; skspectral/attacks/_oracle.py)"))
 def test_barlow_pipeline_attack_points_are_adversarial_for_pipeline_predict(
         cuda_barlow_pipeline):
     pipe, _, predicted, result = cuda_barlow_pipeline

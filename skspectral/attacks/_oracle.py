@@ -78,19 +78,25 @@ class LabelOracle:
 class _LinearHead(nn.Module):
     """A fitted scikit-learn linear classifier as a torch module returning label codes.
 
-    The decision function is evaluated in float64, as scikit-learn evaluates it (float32
-    features times float64 coefficients), so labels near the boundary agree with the
-    Pipeline's own ``predict``.
+    The decision function is evaluated in the precision scikit-learn evaluates it in: the
+    float32 features times ``coef_`` promote to ``coef_``'s dtype (float64 for a classifier
+    fitted on float64 data, float32 for one fitted on the float32 features, as
+    LogisticRegression keeps them since scikit-learn 1.7). Evaluated in another precision,
+    labels near the boundary of large features would disagree with the Pipeline's own
+    ``predict``.
     """
 
     def __init__(self, coef, intercept):
         super().__init__()
-        self.register_buffer("coef", torch.as_tensor(np.atleast_2d(coef), dtype=torch.float64))
+        coef = np.atleast_2d(coef)
+        dtype = torch.float64 if np.result_type(np.float32, coef.dtype) == np.float64 \
+            else torch.float32
+        self.register_buffer("coef", torch.as_tensor(coef, dtype=dtype))
         self.register_buffer("intercept", torch.as_tensor(np.asarray(intercept),
-                                                          dtype=torch.float64).reshape(-1))
+                                                          dtype=dtype).reshape(-1))
 
     def forward(self, z):
-        scores = z.double() @ self.coef.T + self.intercept
+        scores = z.to(self.coef.dtype) @ self.coef.T + self.intercept
         if scores.shape[1] == 1:  # binary: classes_[1] where the decision function is > 0
             return (scores[:, 0] > 0).long()
         return scores.argmax(dim=1)
