@@ -37,6 +37,8 @@ def test_an_unknown_preset_lists_the_known_ones():
         paper_estimator("mnist")
 
 
-def test_the_quick_default_keeps_rep_spectral_on():
+def test_the_quick_default_is_the_measured_setting():
+    # gamma and burn-in chosen by benchmarks/bench_gamma.py (docs/choosing_gamma.md): the
+    # largest mean-distance gain at accuracy within 0.5 point of no penalty on every set.
     clf = SpectralMLPClassifier()
-    assert clf.regularizer == "rep" and clf.gamma > 0 and clf.burnin < 1
+    assert (clf.regularizer, clf.gamma, clf.burnin) == ("rep", 2e-2, 0.0)

@@ -28,8 +28,8 @@ def run_demo(epochs=200, gamma=2e-2, hidden=1024, seed=0, attack_samples=100, qu
     ----------
     epochs : int, default=200
     gamma : float, default=2e-2
-        Strong enough on this small problem for the penalty's effect on the distances to
-        show (the estimator's own default, 2e-3, is the paper's MNIST value).
+        The quick baseline's default (docs/choosing_gamma.md); the paper's MNIST value is
+        2e-3.
     hidden : int, default=1024
         Hidden-layer width.
     seed : int, default=0
