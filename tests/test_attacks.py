@@ -595,16 +595,17 @@ def test_fused_head_decides_in_the_precision_the_pipeline_predicts_in():
     from sklearn.pipeline import Pipeline
 
     from skspectral import SpectralBarlowTwins, adversarial_distances
-    from skspectral.attacks import as_oracle
+    from skspectral.attacks._oracle import _LinearHead
 
+    # The head takes the precision of coef_ promoted with the float32 features.
+    assert _LinearHead(np.ones((1, 3), np.float32), [0.0]).coef.dtype == torch.float32
+    assert _LinearHead(np.ones((1, 3)), [0.0]).coef.dtype == torch.float64
     rng = np.random.default_rng(3)
     X = rng.random((96, 3, 16, 16), dtype=np.float32)
     y = (X[:, 0].mean(axis=(1, 2)) > X[:, 1].mean(axis=(1, 2))).astype(int)
     feat = SpectralBarlowTwins(projector=(32,), max_epochs=2, batch_size=64, burnin=0,
                                update_every=2, lr=0.05, random_state=0, device="cpu")
     pipe = Pipeline([("feat", feat), ("clf", LogisticRegression(max_iter=2000))]).fit(X, y)
-    assert pipe["clf"].coef_.dtype == np.float32
-    assert as_oracle(pipe).__class__.__name__ == "LabelOracle"
     predicted = pipe.predict(X[:6])
     result = adversarial_distances(pipe, X[:6], predicted, max_iter=3, random_state=0)
     found = np.flatnonzero(result.success & (result.distances > 0))

@@ -81,7 +81,7 @@ class _LinearHead(nn.Module):
     The decision function is evaluated in the precision scikit-learn evaluates it in: the
     float32 features times ``coef_`` promote to ``coef_``'s dtype (float64 for a classifier
     fitted on float64 data, float32 for one fitted on the float32 features, as
-    LogisticRegression keeps them since scikit-learn 1.7). Evaluated in another precision,
+    recent versions of LogisticRegression keep them). Evaluated in another precision,
     labels near the boundary of large features would disagree with the Pipeline's own
     ``predict``.
     """
