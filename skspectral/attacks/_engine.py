@@ -21,6 +21,7 @@ from sklearn.utils._param_validation import StrOptions
 from tqdm.auto import tqdm
 
 from .._params import CONSTRAINTS, StrictInterval, validate
+from ..parallel import worker_thread_limits
 from ._oracle import as_oracle
 from ._result import AttackResult
 
@@ -187,6 +188,7 @@ class DecisionAttack(ABC):
         """
 
     # ------------------------------------------------------------------ driver
+    @worker_thread_limits()  # Dask tasks: torch/BLAS threads of the task
     def attack(self, model, X, y=None, *, starting_points=None):
         """Attack every sample of ``X``.
 

@@ -1,0 +1,396 @@
+"""Running skspectral on a dask.distributed cluster (the ``dask`` extra).
+
+Searches and cross-validation use stock scikit-learn on joblib's Dask backend::
+
+    import joblib
+    from skspectral.parallel import connect
+
+    client = connect("tcp://scheduler:8786")      # a distributed.Client, workers checked
+    with joblib.parallel_config(backend="dask"):
+        search.fit(X, y)                          # GridSearchCV, cross_validate, ...
+
+and ``skspectral reproduce --scheduler ADDRESS`` runs the paper's units as Dask tasks.
+What skspectral adds is small, and lives here:
+
+- **Thread limits in the workers.** A worker with ``nthreads`` threads runs up to
+  ``nthreads`` tasks at once on the ``nthreads`` cores it was given, so each task that trains
+  or attacks runs with one torch and BLAS/OpenMP thread (:func:`task_threads`); two tasks
+  never fight over the same cores. The Dask configuration value ``skspectral.task-threads``
+  (environment ``DASK_SKSPECTRAL__TASK_THREADS`` on the workers) gives each task more, for
+  workers that run one task at a time on several cores. Outside a Dask task nothing changes.
+- **Checked workers.** :func:`connect` and :func:`check_workers` name every worker that
+  cannot import skspectral or has another version of it, before any work is sent.
+
+Nothing here imports dask until it is used: skspectral runs without the extra.
+"""
+
+import os
+import sys
+import threading
+import warnings
+from contextlib import contextmanager
+
+__all__ = ["ClusterError", "check_workers", "connect", "open_client", "recoverable",
+           "task_threads", "worker_thread_limits"]
+
+#: The Dask configuration key of the torch/BLAS threads per task.
+TASK_THREADS = "skspectral.task-threads"
+
+#: Packages whose versions are compared between the client and the workers (a difference
+#: warns: a pickled estimator may not load, or may compute differently, across them).
+_COMPARED = ("torch", "sklearn", "skorch", "numpy")
+
+
+class ClusterError(RuntimeError):
+    """The Dask cluster cannot run skspectral's work: its scheduler cannot be reached, or
+    some of its workers lack skspectral or have another version of it."""
+
+
+def _distributed():
+    """``distributed``, or an ImportError naming the ``dask`` extra."""
+    try:
+        import distributed
+    except ImportError as exc:
+        raise ImportError("Running on a Dask cluster needs dask.distributed, the 'dask' extra: "
+                          "pip install 'skspectral[dask]'.") from exc
+    return distributed
+
+
+def _dask_config():
+    """``dask.config``, or an ImportError naming the ``dask`` extra."""
+    try:
+        import dask.config
+    except ImportError as exc:
+        raise ImportError("Running on a Dask cluster needs dask, the 'dask' extra: pip install "
+                          "'skspectral[dask]'.") from exc
+    return dask.config
+
+
+def _current_worker():
+    """The Dask worker running the current task, or None (not inside a Dask task)."""
+    if "distributed" not in sys.modules:  # dask never imported: no worker in this process
+        return None
+    try:
+        return _distributed().get_worker()
+    except ValueError:  # "No worker found": not inside a task
+        return None
+
+
+def task_threads():
+    """The torch and BLAS threads a Dask task may use; None outside a Dask task.
+
+    A worker with ``nthreads`` threads was given ``nthreads`` cores and runs up to
+    ``nthreads`` tasks at once, so a task gets one thread per core it can count on: 1. The
+    Dask configuration value ``skspectral.task-threads`` (a positive integer; environment
+    variable ``DASK_SKSPECTRAL__TASK_THREADS`` where the worker starts) replaces it, for
+    workers that run one task at a time on several cores (``--nthreads 1`` on a node of 16
+    cores: 16).
+
+    Returns
+    -------
+    int or None
+
+    Raises
+    ------
+    ValueError
+        If ``skspectral.task-threads`` is set to something other than a positive integer.
+    """
+    worker = _current_worker()
+    if worker is None:
+        return None
+    configured = _dask_config().get(TASK_THREADS, None)
+    if configured is None:
+        return 1  # up to nthreads tasks at once on the worker's nthreads cores: one each
+    text = str(configured).strip()
+    if isinstance(configured, bool) or not text.isdigit() or int(text) < 1:
+        raise ValueError(f"The Dask configuration value {TASK_THREADS!r} must be a positive "
+                         f"integer, got {configured!r}.")
+    return int(text)
+
+
+# BLAS and OpenBLAS keep one thread count per process, which every concurrent task of a
+# worker shares: the first task to enter limits it, the last to leave restores it.
+_blas_lock = threading.Lock()
+_blas_users = 0
+_blas_limiter = None
+
+
+@contextmanager
+def _process_blas_limits(threads):
+    global _blas_users, _blas_limiter
+    from threadpoolctl import threadpool_limits
+
+    with _blas_lock:
+        if _blas_users == 0:
+            _blas_limiter = threadpool_limits(threads)
+        _blas_users += 1
+    try:
+        yield
+    finally:
+        with _blas_lock:
+            _blas_users -= 1
+            if _blas_users == 0:
+                _blas_limiter.restore_original_limits()
+                _blas_limiter = None
+
+
+@contextmanager
+def worker_thread_limits():
+    """Inside a Dask task, run the body with :func:`task_threads` torch and BLAS threads.
+
+    torch's intra-op thread count (per calling thread) is set and restored around the body;
+    the BLAS/OpenMP limits of threadpoolctl are held while any task of the process is inside.
+    Outside a Dask task (or without dask installed) the body runs unchanged. skspectral's
+    estimators train and predict, and its attacks run, inside this context, so searches on
+    a Dask cluster need nothing more.
+    """
+    threads = task_threads()
+    if threads is None:
+        yield
+        return
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        with _process_blas_limits(threads):
+            yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+def _identity(data):
+    return data
+
+
+class _Recoverable:
+    """A client whose ``scatter`` makes recomputable tasks; see :func:`recoverable`."""
+
+    def __init__(self, client):
+        self._client = client
+
+    def __getattr__(self, name):
+        return getattr(self._client, name)
+
+    def __repr__(self):
+        return f"recoverable({self._client!r})"
+
+    def _hold(self, data):
+        from uuid import uuid4
+
+        with warnings.catch_warnings():  # the data rides in the task spec, by design
+            warnings.filterwarnings("ignore", message=".*[Ll]arge graph")
+            return self._client.submit(_identity, data, pure=False,
+                                       key=f"skspectral-data-{type(data).__name__}-"
+                                           f"{uuid4().hex}")
+
+    def scatter(self, data, *, asynchronous=None, **kwargs):
+        # broadcast, hash, workers, direct: one holder task per item makes them moot
+        if isinstance(data, dict):
+            futures = {key: self._hold(value) for key, value in data.items()}
+        elif isinstance(data, (list, tuple)):
+            futures = [self._hold(value) for value in data]
+        else:
+            futures = self._hold(data)
+        if asynchronous:
+            async def scattered():
+                return futures
+            return scattered()
+        return futures
+
+
+def recoverable(client):
+    """``client`` for joblib's Dask backend, with arguments that survive a lost worker.
+
+    joblib's Dask backend scatters every argument over 1 kB (X, y, each fold's indices) to
+    one worker; if that worker dies, the data is gone and the search fails with
+    ``FutureCancelledError`` (copies made with ``scatter=[X, y]`` do not help: Dask's
+    active memory manager drops extra replicas within seconds). Through this view each such
+    argument becomes a task that returns it: the scheduler keeps its spec and computes it
+    again on another worker, so a lost worker only costs the fits it was running, which the
+    scheduler reruns elsewhere. The data passes through the scheduler once per search.
+
+    Parameters
+    ----------
+    client : distributed.Client
+
+    Returns
+    -------
+    object
+        The client, except for ``scatter``; pass it as joblib's ``client``::
+
+            with joblib.parallel_config(backend="dask", client=recoverable(client)):
+                search.fit(X, y)
+    """
+    return _Recoverable(client)
+
+
+def _probe(names):
+    """Where it runs: skspectral's version (or import error), the versions of ``names``, and
+    Python's. Self-contained (its imports inside, no global of this module), so that, sent as
+    a copy of its code (:func:`_portable`), it runs where skspectral cannot be imported."""
+    import importlib
+    import sys
+
+    report = {}
+    try:
+        import skspectral
+        report["skspectral"] = getattr(skspectral, "__version__", "unknown")
+    except Exception as exc:  # whatever breaks the import is the report
+        report["skspectral"] = None
+        report["error"] = f"{type(exc).__name__}: {exc}"
+    for name in names:
+        try:
+            report[name] = importlib.import_module(name).__version__
+        except Exception:
+            report[name] = None
+    report["python"] = sys.version.split()[0]
+    return report
+
+
+def _portable(function):
+    """A copy of a self-contained ``function`` that cloudpickle sends by value (its code),
+    not as a reference to this module, which the receiving side may not have."""
+    import types
+
+    copy = types.FunctionType(function.__code__, {"__builtins__": __builtins__},
+                              function.__name__, function.__defaults__)
+    copy.__module__ = "__main__"
+    copy.__qualname__ = f"<skspectral>.{function.__name__}"
+    return copy
+
+
+def check_workers(client):
+    """Check that every worker of ``client``'s cluster runs this skspectral.
+
+    Parameters
+    ----------
+    client : distributed.Client
+
+    Returns
+    -------
+    dict
+        ``{worker address: {"skspectral": version, "torch": ..., "sklearn": ...,
+        "skorch": ..., "numpy": ..., "python": ...}}`` of the workers connected now (none
+        for a cluster that has not started its workers yet; ``skspectral reproduce`` also
+        checks each result against the version of the worker that computed it).
+
+    Raises
+    ------
+    ClusterError
+        Naming every worker that cannot import skspectral (with the import error) or has
+        another version than this process.
+
+    Warns
+    -----
+    UserWarning
+        Where torch, scikit-learn, skorch or NumPy differ between this process and a worker.
+    """
+    from . import __version__
+
+    reports = client.run(_portable(_probe), list(_COMPARED))
+    problems = []
+    for address, report in sorted(reports.items()):
+        if report["skspectral"] is None:
+            problems.append(f"{address} cannot import skspectral ({report['error']})")
+        elif report["skspectral"] != __version__:
+            problems.append(f"{address} has skspectral {report['skspectral']}")
+    if problems:
+        raise ClusterError(
+            f"{len(problems)} of {len(reports)} Dask worker(s) cannot run this process's "
+            f"skspectral {__version__}: " + "; ".join(problems) + ". Install skspectral=="
+            f"{__version__} (pip install 'skspectral[dask]') where the workers run, and "
+            "restart them.")
+    local = _probe(_COMPARED)
+    differing = sorted({f"{name} {report[name]} on {address} (here {local[name]})"
+                        for address, report in reports.items() for name in _COMPARED
+                        if report[name] != local[name]})
+    if differing:
+        warnings.warn("The Dask workers' packages differ from this process's: "
+                      + "; ".join(differing) + ". Estimators pickled on one side may not load, "
+                      "or may compute differently, on the other.", UserWarning, stacklevel=2)
+    return reports
+
+
+def connect(address, *, timeout=10.0, check=True):
+    """A :class:`distributed.Client` of the scheduler at ``address``, its workers checked.
+
+    Parameters
+    ----------
+    address : str
+        The scheduler's address (``"tcp://host:8786"``), or a cluster object
+        (``SLURMCluster``, ``LocalCUDACluster``, ...).
+    timeout : float, default=10.0
+        Seconds to wait for the scheduler before giving up.
+    check : bool, default=True
+        Run :func:`check_workers` on the connected workers.
+
+    Returns
+    -------
+    distributed.Client
+
+    Raises
+    ------
+    ClusterError
+        If the scheduler cannot be reached within ``timeout`` seconds, or a worker lacks
+        skspectral or has another version of it.
+    ImportError
+        Without the ``dask`` extra.
+    """
+    distributed = _distributed()
+    try:
+        client = distributed.Client(address, timeout=timeout)
+    except (OSError, TimeoutError) as exc:
+        raise ClusterError(f"Could not reach a Dask scheduler at {address!r} within "
+                           f"{timeout:g} s ({type(exc).__name__}: {exc}). Check the address "
+                           "and that the scheduler is running.") from exc
+    if check:
+        try:
+            check_workers(client)
+        except BaseException:
+            client.close()
+            raise
+    return client
+
+
+@contextmanager
+def open_client(scheduler, *, timeout=10.0):
+    """A checked client of ``scheduler``; a cluster made here is closed on leaving.
+
+    Parameters
+    ----------
+    scheduler : str
+        A scheduler's address, or ``"local"`` (a LocalCluster of one single-threaded worker
+        process per core) or ``"local:N"`` (N worker processes, each task with
+        ``cpu_count // N`` torch/BLAS threads, as ``--jobs N`` would run).
+    timeout : float, default=10.0
+        Seconds to wait for a remote scheduler.
+
+    Yields
+    ------
+    distributed.Client
+    """
+    if scheduler == "local" or scheduler.startswith("local:"):
+        count = scheduler.partition(":")[2]
+        cpus = os.cpu_count() or 1
+        if count and not (count.isdigit() and int(count) >= 1):
+            raise ValueError(f"--scheduler local:N takes a positive number of workers, got "
+                             f"{scheduler!r}.")
+        n_workers = int(count) if count else cpus
+        distributed, config = _distributed(), _dask_config()
+        # The workers are spawned with this process's Dask configuration.
+        with config.set({TASK_THREADS: max(1, cpus // n_workers)}):
+            cluster = distributed.LocalCluster(n_workers=n_workers, threads_per_worker=1,
+                                               processes=True, dashboard_address=":0")
+        try:
+            with distributed.Client(cluster) as client:
+                check_workers(client)
+                yield client
+        finally:
+            cluster.close()
+        return
+    client = connect(scheduler, timeout=timeout)
+    try:
+        yield client
+    finally:
+        client.close()
