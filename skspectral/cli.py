@@ -98,8 +98,15 @@ def _add_reproduce(sub):
     rep.add_argument("--out", required=True, help="output folder (resumed if it exists)")
     rep.add_argument("--seeds", type=_number(int, 1), default=10,
                      help="seeds 0 .. N-1 (default 10, the paper's)")
-    rep.add_argument("--jobs", type=_number(int, 1), default=1,
+    rep.add_argument("--jobs", type=_number(int, 1), default=None,
                      help="units run in parallel, each with cpu_count/J threads (default 1)")
+    rep.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                     help="run the units on a Dask cluster (the dask extra): a scheduler's "
+                          "address (tcp://host:8786), 'local' (one single-threaded worker per "
+                          "core) or 'local:N' (N workers, cpu_count/N threads per unit); not "
+                          "with --jobs")
+    rep.add_argument("--scheduler-timeout", type=_number(float, 0.0, strict=True), default=10.0,
+                     metavar="SECONDS", help="seconds to wait for the scheduler (default 10)")
     rep.add_argument("--device", default="auto", help="'auto', 'cpu' or 'cuda' (default auto)")
     rep.add_argument("--data-home", default=None,
                      help="folder holding MNIST/raw (default: $SKSPECTRAL_DATA, else "
@@ -134,11 +141,23 @@ def run_reproduce(args, parser):
         parser.error(f"{experiment.name} has no setting(s) {unknown}; its settings are "
                      f"{sorted(experiment.defaults)}")
     conditions = None if args.only is None else args.only.split(",")
+    if args.scheduler is not None and args.jobs is not None:
+        parser.error("--jobs and --scheduler both say where units run: --jobs for processes "
+                     "of this machine, --scheduler for a Dask cluster; pass one")
+    from .parallel import ClusterError, _distributed
+
+    if args.scheduler is not None:
+        try:
+            _distributed()  # without the extra: the error names it, before any work
+        except ImportError as exc:
+            print(f"skspectral reproduce: error: {exc}", file=sys.stderr)
+            return 2
     try:
-        summary = reproduce(experiment, args.out, seeds=args.seeds, jobs=args.jobs,
+        summary = reproduce(experiment, args.out, seeds=args.seeds, jobs=args.jobs or 1,
                             device=args.device, conditions=conditions, overrides=overrides,
-                            data_home=args.data_home, quiet=args.quiet)
-    except (ValueError, FileNotFoundError) as exc:
+                            data_home=args.data_home, quiet=args.quiet,
+                            scheduler=args.scheduler, scheduler_timeout=args.scheduler_timeout)
+    except (ValueError, FileNotFoundError, ClusterError) as exc:
         print(f"skspectral reproduce: error: {exc}", file=sys.stderr)
         return 2
     print(f"{experiment.name}: {len(summary['records'])} model records, "

@@ -7,6 +7,7 @@ happens. The baselines run with one torch thread, as the workers do: the results
 to the bit, not only to float rounding.
 """
 
+import json
 import os
 import pickle
 import signal
@@ -341,3 +342,62 @@ def test_an_unreachable_scheduler_is_an_error_within_the_timeout():
                                            rf"'tcp://127.0.0.1:{port}' within 2 s"):
         connect(f"tcp://127.0.0.1:{port}", timeout=2)
     assert time.monotonic() - start < 15
+
+
+# ------------------------------------------------------------------ skspectral reproduce
+_XOR = ["xor", "--seeds", "1", "--only", "clean-wd0", "--epochs", "30", "--attack-samples",
+        "3", "--max-queries", "300", "--quiet"]
+
+
+def test_reproduce_on_a_local_cluster_writes_the_samples_of_jobs_1(tmp_path):
+    from skspectral.cli import main
+
+    serial, on_dask = tmp_path / "serial", tmp_path / "dask"
+    assert main(["reproduce", *_XOR, "--out", str(serial), "--jobs", "1"]) == 0
+    assert main(["reproduce", *_XOR, "--out", str(on_dask), "--scheduler", "local:2"]) == 0
+    assert (on_dask / "samples.csv").read_bytes() == (serial / "samples.csv").read_bytes()
+
+    def records(folder):
+        summary = json.loads((folder / "summary.json").read_text())
+        return [{k: v for k, v in r.items() if not k.endswith("seconds")}
+                for r in summary["records"]]
+
+    assert records(on_dask) == records(serial) and len(records(serial)) == 4
+    # the client wrote what the units stored in their workers (XOR's seed-0 models)
+    assert sorted(p.name for p in (on_dask / "store").iterdir()) == sorted(
+        p.name for p in (serial / "store").iterdir()) != []
+    assert not (on_dask / "checkpoints").exists()  # nor the run's marker is left
+    written = {p: p.stat().st_mtime_ns for p in (on_dask / "units").iterdir()}
+    assert main(["reproduce", *_XOR, "--out", str(on_dask), "--scheduler", "local:2"]) == 0
+    assert {p: p.stat().st_mtime_ns for p in (on_dask / "units").iterdir()} == written
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    (["--jobs", "2", "--scheduler", "local"], "--jobs and --scheduler both say where units run"),
+    (["--jobs", "1", "--scheduler", "local"], "--jobs and --scheduler both say where units run"),
+])
+def test_jobs_with_a_scheduler_is_refused(capsys, tmp_path, extra, message):
+    from skspectral.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["reproduce", *_XOR, "--out", str(tmp_path), *extra])
+    assert exc.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_reproduce_with_an_unreachable_scheduler_exits_with_its_address(capsys, tmp_path):
+    import socket
+
+    from skspectral.cli import main
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    start = time.monotonic()
+    assert main(["reproduce", *_XOR, "--out", str(tmp_path), "--scheduler",
+                 f"tcp://127.0.0.1:{port}", "--scheduler-timeout", "2"]) == 2
+    assert time.monotonic() - start < 20
+    err = capsys.readouterr().err
+    assert f"Could not reach a Dask scheduler at 'tcp://127.0.0.1:{port}' within 2 s" in err
+    assert main(["reproduce", *_XOR, "--out", str(tmp_path), "--scheduler", "local:two"]) == 2
+    assert "--scheduler local:N takes a positive number of workers, got 'local:two'" in \
+        capsys.readouterr().err

@@ -60,6 +60,37 @@ def _read_rows(path):
     return rows
 
 
+def _run(experiment, unit, settings, store, checkpoints, threads):
+    """Run one unit in this process with ``threads`` torch/BLAS threads, its models
+    checkpointing into ``checkpoints``; return its records (``unit_seconds`` added) and
+    per-sample rows."""
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    settings = dict(settings, checkpoint_dir=str(checkpoints))
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        with threadpool_limits(threads):
+            start = time.perf_counter()
+            records, samples = experiment.run(unit, settings, store)
+            seconds = time.perf_counter() - start
+    finally:
+        torch.set_num_threads(previous)
+    for record in records:
+        record["unit_seconds"] = round(seconds, 3)
+    return records, samples
+
+
+def _write_unit(out, unit, records, samples):
+    """Write a finished unit's rows, then its records (their presence marks it done), and
+    remove its checkpoints."""
+    _write_rows(out / "units" / f"{unit.id}.csv", samples)
+    _write_atomic(out / "units" / f"{unit.id}.json",
+                  lambda f: json.dump(records, f, indent=1, default=_json_default))
+    shutil.rmtree(out / "checkpoints" / unit.id, ignore_errors=True)
+
+
 def _execute(experiment, unit, settings, out, threads):
     """Run one unit in this process with ``threads`` torch/BLAS threads; write its files.
 
@@ -67,27 +98,87 @@ def _execute(experiment, unit, settings, out, threads):
     so a unit interrupted inside training resumes there; the folder goes once the unit's
     results are written.
     """
-    import torch
-    from threadpoolctl import threadpool_limits
-
-    checkpoints = out / "checkpoints" / unit.id
-    settings = dict(settings, checkpoint_dir=str(checkpoints))
-    previous = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
-        with threadpool_limits(threads):
-            start = time.perf_counter()
-            records, samples = experiment.run(unit, settings, out / "store")
-            seconds = time.perf_counter() - start
-    finally:
-        torch.set_num_threads(previous)
-    for record in records:
-        record["unit_seconds"] = round(seconds, 3)
-    _write_rows(out / "units" / f"{unit.id}.csv", samples)
-    _write_atomic(out / "units" / f"{unit.id}.json",
-                  lambda f: json.dump(records, f, indent=1, default=_json_default))
-    shutil.rmtree(checkpoints, ignore_errors=True)
+    records, samples = _run(experiment, unit, settings, out / "store",
+                            out / "checkpoints" / unit.id, threads)
+    _write_unit(out, unit, records, samples)
     return unit
+
+
+def _execute_on_worker(experiment, unit, settings, out, marker):
+    """Run one unit in a Dask worker; return its results and the files it stored.
+
+    Nothing is written into ``out`` but checkpoints, and those only where the worker sees
+    the client's folder (its ``marker`` file, made for this run, is there: a shared file
+    system), so that a unit rerun after a lost worker resumes inside training; elsewhere the
+    unit runs in a temporary folder of the worker. The client writes the results.
+    """
+    import tempfile
+
+    from .. import __version__
+    from ..parallel import task_threads
+
+    shared = (out / "checkpoints" / marker).exists()
+    with tempfile.TemporaryDirectory(prefix=f"skspectral-{unit.id}-") as tmp:
+        store = Path(tmp) / "store"
+        store.mkdir()
+        checkpoints = out / "checkpoints" / unit.id if shared else Path(tmp) / "checkpoints"
+        records, samples = _run(experiment, unit, settings, store, checkpoints,
+                                task_threads() or 1)
+        files = {path.relative_to(store).as_posix(): path.read_bytes()
+                 for path in sorted(store.rglob("*")) if path.is_file()}
+    return dict(records=records, samples=samples, files=files, version=__version__)
+
+
+def _run_on_dask(experiment, todo, settings, out, scheduler, timeout, bar, done):
+    """Run ``todo`` as Dask tasks of ``scheduler``; write each unit's files as it returns."""
+    from uuid import uuid4
+
+    from .. import __version__
+    from ..parallel import ClusterError, _distributed, check_workers, open_client
+
+    distributed = _distributed()
+    marker = out / "checkpoints" / f".client-{uuid4().hex}"
+    marker.parent.mkdir(exist_ok=True)
+    marker.touch()
+    try:
+        with open_client(scheduler, timeout=timeout) as client:
+            futures = {client.submit(_execute_on_worker, experiment, unit, settings, out,
+                                     marker.name, pure=False,
+                                     key=f"{experiment.name}-{unit.id}-{uuid4().hex[:8]}"):
+                       unit for unit in todo}
+            try:
+                for future in distributed.as_completed(futures):
+                    unit = futures[future]
+                    try:
+                        result = future.result()
+                    except distributed.KilledWorker as exc:
+                        raise ClusterError(
+                            f"Unit {unit.id} was running on every worker that died while "
+                            f"running it ({exc}); out of memory? Finished units are kept: "
+                            "run the same command again to continue.") from exc
+                    except ImportError as exc:
+                        if "skspectral" in str(exc):  # a worker joined without skspectral
+                            check_workers(client)  # names it
+                        raise
+                    if result["version"] != __version__:
+                        raise ClusterError(
+                            f"Unit {unit.id} was computed by a Dask worker with skspectral "
+                            f"{result['version']}, not this {__version__}; it is not "
+                            "written. Install the same version on every worker.")
+                    for name, content in result["files"].items():
+                        path = out / "store" / name
+                        path.parent.mkdir(parents=True, exist_ok=True)
+                        part = path.with_name(path.name + ".part")
+                        part.write_bytes(content)
+                        os.replace(part, path)
+                    _write_unit(out, unit, result["records"], result["samples"])
+                    done.append(unit)
+                    bar.set_postfix_str(unit.id)
+                    bar.update()
+            finally:
+                client.cancel(list(futures))  # what has not finished (an error, Ctrl-C)
+    finally:
+        marker.unlink(missing_ok=True)
 
 
 def _json_default(value):
@@ -96,8 +187,9 @@ def _json_default(value):
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
-def run_units(experiment, units, settings, out, jobs=1, quiet=False):
-    """Run the units that have no result in ``out`` yet, ``jobs`` at a time.
+def run_units(experiment, units, settings, out, jobs=1, quiet=False, scheduler=None,
+              scheduler_timeout=10.0):
+    """Run the units that have no result in ``out`` yet, ``jobs`` at a time or on Dask.
 
     Parameters
     ----------
@@ -111,6 +203,17 @@ def run_units(experiment, units, settings, out, jobs=1, quiet=False):
         unit runs in this process with torch's current thread count.
     quiet : bool, default=False
         No progress bar.
+    scheduler : str, optional
+        Run the units as tasks of a dask.distributed cluster instead (the ``dask`` extra):
+        a scheduler's address, ``"local"`` or ``"local:N"`` (see
+        :func:`skspectral.parallel.open_client`); ``jobs`` must then be 1. Each unit runs in
+        a worker with :func:`skspectral.parallel.task_threads` threads and comes back to
+        this process, which writes its files as it arrives: the workers need no shared file
+        system (where they share ``out``, their checkpoints go there). A unit whose worker
+        is lost reruns on another.
+    scheduler_timeout : float, default=10.0
+        Seconds to wait for the scheduler; past them a
+        :class:`~skspectral.parallel.ClusterError` names the address.
 
     Returns
     -------
@@ -127,7 +230,11 @@ def run_units(experiment, units, settings, out, jobs=1, quiet=False):
                desc=f"reproduce {experiment.name}", disable=quiet)
     done = []
     try:
-        if jobs == 1:
+        if scheduler is not None:
+            if todo:
+                _run_on_dask(experiment, todo, settings, out, scheduler, scheduler_timeout,
+                             bar, done)
+        elif jobs == 1:
             import torch
             for unit in todo:
                 bar.set_postfix_str(unit.id)
@@ -192,7 +299,8 @@ def _check_settings(out, header):
 
 
 def reproduce(experiment, out, seeds=10, jobs=1, device="auto", conditions=None,
-              overrides=None, data_home=None, quiet=False):
+              overrides=None, data_home=None, quiet=False, scheduler=None,
+              scheduler_timeout=10.0):
     """Run an experiment of the paper, resumably, and write its results and figures.
 
     Parameters
@@ -215,6 +323,13 @@ def reproduce(experiment, out, seeds=10, jobs=1, device="auto", conditions=None,
     data_home : str or path-like, optional
         Where MNIST is read from (see :func:`~skspectral.datasets.load_mnist`).
     quiet : bool, default=False
+    scheduler : str, optional
+        Run the units on a dask.distributed cluster: a scheduler's address
+        (``"tcp://host:8786"``), ``"local"`` (a LocalCluster of one single-threaded worker
+        per core) or ``"local:N"`` (N workers, each unit with ``cpu_count // N`` threads, as
+        ``jobs=N``). Not with ``jobs`` other than 1. See :func:`run_units`.
+    scheduler_timeout : float, default=10.0
+        Seconds to wait for the scheduler.
 
     Returns
     -------
@@ -226,6 +341,10 @@ def reproduce(experiment, out, seeds=10, jobs=1, device="auto", conditions=None,
     started = time.perf_counter()
     experiment = get_experiment(experiment)
     validate("reproduce", constraints("seeds", "jobs"), {"seeds": seeds, "jobs": jobs})
+    if scheduler is not None and jobs != 1:
+        raise ValueError(f"jobs={jobs} and scheduler={scheduler!r} both say where units run: "
+                         "pass one (jobs: processes of this machine; scheduler: a Dask "
+                         "cluster).")
     settings = _settings(experiment, overrides or {})
     if conditions is not None:
         unknown = sorted(set(conditions) - set(experiment.conditions))
@@ -239,7 +358,8 @@ def reproduce(experiment, out, seeds=10, jobs=1, device="auto", conditions=None,
     settings = dict(settings, device=device,
                     data_home=None if data_home is None else str(data_home))
     units = experiment.units(seeds, conditions)
-    run_units(experiment, units, settings, out, jobs=jobs, quiet=quiet)
+    run_units(experiment, units, settings, out, jobs=jobs, quiet=quiet, scheduler=scheduler,
+              scheduler_timeout=scheduler_timeout)
     with contextlib.suppress(OSError):  # empty once every unit run has finished
         (out / "checkpoints").rmdir()
 
