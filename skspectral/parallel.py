@@ -3,14 +3,14 @@
 Searches and cross-validation use stock scikit-learn on joblib's Dask backend::
 
     import joblib
-    from skspectral.parallel import connect
+    from skspectral.parallel import connect, recoverable
 
     client = connect("tcp://scheduler:8786")      # a distributed.Client, workers checked
-    with joblib.parallel_config(backend="dask"):
+    with joblib.parallel_config(backend="dask", client=recoverable(client)):
         search.fit(X, y)                          # GridSearchCV, cross_validate, ...
 
-and ``skspectral reproduce --scheduler ADDRESS`` runs the paper's units as Dask tasks.
-What skspectral adds is small, and lives here:
+and ``skspectral reproduce --scheduler ADDRESS`` runs the paper's units as Dask tasks
+(:func:`open_client`). What skspectral adds is small, and lives here:
 
 - **Thread limits in the workers.** A worker with ``nthreads`` threads runs up to
   ``nthreads`` tasks at once on the ``nthreads`` cores it was given, so each task that trains
@@ -20,6 +20,8 @@ What skspectral adds is small, and lives here:
   workers that run one task at a time on several cores. Outside a Dask task nothing changes.
 - **Checked workers.** :func:`connect` and :func:`check_workers` name every worker that
   cannot import skspectral or has another version of it, before any work is sent.
+- **Data that survives a lost worker.** :func:`recoverable` makes the arguments joblib
+  scatters recomputable, so that the scheduler's rerun of a lost worker's fits finds them.
 
 Nothing here imports dask until it is used: skspectral runs without the extra.
 """
@@ -109,20 +111,25 @@ def task_threads():
 
 
 # BLAS and OpenBLAS keep one thread count per process, which every concurrent task of a
-# worker shares: the first task to enter limits it, the last to leave restores it.
+# worker shares: the first task to enter limits it, the last to leave restores it. The
+# libraries are looked up once per process (7 ms a look-up; the first task has loaded torch,
+# NumPy and SciPy), not at every fit, predict and attack.
 _blas_lock = threading.Lock()
 _blas_users = 0
 _blas_limiter = None
+_controller = None
 
 
 @contextmanager
 def _process_blas_limits(threads):
-    global _blas_users, _blas_limiter
-    from threadpoolctl import threadpool_limits
+    global _blas_users, _blas_limiter, _controller
+    from threadpoolctl import ThreadpoolController
 
     with _blas_lock:
         if _blas_users == 0:
-            _blas_limiter = threadpool_limits(threads)
+            if _controller is None:
+                _controller = ThreadpoolController()
+            _blas_limiter = _controller.limit(limits=threads)
         _blas_users += 1
     try:
         yield
@@ -362,7 +369,8 @@ def open_client(scheduler, *, timeout=10.0):
     scheduler : str
         A scheduler's address, or ``"local"`` (a LocalCluster of one single-threaded worker
         process per core) or ``"local:N"`` (N worker processes, each task with
-        ``cpu_count // N`` torch/BLAS threads, as ``--jobs N`` would run).
+        ``cpu_count // N`` torch/BLAS threads, as ``--jobs N`` would run); a local cluster's
+        workers run without Dask's statistical profiler.
     timeout : float, default=10.0
         Seconds to wait for a remote scheduler.
 
@@ -378,8 +386,11 @@ def open_client(scheduler, *, timeout=10.0):
                              f"{scheduler!r}.")
         n_workers = int(count) if count else cpus
         distributed, config = _distributed(), _dask_config()
-        # The workers are spawned with this process's Dask configuration.
-        with config.set({TASK_THREADS: max(1, cpus // n_workers)}):
+        # The workers are spawned with this process's Dask configuration. Dask's statistical
+        # profiler samples the running task's stack every 10 ms: 15% of a skorch fit's time
+        # (docs/scaling.md); nothing here reads its profiles.
+        with config.set({TASK_THREADS: max(1, cpus // n_workers),
+                         "distributed.worker.profile.enabled": False}):
             cluster = distributed.LocalCluster(n_workers=n_workers, threads_per_worker=1,
                                                processes=True, dashboard_address=":0")
         try:

@@ -1,6 +1,7 @@
 """Searches and cross-validation on a dask.distributed cluster, through joblib's Dask backend
 (the ``dask`` extra): the results of ``n_jobs=1``, thread limits in the workers, models that
-come back usable, a worker killed mid-search, and the checks of the workers' skspectral.
+come back usable, a worker killed mid-search, and the checks of the workers' skspectral; and
+``skspectral reproduce --scheduler``: the samples of ``--jobs 1``, and its bad input.
 
 Every cluster here is a LocalCluster of 2 single-threaded worker processes, closed whatever
 happens. The baselines run with one torch thread, as the workers do: the results are equal
