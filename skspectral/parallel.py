@@ -26,6 +26,7 @@ and ``skspectral reproduce --scheduler ADDRESS`` runs the paper's units as Dask 
 Nothing here imports dask until it is used: skspectral runs without the extra.
 """
 
+import logging
 import os
 import sys
 import threading
@@ -392,7 +393,8 @@ def open_client(scheduler, *, timeout=10.0):
         with config.set({TASK_THREADS: max(1, cpus // n_workers),
                          "distributed.worker.profile.enabled": False}):
             cluster = distributed.LocalCluster(n_workers=n_workers, threads_per_worker=1,
-                                               processes=True, dashboard_address=":0")
+                                               processes=True, dashboard_address=":0",
+                                               silence_logs=logging.ERROR)
         try:
             with distributed.Client(cluster) as client:
                 check_workers(client)
