@@ -178,6 +178,8 @@ class _Recoverable:
         self._client = client
 
     def __getattr__(self, name):
+        if name == "_client":  # not set yet (copy, unpickling): no endless recursion
+            raise AttributeError(name)
         return getattr(self._client, name)
 
     def __repr__(self):
