@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn as nn
+from test_spectral_conv import _operator_matrix as _conv_operator  # one definition
 
 from skspectral.models import MLP
 from skspectral.regularization import SpectralPenalty, resolve_burnin, resolve_scope
@@ -61,20 +62,6 @@ def test_analytic_gradient_equals_autograd_of_the_penalty(scope):
         got = mlp.get_submodule(name).weight.grad
         assert torch.linalg.norm(got - grad) <= 1e-6 * torch.linalg.norm(grad)
     assert penalty.value().item() == pytest.approx(value.item(), rel=1e-10)
-
-
-def _conv_operator(layer, weight, shape):
-    """The convolution's matrix from its definition (explicit padding, then an unpadded
-    convolution of each basis image), differentiable in ``weight``."""
-    n = int(np.prod(shape))
-    basis = torch.eye(n, dtype=weight.dtype).reshape(n, *shape)
-    padding = layer.padding
-    if layer.padding_mode != "zeros":
-        (ph, pw), padding = layer.padding, 0
-        basis = nn.functional.pad(basis, (pw, pw, ph, ph), mode=layer.padding_mode)
-    out = nn.functional.conv2d(basis, weight, stride=layer.stride, padding=padding,
-                               dilation=layer.dilation, groups=layer.groups)
-    return out.reshape(n, -1).T
 
 
 def test_convolution_penalty_gradient_equals_autograd_for_every_padding_mode():
