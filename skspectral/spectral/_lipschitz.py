@@ -54,12 +54,23 @@ def lipschitz_constant(activation):
 
     Returns
     -------
-    float
+    constant : float
+        The smallest ``L`` with ``|f(a) - f(b)| <= L |a - b|`` for all ``a, b``.
 
     Raises
     ------
     ValueError
-        If the activation is not one of the supported ones.
+        If the activation is not one of the supported ones (for a module: a GELU with the
+        ``tanh`` approximation, or any other module class).
+
+    Examples
+    --------
+    >>> import torch.nn as nn
+    >>> from skspectral.spectral import lipschitz_constant
+    >>> lipschitz_constant("relu"), lipschitz_constant(nn.Sigmoid())
+    (1.0, 0.25)
+    >>> round(lipschitz_constant("gelu"), 4)
+    1.1289
     """
     if isinstance(activation, nn.Module):
         for name, (cls, const) in ACTIVATIONS.items():
