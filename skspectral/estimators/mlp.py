@@ -32,7 +32,8 @@ class SpectralMLPClassifier(SpectralClassifierBase):
     hidden_layer_sizes : int or tuple of int, default=(100,)
         Widths of the hidden layers; Φ is the last one's activations.
     activation : {"gelu", "relu", "tanh", "sigmoid", "silu"}, default="gelu"
-    regularizer : {"rep", "all", "head"}, None or list of str, default="rep"
+        Nonlinearity after every hidden layer (the paper's networks use GELU).
+    regularizer : {"rep", "all", "head"}, list of str or None, default="rep"
         Layers penalized: ``"rep"`` every hidden layer (the paper's rep-spectral),
         ``"all"`` every layer including the readout (ll-spectral of Yoshida & Miyato),
         ``"head"`` the readout only (what the authors' code ran as ll-spectral on
@@ -54,9 +55,10 @@ class SpectralMLPClassifier(SpectralClassifierBase):
         Amortization: the singular vectors are refreshed and the penalty gradient applied
         every ``update_every`` optimizer steps (one step = one mini-batch).
     n_power_iterations : int, default=1
-        Warm-started power-iteration steps per refresh.
+        Warm-started power-iteration steps per refresh of the singular vectors; more steps
+        give a more exact penalty gradient at a higher cost per refresh.
     lr : float, default=1e-3
-        Learning rate.
+        Learning rate of the optimizer.
     momentum : float or None, default=None
         Momentum in [0, 1) of an optimizer that takes one: SGD (0.9 when None), RMSprop.
         Given with an optimizer that takes none (Adam, AdamW: set their betas with
@@ -68,6 +70,8 @@ class SpectralMLPClassifier(SpectralClassifierBase):
     max_epochs : int, default=100
         Epochs trained by ``fit``.
     optimizer : {"adam", "sgd", "adamw"} or torch.optim.Optimizer subclass, default="adam"
+        The optimizer, by name or class; its further arguments are routed as
+        ``optimizer__<name>``.
     init : {"default", "small"}, default="default"
         ``"small"``: the paper's N(0, 0.01^2) weights and biases, logits scaled by
         ``1 / sqrt(width)``; ``"default"``: PyTorch's initialization.
@@ -82,28 +86,33 @@ class SpectralMLPClassifier(SpectralClassifierBase):
         ``torch.cuda.set_device`` first. See docs/guide.md.
     random_state : int, RandomState instance or None, default=None
         Seeds initialization, data order and the power iteration's start: the same
-        integer gives the same model on the CPU.
+        integer gives the same model on the CPU; None draws a new seed at every ``fit``.
     verbose : int, default=0
         0 silent, 1 a progress bar over epochs, 2 also skorch's per-epoch table.
-    callbacks : list of skorch callbacks or (name, callback) tuples, optional
-        Extra skorch callbacks.
-    checkpoint_dir : str or path-like, optional
+    callbacks : list of skorch callbacks or (name, callback) tuples, default=None
+        Extra skorch callbacks, run after the estimator's own (e.g. a
+        :class:`~skspectral.FeatureProbe` or skorch's ``EarlyStopping``).
+    checkpoint_dir : str, path-like or None, default=None
         Folder of checkpoints (None: none). Every ``checkpoint_every`` epochs ``fit``
         writes the whole training state there, atomically; a later ``fit`` with the same
         configuration resumes from the newest good checkpoint and ends where an
         uninterrupted fit ends. See docs/scaling.md.
     checkpoint_every : int, default=1
-        Epochs between checkpoints.
-    **kwargs :
-        Routed skorch parameters such as ``optimizer__nesterov=True`` or
-        ``iterator_train__drop_last=True``.
+        Epochs between checkpoints (with ``checkpoint_dir``).
+    **kwargs : dict
+        Routed skorch parameters ``<prefix>__<name>`` with a prefix in ``module``,
+        ``optimizer``, ``criterion``, ``iterator_train``, ``iterator_valid``, ``callbacks``
+        (e.g. ``optimizer__nesterov=True``, ``iterator_train__drop_last=True``), passed
+        unchanged to the skorch net; any other name is a TypeError.
 
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
+        Class labels seen at ``fit``, in the order of ``predict_proba``'s columns.
     n_features_in_ : int
+        Number of features seen at ``fit``.
     feature_names_in_ : ndarray of str
-        Only when X had string column names.
+        Names of the features seen at ``fit``; only when X had string column names.
     net_ : skspectral.training.SpectralNet
         The fitted skorch net.
     module_ : skspectral.models.MLP
@@ -111,7 +120,7 @@ class SpectralMLPClassifier(SpectralClassifierBase):
     history_ : skorch.History
         Per-epoch records, including ``spectral_norms`` (``{layer: sigma}`` of the
         penalized layers) and ``spectral_penalty``.
-    spectral_norms_ : dict
+    spectral_norms_ : dict of str to float
         Exact top singular value of every Linear layer after training.
     regularized_layers_ : list of str
         Layers the penalty covered (empty when ``regularizer=None``).
@@ -120,6 +129,12 @@ class SpectralMLPClassifier(SpectralClassifierBase):
     n_iter_ : int
         Epochs trained in total.
 
+    See Also
+    --------
+    SpectralResNetClassifier : The same penalty on a ResNet's convolutions, for images.
+    skspectral.paper_estimator : The paper's configurations as ready estimators.
+    skspectral.RobustnessScorer : Mean distance to the decision boundary, as a scorer.
+
     Examples
     --------
     >>> from sklearn.datasets import load_digits
@@ -127,10 +142,16 @@ class SpectralMLPClassifier(SpectralClassifierBase):
     >>> X, y = load_digits(return_X_y=True)
     >>> clf = SpectralMLPClassifier(hidden_layer_sizes=(64,), max_epochs=5, batch_size=64,
     ...                             random_state=0).fit(X / 16, y)
-    >>> clf.transform(X[:3] / 16).shape
+    >>> clf.score(X / 16, y) > 0.8
+    True
+    >>> clf.predict_proba(X[:3] / 16).shape
+    (3, 10)
+    >>> clf.transform(X[:3] / 16).shape  # the features Φ(X) the readout sees
     (3, 64)
-    >>> clf.regularized_layers_
-    ['features.hidden0']
+    >>> clf.regularized_layers_, sorted(clf.spectral_norms_)
+    (['features.hidden0'], ['features.hidden0', 'head'])
+    >>> clf.n_iter_, sorted(clf.history_[-1, "spectral_norms"])
+    (5, ['features.hidden0'])
     """
 
     _module_class = MLP
