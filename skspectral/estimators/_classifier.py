@@ -14,10 +14,43 @@ __all__ = ["SpectralClassifierBase"]
 
 
 class SpectralClassifierBase(ClassifierMixin, SpectralEstimatorBase):
-    """Classifiers: labels encoded against ``classes_``, cross-entropy on the logits.
+    """Base of the spectrally regularized classifiers: labels, cross-entropy, ``predict``.
 
-    The module is sized by ``classes_`` (concrete classifiers read ``len(self.classes_)`` in
-    ``_module_params``); ``transform`` returns the features Φ(X) the readout sees.
+    Labels are encoded against ``classes_`` and the network trained with cross-entropy on
+    its logits. The module is sized by ``classes_`` (concrete classifiers read
+    ``len(self.classes_)`` in ``_module_params``); ``transform`` returns the features Φ(X)
+    the readout sees. Not instantiated directly: its parameters are those of
+    :class:`SpectralEstimatorBase`, which a concrete classifier
+    (:class:`~skspectral.SpectralMLPClassifier`, :class:`~skspectral.SpectralResNetClassifier`)
+    lists with its defaults and documents.
+
+    Parameters
+    ----------
+    regularizer, gamma, burnin, update_every, n_power_iterations : see SpectralEstimatorBase
+        The penalty: which layers, its strength, its schedule and the power iteration that
+        estimates it; each is documented in :class:`SpectralEstimatorBase`.
+    lr, momentum, weight_decay, batch_size, max_epochs, optimizer : see SpectralEstimatorBase
+        The optimizer and the training loop (documented in :class:`SpectralEstimatorBase`).
+    device, distributed, random_state, verbose, callbacks : see SpectralEstimatorBase
+        Where and how reproducibly training runs, what it shows and which extra skorch
+        callbacks it runs (documented in :class:`SpectralEstimatorBase`).
+    checkpoint_dir, checkpoint_every : see SpectralEstimatorBase
+        Resumable training from checkpoints (documented in :class:`SpectralEstimatorBase`).
+    **kwargs : dict
+        Routed skorch parameters ``<prefix>__<name>``, passed unchanged to the net.
+
+    See Also
+    --------
+    SpectralEstimatorBase : The task-neutral base: shared parameters, training, ``transform``.
+
+    Examples
+    --------
+    >>> from skspectral.estimators import SpectralClassifierBase, SpectralMLPClassifier
+    >>> issubclass(SpectralMLPClassifier, SpectralClassifierBase)
+    True
+    >>> from sklearn.base import is_classifier
+    >>> is_classifier(SpectralMLPClassifier())
+    True
     """
 
     def _criterion(self):
@@ -70,13 +103,20 @@ class SpectralClassifierBase(ClassifierMixin, SpectralEstimatorBase):
             map-style Dataset of ``(sample, label)`` items (or of samples, with ``y``), read
             through a DataLoader: ``iterator_train__num_workers``, ``__pin_memory``,
             ``__persistent_workers`` and ``__prefetch_factor`` set it up.
-        y : array-like of shape (n_samples,)
+        y : array-like of shape (n_samples,) or None, default=None
             Class labels of any type (at least two classes). With a Dataset, None takes
             the labels from the dataset.
 
         Returns
         -------
-        self
+        self : object
+            The fitted estimator.
+
+        Raises
+        ------
+        ValueError
+            If a hyperparameter is out of range, X is not finite, or y holds fewer than two
+            classes.
         """
         scope, optimizer = self._check_params()
         data, y_encoded = self._training_data(X, y, reset=True)
@@ -93,15 +133,23 @@ class SpectralClassifierBase(ClassifierMixin, SpectralEstimatorBase):
         Parameters
         ----------
         X : array-like or torch.utils.data.Dataset
-            As in :meth:`fit`.
-        y : array-like of shape (n_samples,)
-            None with a Dataset takes its labels.
-        classes : array-like, optional
-            All labels that will ever be seen; only used on the first call.
+            Training inputs of this epoch, in the forms :meth:`fit` takes.
+        y : array-like of shape (n_samples,) or None, default=None
+            Their class labels; None with a Dataset takes its labels.
+        classes : array-like or None, default=None
+            All labels that will ever be seen; only used on the first call (None: the
+            labels in this first ``y``).
 
         Returns
         -------
-        self
+        self : object
+            The estimator, trained one epoch more.
+
+        Raises
+        ------
+        ValueError
+            If ``y`` holds a label outside ``classes_``, or X does not match the data of the
+            first call.
         """
         first = not hasattr(self, "net_")
         scope, optimizer = self._check_params()
@@ -120,13 +168,16 @@ class SpectralClassifierBase(ClassifierMixin, SpectralEstimatorBase):
         Parameters
         ----------
         X : array-like or torch.utils.data.Dataset
-        y : array-like of shape (n_samples,)
+            Test inputs, in the forms :meth:`fit` takes.
+        y : array-like of shape (n_samples,) or None, default=None
             True labels; None with a Dataset takes its labels.
-        sample_weight : array-like of shape (n_samples,), optional
+        sample_weight : array-like of shape (n_samples,) or None, default=None
+            Weights of the samples in the mean; None weighs them equally.
 
         Returns
         -------
         float
+            Fraction of correctly predicted samples (weighted with ``sample_weight``).
         """
         if y is None and is_dataset(X):
             y = dataset_labels(X, type(self).__name__)
@@ -138,11 +189,12 @@ class SpectralClassifierBase(ClassifierMixin, SpectralEstimatorBase):
         Parameters
         ----------
         X : array-like or torch.utils.data.Dataset
+            Inputs, in the forms :meth:`fit` takes (a Dataset's labels are ignored).
 
         Returns
         -------
         numpy.ndarray of shape (n_samples, n_classes)
-            Columns in the order of ``classes_``.
+            Probabilities (float64), columns in the order of ``classes_``.
         """
         return torch.softmax(self._logits(X).double(), dim=1).numpy()
 
@@ -152,10 +204,12 @@ class SpectralClassifierBase(ClassifierMixin, SpectralEstimatorBase):
         Parameters
         ----------
         X : array-like or torch.utils.data.Dataset
+            Inputs, in the forms :meth:`fit` takes (a Dataset's labels are ignored).
 
         Returns
         -------
         numpy.ndarray of shape (n_samples,)
+            The class of largest logit for each sample, a label of ``classes_``.
         """
         index = self._logits(X).argmax(dim=1).numpy()
         return self.classes_[index]
