@@ -18,15 +18,23 @@ def resolve_burnin(burnin, max_epochs):
         An integer number of epochs in ``[0, max_epochs]``, or a float in ``[0, 1)``: that
         fraction of ``max_epochs``, rounded to the nearest epoch.
     max_epochs : int
+        Length of the training run the fraction refers to (at least 1).
 
     Returns
     -------
-    int
+    epochs : int
+        Number of epochs, counted from the first, that train without the penalty.
 
     Raises
     ------
     ValueError
         If ``burnin`` is out of range or of the wrong type.
+
+    Examples
+    --------
+    >>> from skspectral.regularization import resolve_burnin
+    >>> resolve_burnin(3, max_epochs=10), resolve_burnin(0.25, max_epochs=10)
+    (3, 2)
     """
     validate("resolve_burnin", constraints("burnin", "max_epochs"),
              {"burnin": burnin, "max_epochs": max_epochs})
@@ -65,9 +73,50 @@ class SpectralRegularization(Callback):
     Parameters
     ----------
     burnin : int or float, default=0
-        See :func:`resolve_burnin`.
+        Penalty-free epochs at the start of training: an integer number of epochs, or a
+        float in ``[0, 1)``, that fraction of ``max_epochs`` (see :func:`resolve_burnin`).
     update_every : int, default=1
-        Amortization period k, in optimizer steps.
+        Amortization period k, in optimizer steps: the penalty updates its vectors and adds
+        its gradient on every k-th step only.
+
+    Attributes
+    ----------
+    burnin_epochs_ : int
+        ``burnin`` resolved against the net's ``max_epochs`` when training begins.
+    active_ : bool
+        Whether the penalty acts in the current epoch (False during burn-in).
+    steps_ : int
+        Optimizer steps taken with the penalty active, over the whole history.
+    record_vectors_ : dict or None
+        The refined vectors of the last record, the next record's start.
+
+    See Also
+    --------
+    skspectral.training.SpectralNet : The net that owns the penalty this callback drives.
+    skspectral.regularization.SpectralPenalty : The penalty itself.
+
+    Examples
+    --------
+    One penalty-free epoch, then the penalty acts; each epoch records the spectral norms:
+
+    >>> import numpy as np
+    >>> import torch
+    >>> from skspectral.models import MLP
+    >>> from skspectral.regularization import SpectralRegularization
+    >>> from skspectral.training import SpectralNet
+    >>> _ = torch.manual_seed(0)
+    >>> X = np.random.RandomState(0).randn(64, 4).astype(np.float32)
+    >>> y = (X[:, 0] > 0).astype(np.int64)
+    >>> net = SpectralNet(
+    ...     MLP, module__n_features=4, module__n_classes=2, module__hidden_layer_sizes=(8,),
+    ...     criterion=torch.nn.CrossEntropyLoss, spectral_scope="representation",
+    ...     spectral_gamma=0.1, max_epochs=3, train_split=None, verbose=0,
+    ...     callbacks=[("spectral", SpectralRegularization(burnin=1))])
+    >>> net = net.fit(X, y)
+    >>> [value > 0 for value in net.history[:, "spectral_penalty"]]
+    [False, True, True]
+    >>> list(net.history[-1, "spectral_norms"])
+    ['features.hidden0']
     """
 
     def __init__(self, burnin=0, update_every=1):
@@ -75,6 +124,18 @@ class SpectralRegularization(Callback):
         self.update_every = update_every
 
     def initialize(self):
+        """Check the parameters and reset the schedule's state.
+
+        Returns
+        -------
+        self : SpectralRegularization
+            This callback, initialized.
+
+        Raises
+        ------
+        ValueError
+            If ``burnin`` or ``update_every`` is out of range.
+        """
         validate(type(self).__name__, constraints("burnin", "update_every"),
                  {"burnin": self.burnin, "update_every": self.update_every})
         self.active_ = False
@@ -91,11 +152,29 @@ class SpectralRegularization(Callback):
         return state
 
     def on_train_begin(self, net, **kwargs):
+        """Resolve the burn-in and converge the penalty's vectors on first training.
+
+        Parameters
+        ----------
+        net : skspectral.training.SpectralNet
+            The net being trained; its ``penalty_`` is the penalty this callback drives.
+        **kwargs : dict
+            Further arguments skorch passes to callbacks; ignored.
+        """
         self.burnin_epochs_ = resolve_burnin(self.burnin, net.max_epochs)
         if not net.penalty_.converged:
             net.penalty_.converge_(net.module_)
 
     def on_epoch_begin(self, net, **kwargs):
+        """Switch the penalty on once the burn-in is over (re-converging its vectors then).
+
+        Parameters
+        ----------
+        net : skspectral.training.SpectralNet
+            The net being trained; its ``penalty_`` is the penalty this callback drives.
+        **kwargs : dict
+            Further arguments skorch passes to callbacks; ignored.
+        """
         # The net has already opened this epoch's history row: len(history) is its number.
         active = len(net.history) > self.burnin_epochs_
         if active and not self.active_ and len(net.history) > 1:
@@ -104,6 +183,20 @@ class SpectralRegularization(Callback):
         self.active_ = active
 
     def on_grad_computed(self, net, named_parameters, training=False, **kwargs):
+        """Add the penalty's gradient on every ``update_every``-th active training step.
+
+        Parameters
+        ----------
+        net : skspectral.training.SpectralNet
+            The net being trained; its ``penalty_`` is the penalty this callback drives.
+        named_parameters : iterator of (str, torch.nn.Parameter)
+            The parameters whose gradients were computed (skorch's argument; unused: the
+            penalty knows its layers).
+        training : bool, default=False
+            Whether the step is a training step; validation steps are left alone.
+        **kwargs : dict
+            Further arguments skorch passes to callbacks; ignored.
+        """
         if not (training and self.active_):
             return
         if self.steps_ % self.update_every == 0:
@@ -111,6 +204,15 @@ class SpectralRegularization(Callback):
         self.steps_ += 1
 
     def on_epoch_end(self, net, **kwargs):
+        """Record ``spectral_norms`` and ``spectral_penalty`` in the net's history.
+
+        Parameters
+        ----------
+        net : skspectral.training.SpectralNet
+            The net being trained; its ``penalty_`` is the penalty this callback drives.
+        **kwargs : dict
+            Further arguments skorch passes to callbacks; ignored.
+        """
         penalty = net.penalty_
         norms, self.record_vectors_ = penalty.estimate(
             net.module_, n_iter=20, tol=1e-4, start=self.record_vectors_, return_vectors=True)

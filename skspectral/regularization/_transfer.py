@@ -20,11 +20,29 @@ def batch_spectral_shrinkage(features, k=1):
     features : torch.Tensor of shape (batch, ...)
         Flattened to ``(batch, m)``; it has ``min(batch, m)`` singular values.
     k : int, default=1
+        Number of smallest singular values summed (at most ``min(batch, m)``).
 
     Returns
     -------
-    torch.Tensor
-        A scalar (Chen et al. 2019, "Catastrophic forgetting meets negative transfer").
+    value : torch.Tensor (0-d)
+        The penalty without its weight (Chen et al. 2019, "Catastrophic forgetting meets
+        negative transfer"), differentiable with respect to ``features``.
+
+    See Also
+    --------
+    BatchSpectralShrinkage : The callback that adds this penalty's gradient while training.
+
+    Examples
+    --------
+    The singular values of ``diag(3, 2, 1)`` are 3, 2 and 1:
+
+    >>> import torch
+    >>> from skspectral.regularization import batch_spectral_shrinkage
+    >>> F = torch.diag(torch.tensor([3.0, 2.0, 1.0]))
+    >>> round(float(batch_spectral_shrinkage(F)), 4)
+    1.0
+    >>> round(float(batch_spectral_shrinkage(F, k=2)), 4)
+    5.0
     """
     s = torch.linalg.svdvals(features.flatten(1).float())  # descending
     return (s[-k:] ** 2).sum()
@@ -68,6 +86,34 @@ class BatchSpectralShrinkage(Callback):
         Number of smallest singular values penalized.
     layer : str, default="features"
         Name of the submodule whose output is F.
+
+    Attributes
+    ----------
+    values_ : list of torch.Tensor
+        The current epoch's unweighted batch values, emptied at each epoch's end.
+
+    See Also
+    --------
+    batch_spectral_shrinkage : The penalty's value.
+    L2SP : The other fine-tuning baseline.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import torch
+    >>> from skorch import NeuralNetClassifier
+    >>> from skspectral.models import MLP
+    >>> from skspectral.regularization import BatchSpectralShrinkage
+    >>> _ = torch.manual_seed(0)
+    >>> X = np.random.RandomState(0).randn(64, 4).astype(np.float32)
+    >>> y = (X[:, 0] > 0).astype(np.int64)
+    >>> net = NeuralNetClassifier(
+    ...     MLP, module__n_features=4, module__n_classes=2, module__hidden_layer_sizes=(8,),
+    ...     max_epochs=2, train_split=None, verbose=0,
+    ...     callbacks=[("bss", BatchSpectralShrinkage(eta=0.1, k=2))])
+    >>> net = net.fit(X, y)
+    >>> [value > 0 for value in net.history[:, "bss_penalty"]]
+    [True, True]
     """
 
     def __init__(self, eta, k=1, layer="features"):
@@ -76,11 +122,27 @@ class BatchSpectralShrinkage(Callback):
         self.layer = layer
 
     def initialize(self):
+        """Reset the recorded values.
+
+        Returns
+        -------
+        self : BatchSpectralShrinkage
+            This callback, initialized.
+        """
         self.values_ = []
         self._handle = None
         return self
 
     def on_train_begin(self, net, **kwargs):
+        """Register the forward hook that adds the penalty's gradient on ``layer``'s output.
+
+        Parameters
+        ----------
+        net : skorch.NeuralNet
+            The net being trained.
+        **kwargs : dict
+            Further arguments skorch passes to callbacks; ignored.
+        """
         def hook(module, inputs, output):
             if module.training and torch.is_grad_enabled():
                 return _AddShrinkageGradient.apply(output, float(self.eta), int(self.k),
@@ -90,11 +152,29 @@ class BatchSpectralShrinkage(Callback):
         self._handle = net.module_.get_submodule(self.layer).register_forward_hook(hook)
 
     def on_train_end(self, net, **kwargs):
+        """Remove the forward hook: inference after training is not penalized.
+
+        Parameters
+        ----------
+        net : skorch.NeuralNet
+            The net being trained.
+        **kwargs : dict
+            Further arguments skorch passes to callbacks; ignored.
+        """
         if self._handle is not None:
             self._handle.remove()
             self._handle = None
 
     def on_epoch_end(self, net, **kwargs):
+        """Record ``bss_penalty``, ``eta`` times the epoch's mean batch value.
+
+        Parameters
+        ----------
+        net : skorch.NeuralNet
+            The net being trained.
+        **kwargs : dict
+            Further arguments skorch passes to callbacks; ignored.
+        """
         values, self.values_[:] = list(self.values_), []
         mean = float(torch.stack(values).mean()) if values else 0.0
         net.history.record("bss_penalty", float(self.eta) * mean)
@@ -119,8 +199,40 @@ class L2SP(Callback):
         Weight of the distance to the starting point, for the parameters under ``backbone``.
     beta : float, default=0.0
         Weight of plain L2 on the parameters under ``head``.
-    backbone, head : str, default="features", "head"
-        Names of the two submodules.
+    backbone : str, default="features"
+        Name of the submodule whose parameters are pulled towards their starting point.
+    head : str, default="head"
+        Name of the submodule whose parameters get plain L2.
+
+    Attributes
+    ----------
+    reference_ : dict of str to torch.Tensor
+        The backbone's parameters when training first began, by name.
+
+    See Also
+    --------
+    BatchSpectralShrinkage : The other fine-tuning baseline.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import torch
+    >>> from skorch import NeuralNetClassifier
+    >>> from skspectral.models import MLP
+    >>> from skspectral.regularization import L2SP
+    >>> _ = torch.manual_seed(0)
+    >>> X = np.random.RandomState(0).randn(64, 4).astype(np.float32)
+    >>> y = (X[:, 0] > 0).astype(np.int64)
+    >>> net = NeuralNetClassifier(
+    ...     MLP, module__n_features=4, module__n_classes=2, module__hidden_layer_sizes=(8,),
+    ...     max_epochs=2, train_split=None, verbose=0,
+    ...     callbacks=[("l2sp", L2SP(alpha=0.01, beta=0.01))])
+    >>> net = net.fit(X, y)
+    >>> l2sp = dict(net.callbacks_)["l2sp"]
+    >>> sorted(l2sp.reference_)
+    ['hidden0.bias', 'hidden0.weight']
+    >>> l2sp.penalty(net) == net.history[-1, "l2sp_penalty"]
+    True
     """
 
     def __init__(self, alpha, beta=0.0, backbone="features", head="head"):
@@ -130,6 +242,13 @@ class L2SP(Callback):
         self.head = head
 
     def initialize(self):
+        """Forget the starting point; the next training run records a new one.
+
+        Returns
+        -------
+        self : L2SP
+            This callback, initialized.
+        """
         self.reference_ = None
         return self
 
@@ -139,12 +258,35 @@ class L2SP(Callback):
                 list(module.get_submodule(self.head).named_parameters()))
 
     def on_train_begin(self, net, **kwargs):
+        """Record the backbone's starting point, unless an earlier run already did.
+
+        Parameters
+        ----------
+        net : skorch.NeuralNet
+            The net being trained.
+        **kwargs : dict
+            Further arguments skorch passes to callbacks; ignored.
+        """
         if self.reference_ is None:  # partial_fit keeps the first starting point
             backbone, _ = self._groups(net)
             self.reference_ = {name: p.detach().clone() for name, p in backbone}
 
     @torch.no_grad()
     def on_grad_computed(self, net, named_parameters, training=False, **kwargs):
+        """Add ``alpha (w - w0)`` and ``beta w`` to the gradients after a training step.
+
+        Parameters
+        ----------
+        net : skorch.NeuralNet
+            The net being trained.
+        named_parameters : iterator of (str, torch.nn.Parameter)
+            The parameters whose gradients were computed (skorch's argument; unused: the
+            groups come from ``backbone`` and ``head``).
+        training : bool, default=False
+            Whether the step is a training step; validation steps are left alone.
+        **kwargs : dict
+            Further arguments skorch passes to callbacks; ignored.
+        """
         if not training:
             return
         backbone, head = self._groups(net)
@@ -157,13 +299,33 @@ class L2SP(Callback):
 
     @torch.no_grad()
     def penalty(self, net):
-        """The current value of the penalty."""
+        """The current value of the penalty.
+
+        Parameters
+        ----------
+        net : skorch.NeuralNet
+            A net trained with this callback (its starting point recorded).
+
+        Returns
+        -------
+        value : float
+            ``alpha/2 |w_backbone - w0|^2 + beta/2 |w_head|^2`` at the current weights.
+        """
         backbone, head = self._groups(net)
         drift = sum(float(((p - self.reference_[name]) ** 2).sum()) for name, p in backbone)
         size = sum(float((p ** 2).sum()) for _, p in head)
         return 0.5 * float(self.alpha) * drift + 0.5 * float(self.beta) * size
 
     def on_epoch_end(self, net, **kwargs):
+        """Record ``l2sp_penalty``, the penalty's value at the epoch's end.
+
+        Parameters
+        ----------
+        net : skorch.NeuralNet
+            The net being trained.
+        **kwargs : dict
+            Further arguments skorch passes to callbacks; ignored.
+        """
         net.history.record("l2sp_penalty", self.penalty(net))
 
 
@@ -177,9 +339,26 @@ class BackboneWarmup(Callback):
 
     Parameters
     ----------
-    epochs : int
+    epochs : int, default=0
+        Number of epochs, counted from the first, in which only the head trains.
     always : bool, default=False
         Keep the backbone frozen for good (a linear probe).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import torch
+    >>> from skorch import NeuralNetClassifier
+    >>> from skspectral.models import ResNet
+    >>> from skspectral.regularization import BackboneWarmup
+    >>> _ = torch.manual_seed(0)
+    >>> X = np.random.RandomState(0).rand(4, 3, 8, 8).astype(np.float32)
+    >>> net = NeuralNetClassifier(
+    ...     ResNet, module__n_classes=2, max_epochs=1, train_split=None, verbose=0,
+    ...     callbacks=[("warmup", BackboneWarmup(epochs=1))])
+    >>> net = net.fit(X, np.array([0, 1, 0, 1]))
+    >>> net.module_.backbone_frozen  # epoch 1 of 1 trained the head only
+    True
     """
 
     def __init__(self, epochs=0, always=False):
@@ -187,5 +366,14 @@ class BackboneWarmup(Callback):
         self.always = always
 
     def on_epoch_begin(self, net, **kwargs):
+        """Freeze the backbone during the warm-up epochs (or always), unfreeze it after.
+
+        Parameters
+        ----------
+        net : skorch.NeuralNet
+            The net being trained; its ``module_`` must have ``freeze_backbone_``.
+        **kwargs : dict
+            Further arguments skorch passes to callbacks; ignored.
+        """
         # The net has already opened this epoch's history row: len(history) is its number.
         net.module_.freeze_backbone_(self.always or len(net.history) <= self.epochs)
