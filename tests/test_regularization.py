@@ -33,13 +33,13 @@ def test_scope_errors_name_the_problem():
     with pytest.raises(ValueError, match="Unknown scope 'readout'"):
         resolve_scope(mlp, "readout")
     with pytest.raises(ValueError,
-                       match=r"'features.act0' is not a Linear/Conv2d layer.*available"):
+                       match=r"'features.act0' is not a Linear/Conv1d/Conv2d/Conv3d layer"):
         resolve_scope(mlp, ["features.act0"])
     with pytest.raises(ValueError, match="unique"):
         resolve_scope(mlp, ["head", "head"])
     with pytest.raises(TypeError, match="'features' submodule"):
         resolve_scope(nn.Sequential(nn.Linear(2, 2)), "representation")
-    with pytest.raises(ValueError, match="matches no Linear/Conv2d"):
+    with pytest.raises(ValueError, match="matches no Linear/Conv1d/Conv2d/Conv3d"):
         resolve_scope(nn.Sequential(nn.ReLU()), "all")
 
 

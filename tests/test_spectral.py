@@ -79,8 +79,8 @@ def test_operator_norm_of_linear_layer_matches_matrix_norm(method):
 
 
 def test_operator_norm_rejects_unsupported_input():
-    with pytest.raises(TypeError, match="Conv1d"):
-        operator_norm(nn.Conv1d(1, 1, 3))
+    with pytest.raises(TypeError, match="ConvTranspose2d"):
+        operator_norm(nn.ConvTranspose2d(1, 1, 3))
     with pytest.raises(ValueError, match="input_shape .* is required for a Conv2d"):
         operator_norm(nn.Conv2d(1, 1, 3))
     with pytest.raises(ValueError, match="c_in=2"):

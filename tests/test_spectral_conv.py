@@ -8,6 +8,8 @@ import torch.nn as nn
 
 from skspectral.spectral import (
     capture_input_shapes,
+    conv_adjoint,
+    conv_apply,
     conv_dense_matrix,
     conv_fft_norm,
     conv_power_iteration,
@@ -159,3 +161,121 @@ def test_capture_input_shapes_of_a_strided_network():
     assert capture_input_shapes(net, (3, 32, 20)) == {"0": (3, 32, 20), "2": (8, 16, 10),
                                                       "3": (4, 16, 10)}
     assert net.training
+
+
+# ---------------------------------------------------------------- Conv1d, Conv2d, Conv3d
+
+def _unrolled(layer, shape):
+    """The convolution's matrix from the definition, by index arithmetic in NumPy (no torch
+    convolution): output (o, q) sums w[o, c, j] x[g*c_in_g + c, q*s - p + j*d] over the
+    kernel offsets j that land inside the input (zero padding)."""
+    import itertools
+
+    import numpy as np
+
+    w = layer.weight.detach().double().numpy()
+    c_in, *spatial = shape
+    g = layer.groups
+    c_out, c_in_g = w.shape[:2]
+    out_sizes = [(n + 2 * p - d * (k - 1) - 1) // s + 1 for n, k, s, p, d in
+                 zip(spatial, layer.kernel_size, layer.stride, layer.padding, layer.dilation,
+                     strict=True)]
+    matrix = np.zeros((c_out, *out_sizes, c_in, *spatial))
+    for o in range(c_out):
+        group = o // (c_out // g)
+        for q in itertools.product(*map(range, out_sizes)):
+            for c in range(c_in_g):
+                for j in itertools.product(*map(range, layer.kernel_size)):
+                    i = [qq * s - p + jj * d for qq, jj, s, p, d in
+                         zip(q, j, layer.stride, layer.padding, layer.dilation, strict=True)]
+                    if all(0 <= ii < n for ii, n in zip(i, spatial, strict=True)):
+                        matrix[(o, *q, group * c_in_g + c, *i)] += w[(o, c, *j)]
+    return torch.from_numpy(matrix.reshape(c_out * math.prod(out_sizes), -1))
+
+
+ND_CASES = {
+    "1d": (nn.Conv1d, dict(c_in=3, c_out=4, k=3, padding=1), (3, 9)),
+    "1d strided dilated": (nn.Conv1d, dict(c_in=2, c_out=3, k=3, stride=2, padding=2,
+                                           dilation=2), (2, 11)),
+    "1d grouped": (nn.Conv1d, dict(c_in=4, c_out=6, k=3, padding=1, groups=2), (4, 7)),
+    "1d depthwise": (nn.Conv1d, dict(c_in=3, c_out=3, k=5, padding=2, groups=3), (3, 8)),
+    "2d depthwise strided": (nn.Conv2d, dict(c_in=3, c_out=6, k=3, stride=2, padding=1,
+                                             groups=3), (3, 7, 6)),
+    "2d grouped dilated": (nn.Conv2d, dict(c_in=4, c_out=4, k=3, padding=2, dilation=2,
+                                           groups=2), (4, 6, 5)),
+    "3d": (nn.Conv3d, dict(c_in=2, c_out=3, k=3, padding=1), (2, 4, 3, 5)),
+    "3d depthwise strided": (nn.Conv3d, dict(c_in=2, c_out=2, k=3, stride=2, padding=1,
+                                             groups=2), (2, 5, 4, 4)),
+    "3d grouped dilated": (nn.Conv3d, dict(c_in=4, c_out=2, k=2, padding=1, dilation=2,
+                                           groups=2), (4, 3, 4, 3)),
+}
+
+
+def _nd_layer(name, seed=0):
+    cls, kw, _ = ND_CASES[name]
+    torch.manual_seed(seed)
+    return cls(kw["c_in"], kw["c_out"], kw["k"], stride=kw.get("stride", 1),
+               padding=kw["padding"], dilation=kw.get("dilation", 1),
+               groups=kw.get("groups", 1)).double()
+
+
+@pytest.mark.parametrize("name", sorted(ND_CASES))
+def test_nd_operator_norm_is_the_svd_of_the_unrolled_operator(name):
+    layer, shape = _nd_layer(name), ND_CASES[name][2]
+    unrolled = _unrolled(layer, shape)
+    # conv_dense_matrix (torch's convolution on a basis) is the same matrix, up to the float64
+    # rounding of a sum of at most c_in_g * prod(k) products (~1e-15 relative).
+    torch.testing.assert_close(conv_dense_matrix(layer, shape), unrolled, rtol=0, atol=1e-12)
+    exact = torch.linalg.matrix_norm(unrolled, ord=2).item()
+    assert operator_norm(layer, shape, method="dense") == pytest.approx(exact, rel=1e-12)
+    # The power iteration (convolution, then its transposed convolution) to a relative change
+    # of 1e-13 in sigma: sigma's error is second order in the vector's, well below 1e-9.
+    power = operator_norm(layer, shape, method="power", n_iter=20000, tol=1e-13,
+                          generator=torch.Generator().manual_seed(0))
+    assert power == pytest.approx(exact, rel=1e-9)
+
+
+@pytest.mark.parametrize("name", ["1d strided dilated", "3d depthwise strided"])
+def test_nd_adjoint_and_gradient_of_sigma(name):
+    layer, shape = _nd_layer(name), ND_CASES[name][2]
+    weight = layer.weight.detach().clone().requires_grad_()
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(1, *shape, dtype=torch.float64, generator=g)
+    y = torch.randn_like(conv_apply(layer, x), dtype=torch.float64)
+    # <A x, y> = <x, A^T y> (the adjoint is the transpose of the unrolled matrix)
+    unrolled = _unrolled(layer, shape)
+    torch.testing.assert_close(conv_adjoint(layer, y, shape).flatten(), unrolled.T @ y.flatten(),
+                               rtol=0, atol=1e-12)
+    matrix = torch.func.functional_call(layer, {"weight": weight}, (
+        torch.eye(math.prod(shape), dtype=torch.float64).reshape(-1, *shape),))
+    matrix = (matrix - layer.bias.detach().reshape(1, -1, *[1] * len(shape[1:]))).reshape(
+        math.prod(shape), -1).T
+    exact = torch.linalg.matrix_norm(matrix, ord=2)
+    (expected,) = torch.autograd.grad(exact, weight)
+    _, _, v = conv_power_iteration(layer, x / x.norm(), n_iter=20000, tol=1e-15)
+    sigma, grad = conv_sigma_and_grad(layer, v)
+    assert sigma.item() == pytest.approx(exact.item(), rel=1e-9)
+    assert torch.linalg.norm(grad - expected) <= 1e-6 * torch.linalg.norm(expected)
+
+
+@pytest.mark.parametrize("mode", ["circular", "reflect"])
+def test_nd_padding_modes_match_the_dense_operator(mode):
+    layer = nn.Conv3d(2, 3, 3, padding=1, padding_mode=mode, bias=False).double()
+    shape = (2, 4, 3, 5)
+    exact = operator_norm(layer, shape, method="dense")
+    power = operator_norm(layer, shape, method="power", n_iter=20000, tol=1e-13,
+                          generator=torch.Generator().manual_seed(0))
+    assert power == pytest.approx(exact, rel=1e-9)
+
+
+def test_pointwise_nd_convolutions_are_their_kernel_matrices():
+    for layer in (nn.Conv1d(4, 6, 1, stride=2), nn.Conv3d(4, 6, 1)):
+        expected = torch.linalg.matrix_norm(layer.weight.detach().reshape(6, 4), ord=2).item()
+        assert operator_norm(layer) == pytest.approx(expected, rel=1e-6)
+
+
+def test_nd_input_shape_errors_name_the_expected_axes():
+    with pytest.raises(ValueError, match=r"\(c_in=2, D, H, W\)"):
+        operator_norm(nn.Conv3d(2, 3, 3), (5, 5))
+    with pytest.raises(ValueError, match=r"\(c_in=2, L\) is required"):
+        operator_norm(nn.Conv1d(2, 3, 3))

@@ -6,6 +6,7 @@ import torch.nn as nn
 from .._distributed import all_reduce_mean_, broadcast_
 from .._params import constraints, validate
 from ..spectral import (
+    CONV_TYPES,
     as_matrix,
     conv_power_iteration,
     conv_sigma_and_grad,
@@ -31,7 +32,7 @@ def unwrap(module):
 
 
 def _is_dense(layer):
-    return isinstance(layer, nn.Linear) or (isinstance(layer, nn.Conv2d) and is_pointwise(layer))
+    return isinstance(layer, nn.Linear) or (isinstance(layer, CONV_TYPES) and is_pointwise(layer))
 
 
 class SpectralPenalty(nn.Module):
@@ -67,7 +68,7 @@ class SpectralPenalty(nn.Module):
     n_power_iterations : int, default=1
         Power-iteration steps per refresh (:meth:`apply_`).
     input_shapes : dict, optional
-        ``{name: (c_in, H, W)}`` for the convolutions other than 1x1 ones (see
+        ``{name: (c_in, *spatial)}`` for the convolutions other than pointwise ones (see
         :func:`~skspectral.spectral.capture_input_shapes`).
     distributed : bool, default=False
         Keep the ranks of torch.distributed's default process group in lockstep: after every

@@ -2,6 +2,8 @@
 
 import torch.nn as nn
 
+from ..spectral import CONV_TYPES
+
 __all__ = ["REGULARIZERS", "SCOPES", "PENALIZABLE_TYPES", "resolve_scope"]
 
 #: The estimators' ``regularizer`` values and the scope each one names: ``"rep"`` every layer
@@ -12,8 +14,9 @@ REGULARIZERS = {"rep": "representation", "head": "head", "all": "all"}
 #: Named scopes of :func:`resolve_scope`.
 SCOPES = tuple(REGULARIZERS.values())
 
-#: Module types whose weight the penalty knows how to regularize.
-PENALIZABLE_TYPES = (nn.Linear, nn.Conv2d)
+#: Module types whose weight the penalty knows how to regularize: linear maps with an
+#: operator norm (convolutions at the input size they see).
+PENALIZABLE_TYPES = (nn.Linear, *CONV_TYPES)
 
 
 def _penalizable(module, prefix=""):

@@ -4,6 +4,8 @@ This is the lowest layer of skspectral; it imports nothing from the rest of the 
 """
 
 from ._conv import (
+    CONV_TYPES,
+    conv_adjoint,
     conv_apply,
     conv_dense_matrix,
     conv_fft_norm,
@@ -18,8 +20,10 @@ from ._operator import as_matrix, capture_input_shapes, operator_norm, resolve_i
 
 __all__ = [
     "ACTIVATIONS",
+    "CONV_TYPES",
     "as_matrix",
     "capture_input_shapes",
+    "conv_adjoint",
     "conv_apply",
     "conv_dense_matrix",
     "conv_fft_norm",

@@ -1,9 +1,12 @@
 """Operator norm (top singular value) of a layer, by the method the caller asks for."""
 
+import math
+
 import torch
 import torch.nn as nn
 
 from ._conv import (
+    CONV_TYPES,
     conv_dense_matrix,
     conv_fft_norm,
     conv_power_iteration,
@@ -15,64 +18,119 @@ from ._dense import power_iteration, random_unit_vector
 __all__ = ["as_matrix", "capture_input_shapes", "operator_norm", "resolve_input_shape"]
 
 _METHODS = ("auto", "exact", "power", "fft", "dense")
+_AXES = {1: "L", 2: "H, W", 3: "D, H, W"}  # spatial axes of Conv1d/2d/3d inputs
 _DENSE_LIMIT = 1024  # largest c_in*H*W for which "auto" builds the explicit matrix
 
 
 def as_matrix(layer):
     """The dense matrix a layer applies, when it is one: ``(out, in)``.
 
-    ``nn.Linear`` gives its weight; a 1x1 convolution without padding gives its
-    ``c_out x c_in`` kernel matrix (a view), whose norm is the operator's at any input size
-    and stride; a 2-D tensor is returned as is.
+    Parameters
+    ----------
+    layer : torch.nn.Linear, torch.nn.Conv1d, torch.nn.Conv2d, torch.nn.Conv3d or torch.Tensor
+        ``nn.Linear`` gives its weight; a pointwise convolution (kernel 1 along every axis,
+        no padding, one group; see :func:`~skspectral.spectral.is_pointwise`) gives its
+        ``c_out x c_in`` kernel matrix (a view), whose norm is the operator's at any input
+        size and stride; a 2-D tensor is returned as is.
+
+    Returns
+    -------
+    torch.Tensor of shape (out, in)
 
     Raises
     ------
     TypeError
         For anything else (convolutions with larger kernels included).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skspectral.spectral import as_matrix
+    >>> as_matrix(torch.nn.Conv1d(4, 8, 1)).shape
+    torch.Size([8, 4])
     """
     if isinstance(layer, nn.Linear):
         return layer.weight
-    if isinstance(layer, nn.Conv2d) and is_pointwise(layer):
-        return layer.weight[:, :, 0, 0]
+    if isinstance(layer, CONV_TYPES) and is_pointwise(layer):
+        return layer.weight.reshape(layer.weight.shape[:2])
     if isinstance(layer, torch.Tensor) and layer.ndim == 2:
         return layer
     raise TypeError(
-        "expected torch.nn.Linear, a 1x1 unpadded Conv2d or a 2-D weight tensor; got "
-        f"{type(layer).__name__}"
+        "expected torch.nn.Linear, a pointwise unpadded Conv1d/2d/3d or a 2-D weight tensor; "
+        f"got {type(layer).__name__}"
         + (f" with shape {tuple(layer.shape)}" if isinstance(layer, torch.Tensor) else "") + ".")
 
 
 def resolve_input_shape(layer, input_shape):
-    """``(c_in, H, W)`` of a convolution's input from ``(c_in, H, W)``, ``(H, W)`` or
-    ``(1, c_in, H, W)``."""
+    """``(c_in, *spatial)`` of a convolution's input.
+
+    Parameters
+    ----------
+    layer : torch.nn.Conv1d, torch.nn.Conv2d or torch.nn.Conv3d
+        The convolution, with ``n`` spatial axes.
+    input_shape : tuple
+        ``(c_in, *spatial)``, ``spatial`` alone, or ``(1, c_in, *spatial)``.
+
+    Returns
+    -------
+    tuple of int
+        ``(c_in, *spatial)``.
+
+    Raises
+    ------
+    ValueError
+        If ``input_shape`` is None, has the wrong length, another channel count, or a size
+        below 1.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skspectral.spectral import resolve_input_shape
+    >>> resolve_input_shape(torch.nn.Conv3d(2, 4, 3), (5, 6, 7))
+    (2, 5, 6, 7)
+    """
+    n = len(layer.kernel_size)
+    expected = f"(c_in={layer.in_channels}, {_AXES.get(n, '...')})"
     if input_shape is None:
-        raise ValueError("input_shape (c_in, H, W) is required for a Conv2d: its operator norm "
-                         "depends on the input size.")
+        raise ValueError(f"input_shape {expected} is required for a {type(layer).__name__}: its "
+                         "operator norm depends on the input size.")
     shape = tuple(int(s) for s in input_shape)
-    if len(shape) == 4 and shape[0] == 1:
+    if len(shape) == n + 2 and shape[0] == 1:
         shape = shape[1:]
-    if len(shape) == 2:
+    if len(shape) == n:
         shape = (layer.in_channels, *shape)
-    if len(shape) != 3 or shape[0] != layer.in_channels or min(shape) < 1:
-        raise ValueError(f"input_shape must be (c_in={layer.in_channels}, H, W), got "
-                         f"{input_shape!r}.")
+    if len(shape) != n + 1 or shape[0] != layer.in_channels or min(shape) < 1:
+        raise ValueError(f"input_shape must be {expected} for this {type(layer).__name__}, "
+                         f"got {input_shape!r}.")
     return shape
 
 
-def capture_input_shapes(module, input_size, types=(nn.Conv2d,)):
-    """Input shape ``(c, H, W)`` of every layer of the given types, from one forward pass.
+def capture_input_shapes(module, input_size, types=CONV_TYPES):
+    """Input shape ``(c, *spatial)`` of every layer of the given types, from one forward pass.
 
     Parameters
     ----------
     module : torch.nn.Module
+        The network; run once in evaluation mode, without gradients, on a zero sample (its
+        training mode is restored afterwards).
     input_size : tuple
         Shape of one input sample, e.g. ``(3, 32, 32)``.
-    types : tuple of module types, default=(Conv2d,)
+    types : tuple of module types, default=(Conv1d, Conv2d, Conv3d)
+        The layers whose input shapes are recorded.
 
     Returns
     -------
     dict
-        ``{module name: shape without the batch axis}``.
+        ``{module name: shape without the batch axis}`` (the last call's, for a layer that
+        runs more than once).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skspectral.spectral import capture_input_shapes
+    >>> net = torch.nn.Sequential(torch.nn.Conv1d(2, 4, 3, stride=2), torch.nn.Conv1d(4, 4, 1))
+    >>> capture_input_shapes(net, (2, 9))
+    {'0': (2, 9), '1': (4, 4)}
     """
     shapes, hooks = {}, []
     for name, layer in module.named_modules():
@@ -100,23 +158,27 @@ def operator_norm(layer, input_shape=None, method="auto", *, n_iter=1000, tol=1e
 
     Parameters
     ----------
-    layer : torch.nn.Linear, torch.nn.Conv2d or torch.Tensor
+    layer : torch.nn.Linear, torch.nn.Conv1d, torch.nn.Conv2d, torch.nn.Conv3d or torch.Tensor
         The layer, or a 2-D weight matrix.
     input_shape : tuple, optional
-        For a convolution: its input ``(c_in, H, W)`` (or ``(H, W)``); not needed for a 1x1
-        unpadded convolution, whose norm does not depend on it. Must be None for dense layers.
+        For a convolution: its input ``(c_in, *spatial)`` (or ``spatial``); not needed for a
+        pointwise unpadded convolution, whose norm does not depend on it. Must be None for
+        dense layers.
     method : {"auto", "exact", "power", "fft", "dense"}, default="auto"
         - ``"power"``: power iteration on the operator (for a convolution: convolution, then
           its adjoint), from a random start until the relative change is below ``tol``;
           valid for any padding, stride, dilation and groups.
-        - ``"fft"``: exact, for circular "same" padding (Sedghi et al. 2019, stride-aware).
+        - ``"fft"``: exact, for a Conv2d with circular "same" padding (Sedghi et al. 2019,
+          stride-aware).
         - ``"dense"``: SVD of the explicit operator matrix (tiny layers; ground truth).
         - ``"exact"``: a matrix norm for dense layers and 1x1 convolutions; ``"fft"`` where it
           is exact, else ``"dense"`` for other convolutions.
         - ``"auto"``: ``"exact"``, except ``"power"`` for convolutions that ``"fft"`` does not
           cover and that are too large for ``"dense"``.
-    n_iter, tol : int, float
-        Iteration cap and relative tolerance of ``"power"``.
+    n_iter : int, default=1000
+        Iteration cap of ``"power"``.
+    tol : float, default=1e-7
+        Relative tolerance of ``"power"`` on the change of sigma.
     generator : torch.Generator, optional
         Randomness of the power method's start.
 
@@ -137,10 +199,10 @@ def operator_norm(layer, input_shape=None, method="auto", *, n_iter=1000, tol=1e
     """
     if method not in _METHODS:
         raise ValueError(f"method must be one of {_METHODS}, got {method!r}.")
-    conv = isinstance(layer, nn.Conv2d)
+    conv = isinstance(layer, CONV_TYPES)
     if conv and not is_pointwise(layer):
         shape = resolve_input_shape(layer, input_shape)
-        n_in = shape[0] * shape[1] * shape[2]
+        n_in = math.prod(shape)
         if method in ("auto", "exact"):
             method = ("fft" if supports_fft(layer, shape)
                       else "dense" if n_in <= _DENSE_LIMIT or method == "exact" else "power")
