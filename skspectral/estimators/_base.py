@@ -65,11 +65,20 @@ def resolve_device(device):
     Returns
     -------
     str
+        The device, as torch writes it (``"cpu"``, ``"cuda"``, ``"cuda:1"`` ...).
 
     Raises
     ------
     ValueError
         If the device string is malformed, or CUDA is asked for and not available.
+
+    Examples
+    --------
+    >>> from skspectral.estimators import resolve_device
+    >>> resolve_device("cpu")
+    'cpu'
+    >>> resolve_device("auto") in ("cpu", "cuda")
+    True
     """
     if isinstance(device, str) and device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
@@ -113,6 +122,89 @@ class SpectralEstimatorBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
     ``module``, ``optimizer``, ``criterion``, ``iterator_train``, ``iterator_valid``,
     ``callbacks`` are passed unchanged to the skorch net (e.g. ``optimizer__nesterov=True``);
     they take part in ``get_params``/``set_params``/``clone`` like any parameter.
+
+    The parameters below are those every estimator shares; each concrete estimator lists
+    them with its own defaults.
+
+    Parameters
+    ----------
+    regularizer : str, list of str or None
+        Layers penalized: ``"rep"`` the layers up to the feature map Φ (rep-spectral),
+        ``"all"`` every layer, ``"head"`` the readout only, None none, or explicit module
+        names (the names an estimator accepts are in its own documentation).
+    gamma : float
+        Penalty strength, >= 0: the penalty is ``(gamma / 2) * sum_l sigma_max(W_l)^2``.
+    burnin : int or float
+        Penalty-free epochs at the start: an int number of epochs in ``[0, max_epochs]``,
+        or a float in ``[0, 1)`` as a fraction of ``max_epochs``.
+    update_every : int
+        The singular vectors are refreshed and the penalty gradient applied every
+        ``update_every`` optimizer steps.
+    n_power_iterations : int
+        Warm-started power-iteration steps per refresh.
+    lr : float
+        Learning rate of the optimizer.
+    momentum : float or None
+        Momentum in [0, 1) of an optimizer that takes one (SGD: 0.9 when None); given with
+        one that takes none (Adam), it is a ValueError at ``fit``.
+    weight_decay : float
+        L2 weight decay of the optimizer.
+    batch_size : int
+        Mini-batch size for training and inference.
+    max_epochs : int
+        Epochs trained by ``fit``.
+    optimizer : {"sgd", "adam", "adamw"} or torch.optim.Optimizer subclass
+        The optimizer, by name or class.
+    device : str or torch.device
+        ``"auto"`` (CUDA when available) or a torch device; the resolved one is ``device_``.
+    distributed : bool
+        Data-parallel training, one process per device, over an initialized
+        torch.distributed process group.
+    random_state : int, RandomState instance or None
+        Seeds initialization, data order and the power iteration's start.
+    verbose : int
+        0 silent, 1 a progress bar over epochs, 2 also skorch's per-epoch table.
+    callbacks : list of skorch callbacks or (name, callback) tuples, or None
+        Extra skorch callbacks, run after the estimator's own.
+    checkpoint_dir : str, path-like or None
+        Folder where ``fit`` writes its whole training state, and from whose newest good
+        checkpoint a later ``fit`` of the same configuration resumes; None: no checkpoints.
+    checkpoint_every : int
+        Epochs between checkpoints.
+    **kwargs : dict
+        Routed skorch parameters ``<prefix>__<name>``; any other name is a TypeError.
+
+    Attributes
+    ----------
+    net_ : skspectral.training.SpectralNet
+        The fitted skorch net.
+    module_ : torch.nn.Module
+        The fitted torch module (``features`` is Φ), in evaluation mode.
+    history_ : skorch.History
+        Per-epoch records of training.
+    spectral_norms_ : dict of str to float
+        Operator norm of every Linear and Conv2d layer after training.
+    regularized_layers_ : list of str
+        Layers the penalty covered (empty without a penalty).
+    device_ : str
+        Device the model lives on.
+    n_iter_ : int
+        Epochs trained in total.
+
+    See Also
+    --------
+    skspectral.estimators.SpectralClassifierBase : The classification task on this base.
+    skspectral.SpectralMLPClassifier, skspectral.SpectralResNetClassifier : Classifiers.
+    skspectral.SpectralBarlowTwins : The self-supervised transformer.
+
+    Examples
+    --------
+    >>> from skspectral.estimators import SpectralEstimatorBase, SpectralMLPClassifier
+    >>> issubclass(SpectralMLPClassifier, SpectralEstimatorBase)
+    True
+    >>> clf = SpectralMLPClassifier(optimizer__nesterov=True)  # a routed skorch parameter
+    >>> clf.get_params()["optimizer__nesterov"]
+    True
     """
 
     #: The skorch net class; a task layer may extend :class:`SpectralNet`.
@@ -188,11 +280,40 @@ class SpectralEstimatorBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         return dict(getattr(self, "_routed", {}))
 
     def get_params(self, deep=True):
+        """Parameters of this estimator, the routed skorch parameters included.
+
+        Parameters
+        ----------
+        deep : bool, default=True
+            Also return the parameters of contained estimators (scikit-learn's meaning).
+
+        Returns
+        -------
+        dict
+            ``{name: value}`` of every constructor parameter and routed parameter.
+        """
         params = super().get_params(deep=deep)
         params.update(self._routed_params())
         return params
 
     def set_params(self, **params):
+        """Set parameters, routed skorch parameters (``<prefix>__<name>``) included.
+
+        Parameters
+        ----------
+        **params : dict
+            New values by name.
+
+        Returns
+        -------
+        self : object
+            The estimator.
+
+        Raises
+        ------
+        ValueError
+            If a name is neither a parameter nor a routed one.
+        """
         own = self._get_param_names()
         self._store_routed({k: v for k, v in params.items() if k not in own}, ValueError)
         return super().set_params(**{k: v for k, v in params.items() if k in own})
@@ -562,7 +683,7 @@ class SpectralEstimatorBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         Returns
         -------
         numpy.ndarray of shape (n_samples, n_features_out)
-            float32 features, computed in evaluation mode.
+            The features (float32), computed in evaluation mode.
         """
         check_is_fitted(self)
         X = self._inference_input(X)

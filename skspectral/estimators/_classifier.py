@@ -41,7 +41,7 @@ class SpectralClassifierBase(ClassifierMixin, SpectralEstimatorBase):
 
     See Also
     --------
-    SpectralEstimatorBase : The task-neutral base: shared parameters, training, ``transform``.
+    skspectral.estimators.SpectralEstimatorBase : The task-neutral base and shared parameters.
 
     Examples
     --------

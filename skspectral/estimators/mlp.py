@@ -131,7 +131,7 @@ class SpectralMLPClassifier(SpectralClassifierBase):
 
     See Also
     --------
-    SpectralResNetClassifier : The same penalty on a ResNet's convolutions, for images.
+    skspectral.SpectralResNetClassifier : The same penalty on a ResNet's convolutions, for images.
     skspectral.paper_estimator : The paper's configurations as ready estimators.
     skspectral.RobustnessScorer : Mean distance to the decision boundary, as a scorer.
 
