@@ -74,12 +74,37 @@ class TwoViews(nn.Module):
     Parameters
     ----------
     views : str, callable or pair of callables
-        A preset name (:func:`barlow_views`), one callable ``batch -> batch`` applied twice
-        (independent draws each time), or a pair ``(view1, view2)``. Callables receive and
-        return float images ``(N, C, H, W)`` in [0, 1].
+        A preset name from :data:`~skspectral.models.AUGMENTATIONS`, one callable
+        ``batch -> batch`` applied twice (independent draws each time), or a pair
+        ``(view1, view2)``. Callables receive and return float images ``(N, C, H, W)`` in
+        [0, 1]. Presets: ``"barlow"``, the paper's recipe (random resized crop, flip, colour
+        jitter and grayscale on colour images, blur, solarization on view 2);
+        ``"crop-flip"``, the crop and the flip alone; ``"affine"``, for small grayscale
+        images such as digits: rotation up to 15 degrees, translation up to an eighth,
+        scaling 0.9-1.1, Gaussian noise of standard deviation 0.1.
     image_shape : tuple (C, H, W)
+        Shape of one image; the presets are built for its size and channels.
     value_range : tuple (low, high), default=(0.0, 1.0)
-        Range of the pixel values the network receives.
+        Range of the pixel values the network receives; the views come back in it.
+
+    See Also
+    --------
+    BarlowTwins : The module that draws its views with this.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skspectral.models import TwoViews
+    >>> _ = torch.manual_seed(0)
+    >>> views = TwoViews("affine", image_shape=(1, 8, 8), value_range=(0.0, 16.0))
+    >>> x = torch.rand(2, 1, 8, 8) * 16
+    >>> v1, v2 = views(x)
+    >>> v1.shape, bool((v1 != v2).any())
+    (torch.Size([2, 1, 8, 8]), True)
+    >>> flip = TwoViews((lambda b: b, lambda b: b.flip(-1)), image_shape=(1, 8, 8))
+    >>> a, b = flip(x / 16)
+    >>> bool(torch.equal(b, a.flip(-1)))
+    True
     """
 
     def __init__(self, views, image_shape, value_range=(0.0, 1.0)):
@@ -93,6 +118,18 @@ class TwoViews(nn.Module):
         self.low, self.high = (float(v) for v in value_range)
 
     def forward(self, x):
+        """Draw the two views of a batch.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (N, C, H, W)
+            Images with pixel values in ``value_range``.
+
+        Returns
+        -------
+        view1, view2 : torch.Tensor of shape (N, C, H, W)
+            The two views, float32, in ``value_range``.
+        """
         scale = self.high - self.low
         unit = (x - self.low) / scale if (self.low, scale) != (0.0, 1.0) else x
         # Augment in fp32 even under mixed precision (colour maths, grid sampling).

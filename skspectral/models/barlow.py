@@ -19,13 +19,23 @@ def make_projector(in_features, widths):
     Parameters
     ----------
     in_features : int
+        Width of the features Φ the projector takes (512 for ResNet18/34).
     widths : tuple of int
         Output width of each Linear layer (at least one).
 
     Returns
     -------
-    torch.nn.Sequential
+    projector : torch.nn.Sequential
         Layers named ``linear0, bn0, relu0, linear1, ...``.
+
+    Examples
+    --------
+    >>> from skspectral.models import make_projector
+    >>> projector = make_projector(512, (64, 32))
+    >>> [name for name, _ in projector.named_children()]
+    ['linear0', 'bn0', 'relu0', 'linear1']
+    >>> projector.linear1
+    Linear(in_features=64, out_features=32, bias=False)
     """
     layers = OrderedDict()
     width = in_features
@@ -50,16 +60,56 @@ class BarlowTwins(nn.Module):
 
     Parameters
     ----------
-    arch, in_channels, stem, padding_mode, normalize :
-        As in :class:`~skspectral.models.ResNet`.
+    arch : {"resnet18", "resnet34", "resnet50"}, default="resnet18"
+        torchvision architecture of the backbone Φ.
+    in_channels : int, default=3
+        Number of channels of the input images.
+    stem : {"small", "imagenet"}, default="small"
+        First block of the backbone: ``"small"`` is a 3x3 stride-1 convolution without
+        max-pool (for 32 px images), ``"imagenet"`` torchvision's 7x7 stride-2 convolution
+        and max-pool (see :class:`~skspectral.models.ResNet`).
+    padding_mode : {"zeros", "circular"}, default="zeros"
+        Padding of the backbone's padded convolutions; ``"circular"`` makes the FFT
+        operator norm of the convolutions exact.
+    normalize : tuple (mean, std), default=None
+        Per-channel statistics; when given, normalization runs inside ``features``, so
+        inputs stay in raw pixel units.
     projector : tuple of int, default=(256,)
         Widths of the projector's Linear layers (:func:`make_projector`).
     image_shape : tuple (C, H, W), default=(3, 32, 32)
         Shape of one image (the views keep it).
     augmentation : str, callable or pair of callables, default="barlow"
-        See :class:`~skspectral.models.augment.TwoViews`.
+        How the two views are drawn: a preset from
+        :data:`~skspectral.models.AUGMENTATIONS`, one callable applied twice, or a pair of
+        callables (see :class:`TwoViews`).
     value_range : tuple (low, high), default=(0.0, 1.0)
         Range of the pixel values.
+
+    Attributes
+    ----------
+    features : torch.nn.Sequential
+        The backbone Φ, as :class:`~skspectral.models.ResNet`'s ``features``.
+    projector : torch.nn.Sequential
+        The projector (:func:`make_projector`).
+    augment : TwoViews
+        Draws the two views of a batch.
+
+    See Also
+    --------
+    BarlowTwinsLoss : The loss of the two projections.
+    skspectral.estimators.SpectralBarlowTwins : The estimator that trains it.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skspectral.models import BarlowTwins
+    >>> _ = torch.manual_seed(0)
+    >>> model = BarlowTwins(projector=(16,), image_shape=(3, 8, 8), augmentation="crop-flip")
+    >>> z1, z2 = model(torch.rand(4, 3, 8, 8))
+    >>> z1.shape, z2.shape
+    (torch.Size([4, 16]), torch.Size([4, 16]))
+    >>> model.features(torch.rand(4, 3, 8, 8)).shape  # the representation Φ
+    torch.Size([4, 512])
     """
 
     def __init__(self, arch="resnet18", in_channels=3, stem="small", padding_mode="zeros",
@@ -73,5 +123,17 @@ class BarlowTwins(nn.Module):
         self.augment = TwoViews(augmentation, image_shape, value_range)
 
     def forward(self, x):
+        """Projections of two augmented views of a batch.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (N, C, H, W)
+            Images with pixel values in ``value_range``.
+
+        Returns
+        -------
+        z1, z2 : torch.Tensor of shape (N, projector[-1])
+            Projections of the first and of the second view.
+        """
         view1, view2 = self.augment(x)
         return self.projector(self.features(view1)), self.projector(self.features(view2))

@@ -46,7 +46,25 @@ def cross_correlation(z1, z2, *, eps=1e-5, distributed=False):
 
     Returns
     -------
-    torch.Tensor of shape (D, D)
+    C : torch.Tensor of shape (D, D)
+        ``C[i, j]`` is the correlation of feature i of the first branch with feature j of
+        the second over the batch (with ``eps=0``: 1 on the diagonal for identical branches).
+
+    Raises
+    ------
+    ValueError
+        If ``z1`` and ``z2`` are not matrices of one shape.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skspectral.models import cross_correlation
+    >>> z = torch.tensor([[1.0, 2.0], [-1.0, 2.0], [1.0, -2.0], [-1.0, -2.0]])
+    >>> cross_correlation(z, z, eps=0.0)
+    tensor([[1., 0.],
+            [0., 1.]])
+    >>> cross_correlation(z, -z, eps=0.0).diagonal()
+    tensor([-1., -1.])
     """
     if z1.shape != z2.shape or z1.ndim != 2:
         raise ValueError(f"z1 and z2 must be matrices of one shape (N, D), got {tuple(z1.shape)} "
@@ -77,6 +95,24 @@ class BarlowTwinsLoss(nn.Module):
     ----------
     last_parts_ : tuple of float tensors
         ``(on-diagonal term, lambda_offdiag * off-diagonal term)`` of the last call, detached.
+
+    See Also
+    --------
+    cross_correlation : The matrix ``C``.
+    BarlowTwins : The module whose output this loss takes.
+
+    Examples
+    --------
+    Identical, decorrelated branches give a zero loss; opposite ones cost 4 per feature:
+
+    >>> import torch
+    >>> from skspectral.models import BarlowTwinsLoss
+    >>> z = torch.tensor([[1.0, 2.0], [-1.0, 2.0], [1.0, -2.0], [-1.0, -2.0]])
+    >>> loss = BarlowTwinsLoss(eps=0.0)
+    >>> float(loss((z, z))), float(loss((z, -z)))
+    (0.0, 8.0)
+    >>> loss
+    BarlowTwinsLoss(lambda_offdiag=0.005, eps=0.0)
     """
 
     def __init__(self, lambda_offdiag=0.005, eps=1e-5, distributed=False):
@@ -86,7 +122,20 @@ class BarlowTwinsLoss(nn.Module):
         self.distributed = bool(distributed)
 
     def forward(self, z, y=None):
-        """Loss of the projections ``z = (z1, z2)``; ``y`` is ignored (self-supervised)."""
+        """Loss of the projections of the two views.
+
+        Parameters
+        ----------
+        z : tuple (z1, z2) of torch.Tensor of shape (N, D)
+            Projections of the two views, as :class:`BarlowTwins` returns them.
+        y : object, default=None
+            Ignored (self-supervised); present for skorch's ``criterion(y_pred, y)`` call.
+
+        Returns
+        -------
+        loss : torch.Tensor (0-d)
+            The on-diagonal plus the weighted off-diagonal term, in at least float32.
+        """
         # At least float32 (the projections may come from autocast); float64 stays float64.
         z1, z2 = (t.to(torch.promote_types(t.dtype, torch.float32)) for t in z)
         c = cross_correlation(z1, z2, eps=self.eps, distributed=self.distributed)
@@ -101,4 +150,11 @@ class BarlowTwinsLoss(nn.Module):
         return on + off
 
     def extra_repr(self):
+        """The parameters shown in the module's repr.
+
+        Returns
+        -------
+        text : str
+            ``"lambda_offdiag=..., eps=..."``.
+        """
         return f"lambda_offdiag={self.lambda_offdiag}, eps={self.eps}"

@@ -32,6 +32,8 @@ class MLP(nn.Module):
     hidden_layer_sizes : tuple of int, default=(2000,)
         Widths of the hidden layers (at least one).
     activation : {"relu", "tanh", "sigmoid", "gelu", "silu"}, default="gelu"
+        Nonlinearity after each hidden Linear layer (see
+        :data:`~skspectral.spectral.ACTIVATIONS` for their Lipschitz constants).
     init : {"small", "default"}, default="small"
         ``"small"``: weights and biases drawn from N(0, 0.01^2) and the logits multiplied
         by ``1 / sqrt(width of the last hidden layer)`` (the paper's MLP setting);
@@ -42,7 +44,33 @@ class MLP(nn.Module):
     features : torch.nn.Sequential
         Hidden layers named ``hidden0, act0, hidden1, act1, ...``.
     head : torch.nn.Linear
+        The readout, last hidden width -> ``n_classes``.
     output_scale : float
+        Factor applied to the logits: ``1 / sqrt(width)`` with ``init="small"``, else 1.
+
+    Raises
+    ------
+    ValueError
+        If a parameter is out of range or not one of its options.
+
+    See Also
+    --------
+    skspectral.estimators.SpectralMLPClassifier : The estimator that trains it.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skspectral.models import MLP
+    >>> _ = torch.manual_seed(0)
+    >>> model = MLP(n_features=4, n_classes=3, hidden_layer_sizes=(16, 8))
+    >>> [name for name, _ in model.features.named_children()]
+    ['hidden0', 'act0', 'hidden1', 'act1']
+    >>> model.head
+    Linear(in_features=8, out_features=3, bias=True)
+    >>> model(torch.zeros(5, 4)).shape
+    torch.Size([5, 3])
+    >>> round(model.output_scale, 4)
+    0.3536
     """
 
     #: Checked when built (see :mod:`skspectral._params`); the estimator reuses the entries.
@@ -77,5 +105,17 @@ class MLP(nn.Module):
                     nn.init.normal_(m.bias, 0.0, 0.01)
 
     def forward(self, x):
+        """Logits of a batch.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (N, n_features)
+            Input batch.
+
+        Returns
+        -------
+        logits : torch.Tensor of shape (N, n_classes)
+            ``head(features(x)) * output_scale``.
+        """
         out = self.head(self.features(x))
         return out * self.output_scale if self.output_scale != 1.0 else out

@@ -16,8 +16,18 @@ class Normalize(nn.Module):
 
     Parameters
     ----------
-    mean, std : sequence of float
-        One value per channel.
+    mean : sequence of float
+        One value per channel, subtracted.
+    std : sequence of float
+        One value per channel, divided by.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skspectral.models import Normalize
+    >>> norm = Normalize(mean=(0.5, 1.0), std=(0.5, 2.0))
+    >>> norm(torch.ones(1, 2, 1, 1)).flatten()
+    tensor([1., 0.])
     """
 
     def __init__(self, mean, std):
@@ -26,6 +36,18 @@ class Normalize(nn.Module):
         self.register_buffer("std", _per_channel(std))
 
     def forward(self, x):
+        """Normalize a batch.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (N, C, H, W)
+            Images with one channel per ``mean`` entry.
+
+        Returns
+        -------
+        normalized : torch.Tensor of shape (N, C, H, W)
+            ``(x - mean) / std``, channel by channel.
+        """
         return (x - self.mean) / self.std
 
 
@@ -65,7 +87,24 @@ class RandomCropFlip(nn.Module):
     Parameters
     ----------
     padding : int, default=4
+        Zero padding on each side before the crop back to the input size; the crop offset is
+        up to ``2 * padding`` pixels in each direction. 0 disables the crop.
     flip : bool, default=True
+        Mirror each sample horizontally with probability 1/2.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skspectral.models import RandomCropFlip
+    >>> _ = torch.manual_seed(0)
+    >>> augment = RandomCropFlip(padding=2)
+    >>> x = torch.rand(4, 3, 8, 8)
+    >>> augment(x).shape
+    torch.Size([4, 3, 8, 8])
+    >>> bool(torch.equal(augment.eval()(x), x))  # identity in evaluation mode
+    True
+    >>> augment
+    RandomCropFlip(padding=2, flip=True)
     """
 
     def __init__(self, padding=4, flip=True):
@@ -74,6 +113,18 @@ class RandomCropFlip(nn.Module):
         self.flip = flip
 
     def forward(self, x):
+        """Augment a batch (training mode) or return it unchanged (evaluation mode).
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (N, C, H, W)
+            Images.
+
+        Returns
+        -------
+        augmented : torch.Tensor of shape (N, C, H, W)
+            Each sample cropped and possibly mirrored, independently.
+        """
         if not self.training:
             return x
         n, _, h, w = x.shape
@@ -93,4 +144,11 @@ class RandomCropFlip(nn.Module):
         return x
 
     def extra_repr(self):
+        """The parameters shown in the module's repr.
+
+        Returns
+        -------
+        text : str
+            ``"padding=..., flip=..."``.
+        """
         return f"padding={self.padding}, flip={self.flip}"
