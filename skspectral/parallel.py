@@ -45,8 +45,25 @@ _COMPARED = ("torch", "sklearn", "skorch", "numpy")
 
 
 class ClusterError(RuntimeError):
-    """The Dask cluster cannot run skspectral's work: its scheduler cannot be reached, or
-    some of its workers lack skspectral or have another version of it."""
+    """The Dask cluster cannot run skspectral's work.
+
+    Raised when its scheduler cannot be reached, or some of its workers lack skspectral or
+    have another version of it; the message names the address or every such worker.
+
+    See Also
+    --------
+    connect : Raises it for an unreachable scheduler or mismatched workers.
+    check_workers : Raises it for mismatched workers.
+
+    Examples
+    --------
+    >>> from skspectral.parallel import ClusterError, connect
+    >>> try:
+    ...     connect("tcp://127.0.0.1:9", timeout=0.2)  # nothing listens there
+    ... except ClusterError as exc:
+    ...     print(str(exc)[:56])
+    Could not reach a Dask scheduler at 'tcp://127.0.0.1:9'
+    """
 
 
 def _distributed():
@@ -91,12 +108,31 @@ def task_threads():
 
     Returns
     -------
-    int or None
+    threads : int or None
+        The thread count for the current Dask task (1 unless configured), or None when not
+        called from inside a Dask task.
 
     Raises
     ------
     ValueError
         If ``skspectral.task-threads`` is set to something other than a positive integer.
+
+    See Also
+    --------
+    worker_thread_limits : Applies this count around a block of work.
+
+    Examples
+    --------
+    >>> from distributed import LocalCluster
+    >>> cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+    ...                        dashboard_address=":0")
+    >>> from skspectral.parallel import connect, task_threads
+    >>> client = connect(cluster)
+    >>> task_threads() is None  # not inside a Dask task
+    True
+    >>> client.submit(task_threads).result()
+    1
+    >>> client.close(); cluster.close()
     """
     worker = _current_worker()
     if worker is None:
@@ -151,6 +187,31 @@ def worker_thread_limits():
     Outside a Dask task (or without dask installed) the body runs unchanged. skspectral's
     estimators train and predict, and its attacks run, inside this context, so searches on
     a Dask cluster need nothing more.
+
+    Yields
+    ------
+    None
+        The body runs with the limits in place; they are restored on leaving.
+
+    Raises
+    ------
+    ValueError
+        If ``skspectral.task-threads`` is not a positive integer (see :func:`task_threads`).
+
+    Examples
+    --------
+    >>> from distributed import LocalCluster
+    >>> cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+    ...                        dashboard_address=":0")
+    >>> import torch
+    >>> from skspectral.parallel import connect, worker_thread_limits
+    >>> def threads_in_task():
+    ...     with worker_thread_limits():
+    ...         return torch.get_num_threads()
+    >>> client = connect(cluster)
+    >>> client.submit(threads_in_task).result()
+    1
+    >>> client.close(); cluster.close()
     """
     threads = task_threads()
     if threads is None:
@@ -223,14 +284,30 @@ def recoverable(client):
     Parameters
     ----------
     client : distributed.Client
+        The connected client; every attribute but ``scatter`` is its own.
 
     Returns
     -------
-    object
+    view : object
         The client, except for ``scatter``; pass it as joblib's ``client``::
 
             with joblib.parallel_config(backend="dask", client=recoverable(client)):
                 search.fit(X, y)
+
+    Examples
+    --------
+    >>> from distributed import LocalCluster
+    >>> cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+    ...                        dashboard_address=":0")
+    >>> from skspectral.parallel import connect, recoverable
+    >>> client = connect(cluster)
+    >>> view = recoverable(client)
+    >>> futures = view.scatter({"X": [1, 2, 3]})  # a task that returns the data
+    >>> client.gather(futures)
+    {'X': [1, 2, 3]}
+    >>> view.scheduler_info() == client.scheduler_info()  # the rest is the client's
+    True
+    >>> client.close(); cluster.close()
     """
     return _Recoverable(client)
 
@@ -276,10 +353,11 @@ def check_workers(client):
     Parameters
     ----------
     client : distributed.Client
+        A client of the cluster whose connected workers are checked.
 
     Returns
     -------
-    dict
+    reports : dict
         ``{worker address: {"skspectral": version, "torch": ..., "sklearn": ...,
         "skorch": ..., "numpy": ..., "python": ...}}`` of the workers connected now (none
         for a cluster that has not started its workers yet; ``skspectral reproduce`` also
@@ -295,6 +373,20 @@ def check_workers(client):
     -----
     UserWarning
         Where torch, scikit-learn, skorch or NumPy differ between this process and a worker.
+
+    Examples
+    --------
+    >>> from distributed import LocalCluster
+    >>> cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+    ...                        dashboard_address=":0")
+    >>> import skspectral
+    >>> from distributed import Client
+    >>> from skspectral.parallel import check_workers
+    >>> client = Client(cluster)
+    >>> [report["skspectral"] == skspectral.__version__
+    ...  for report in check_workers(client).values()]
+    [True]
+    >>> client.close(); cluster.close()
     """
     from . import __version__
 
@@ -337,7 +429,8 @@ def connect(address, *, timeout=10.0, check=True):
 
     Returns
     -------
-    distributed.Client
+    client : distributed.Client
+        A client connected to the scheduler (its workers checked when ``check``).
 
     Raises
     ------
@@ -346,6 +439,24 @@ def connect(address, *, timeout=10.0, check=True):
         skspectral or has another version of it.
     ImportError
         Without the ``dask`` extra.
+
+    See Also
+    --------
+    open_client : The same as a context manager, with local clusters made on request.
+    recoverable : The client to pass to joblib's Dask backend.
+
+    Examples
+    --------
+    A cluster object stands for its scheduler's address:
+
+    >>> from distributed import LocalCluster
+    >>> cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+    ...                        dashboard_address=":0")
+    >>> from skspectral.parallel import connect
+    >>> client = connect(cluster)
+    >>> len(client.scheduler_info()["workers"])
+    1
+    >>> client.close(); cluster.close()
     """
     distributed = _distributed()
     try:
@@ -379,7 +490,32 @@ def open_client(scheduler, *, timeout=10.0):
 
     Yields
     ------
-    distributed.Client
+    client : distributed.Client
+        A client whose workers were checked (:func:`check_workers`); closed on leaving,
+        with the local cluster if one was made.
+
+    Raises
+    ------
+    ValueError
+        If ``"local:N"`` does not give a positive number of workers.
+    ClusterError
+        If a remote scheduler cannot be reached or a worker cannot run this skspectral.
+
+    Examples
+    --------
+    >>> from skspectral.parallel import open_client, task_threads
+    >>> with open_client("local:0"):
+    ...     pass
+    Traceback (most recent call last):
+    ...
+    ValueError: --scheduler local:N takes a positive number of workers, got 'local:0'.
+
+    A local cluster starts worker processes that import skspectral (several seconds, too
+    slow for this example), so that part is not run here:
+
+    >>> with open_client("local:1") as client:  # doctest: +SKIP
+    ...     print(client.submit(task_threads).result() >= 1)
+    True
     """
     if scheduler == "local" or scheduler.startswith("local:"):
         count = scheduler.partition(":")[2]
