@@ -37,8 +37,13 @@ class SpectralBarlowTwins(ImageInputMixin, SpectralEstimatorBase):
     Parameters
     ----------
     arch : {"resnet18", "resnet34", "resnet50"}, default="resnet18"
+        The torchvision ResNet architecture of the backbone Φ.
     stem : {"small", "imagenet"}, default="small"
+        ``"small"``: 3x3 stride-1 stem, no max-pool (the CIFAR variant of the paper);
+        ``"imagenet"``: torchvision's 7x7 stride-2 stem and max-pool, for large images.
     padding_mode : {"zeros", "circular"}, default="zeros"
+        Padding of every backbone convolution (``"circular"``: the FFT operator norm is
+        exact).
     projector : tuple of int, default=(256,)
         Widths of the projector's bias-free Linear layers, BatchNorm + ReLU between them:
         ``(256,)`` the paper's, ``(2048, 2048)`` solo-learn's CIFAR projector.
@@ -51,60 +56,90 @@ class SpectralBarlowTwins(ImageInputMixin, SpectralEstimatorBase):
         applied twice with independent draws, or a pair ``(view1, view2)``. Callables get
         and return float image batches ``(N, C, H, W)`` in [0, 1] on the training device;
         they are pickled with the estimator (use module-level functions or modules).
-    value_range : tuple (low, high), optional
+    value_range : tuple (low, high) or None, default=None
         Range of the pixel values, mapped to [0, 1] for the augmentations; None: (0, 255)
         for uint8 images, (0, 1) for float images (which must then lie in [0, 1]).
-    normalize : tuple (mean, std), optional
-        Per-channel statistics applied inside Φ (inputs stay in pixel units).
-    image_shape : tuple (C, H, W), optional
-        Shape of one image when X is given as flat rows.
-    input_size : tuple, optional
+    normalize : tuple (mean, std) or None, default=None
+        Per-channel statistics applied inside Φ (inputs stay in pixel units); None applies
+        none.
+    image_shape : tuple (C, H, W) or None, default=None
+        Shape of one image when X is given as flat rows; None: rows of a square length are
+        square one-channel images, others ``1 x 1 x d``.
+    input_size : tuple or None, default=None
         ``(H, W)`` or ``(C, H, W)`` at which the penalty takes the operator norms; the
         training images' size when None.
-    regularizer : {"rep"}, None or list of str, default="rep"
+    regularizer : {"rep"}, list of str or None, default="rep"
         ``"rep"``: every backbone convolution; None: no penalty; or explicit module names.
     gamma : float, default=0.02
+        Penalty strength, >= 0, of ``(gamma / 2) * sum_l sigma_max(W_l)^2``: the paper's
+        0.01 in the authors' convention (``gamma * sum sigma^2``).
     burnin : int or float, default=0.9
+        Penalty-free epochs at the start: an int number of epochs in ``[0, max_epochs]``,
+        or a float in ``[0, 1)`` as a fraction of ``max_epochs``.
     update_every : int, default=24
+        The singular vectors are refreshed and the penalty gradient applied every
+        ``update_every`` optimizer steps, which amortizes the power iteration's cost.
     n_power_iterations : int, default=1
+        Warm-started power-iteration steps per refresh.
     lr : float, default=0.01
+        Learning rate of the optimizer.
     momentum : float or None, default=None
-        SGD's momentum, 0.9 when None (see :class:`~skspectral.SpectralMLPClassifier`).
+        Momentum in [0, 1) of an optimizer that takes one (SGD: 0.9 when None); given with
+        one that takes none (Adam), it is a ValueError at ``fit``.
     weight_decay : float, default=1e-4
+        L2 weight decay of the optimizer.
     batch_size : int, default=1024
         Images per step (each gives two views); the last incomplete batch of an epoch is
         dropped when X holds more than one batch (the loss needs batch statistics).
     max_epochs : int, default=1000
+        Epochs trained by ``fit``.
     optimizer : {"sgd", "adam", "adamw"} or torch.optim.Optimizer subclass, default="sgd"
+        The optimizer, by name or class; its further arguments are routed as
+        ``optimizer__<name>``.
     precision : {"32", "bf16", "fp16"}, default="32"
         Autocast dtype of the backbone and projector in training (augmentations, the loss
         and the penalty run in fp32).
     channels_last : bool, default=False
+        Keep the module and the batches in channels-last memory format (faster
+        convolutions on recent GPUs; the same results).
     device : str or torch.device, default="auto"
+        ``"auto"`` uses CUDA when available; the resolved device is ``device_``.
     distributed : bool, default=False
-        Data-parallel training (see :class:`~skspectral.SpectralMLPClassifier`); the loss
+        Data-parallel training, one process per device, over an initialized
+        torch.distributed process group (see docs/guide.md); the loss
         is that of the global batch: means, variances and the cross-correlation are
         all-reduced over the ranks, as in the original implementation.
     random_state : int, RandomState instance or None, default=None
         Seeds initialization, data order and the augmentations: the same integer gives the
         same views and the same model on the CPU.
     verbose : int, default=0
-    callbacks : list, optional
-        Extra skorch callbacks, e.g. a :class:`~skspectral.FeatureProbe` that records
-        kNN or linear-probe accuracy on a labelled set every epoch.
-    checkpoint_dir : str or path-like, optional
+        0 silent, 1 a progress bar over epochs, 2 also skorch's per-epoch table.
+    callbacks : list of skorch callbacks or (name, callback) tuples, default=None
+        Extra skorch callbacks, run after the estimator's own, e.g. a
+        :class:`~skspectral.FeatureProbe` that records kNN or linear-probe accuracy on a
+        labelled set every epoch.
+    checkpoint_dir : str, path-like or None, default=None
+        Folder where ``fit`` writes its whole training state every ``checkpoint_every``
+        epochs; a later ``fit`` of the same configuration resumes from the newest good
+        checkpoint (docs/checkpoints.md). None: no checkpoints.
     checkpoint_every : int, default=1
-        Resumable training (see :class:`~skspectral.SpectralMLPClassifier`).
-    **kwargs :
-        Routed skorch parameters (``optimizer__nesterov=True``, ...).
+        Epochs between checkpoints (with ``checkpoint_dir``).
+    **kwargs : dict
+        Routed skorch parameters ``<prefix>__<name>`` (``optimizer__nesterov=True``,
+        ``iterator_train__num_workers=4``, ...), passed unchanged to the skorch net.
 
     Attributes
     ----------
     n_features_in_ : int
         Values per image.
     input_shape_ : tuple (C, H, W)
+        Shape of one training image.
+    input_shapes_ : dict of str to tuple
+        ``{convolution: (c_in, H, W)}``, the input size each is regularized at.
     value_range_ : tuple (low, high)
+        Pixel range mapped to [0, 1] for the augmentations.
     net_ : skspectral.training.SpectralNet
+        The fitted skorch net.
     module_ : skspectral.models.BarlowTwins
         The fitted torch module: ``features`` (Φ), ``projector``, ``augment``.
     history_ : skorch.History
@@ -114,22 +149,39 @@ class SpectralBarlowTwins(ImageInputMixin, SpectralEstimatorBase):
     spectral_norms_ : dict
         Operator norm of every convolution and projector layer after training.
     regularized_layers_ : list of str
+        Layers the penalty covered (empty when ``regularizer=None``).
     device_ : str
+        Device the model lives on.
     n_iter_ : int
+        Epochs trained in total.
+
+    See Also
+    --------
+    skspectral.SpectralResNetClassifier : Supervised training, or fine-tuning of Φ.
+    skspectral.FeatureProbe : Per-epoch kNN or linear-probe accuracy of the features.
 
     Examples
     --------
+    Pretrain on 20 digits (pixels in [0, 1]) and retrain a readout on Φ:
+
     >>> from sklearn.datasets import load_digits
     >>> from sklearn.linear_model import LogisticRegression
     >>> from sklearn.pipeline import Pipeline
     >>> from skspectral import SpectralBarlowTwins
     >>> X, y = load_digits(return_X_y=True)
-    >>> images = (X / 16).reshape(-1, 1, 8, 8)
-    >>> pipe = Pipeline([("feat", SpectralBarlowTwins(max_epochs=1, batch_size=256,
+    >>> images, labels = (X[:20] / 16).reshape(-1, 1, 8, 8), y[:20]
+    >>> pipe = Pipeline([("feat", SpectralBarlowTwins(max_epochs=1, batch_size=20,
     ...                                               random_state=0)),
-    ...                  ("clf", LogisticRegression(max_iter=1000))]).fit(images, y)
-    >>> pipe["feat"].transform(images[:2]).shape
+    ...                  ("clf", LogisticRegression(max_iter=1000))]).fit(images, labels)
+    >>> barlow = pipe["feat"]
+    >>> barlow.transform(images[:2]).shape
     (2, 512)
+    >>> barlow.value_range_, len(barlow.regularized_layers_)
+    ((0.0, 1.0), 20)
+    >>> sorted(k for k in barlow.history_[-1] if k.startswith("barlow_") and "best" not in k)
+    ['barlow_off_diagonal', 'barlow_on_diagonal']
+    >>> pipe.predict(images[:3]).shape
+    (3,)
     """
 
     _module_class = BarlowTwins
@@ -264,7 +316,14 @@ class SpectralBarlowTwins(ImageInputMixin, SpectralEstimatorBase):
 
         Returns
         -------
-        self
+        self : object
+            The fitted estimator.
+
+        Raises
+        ------
+        ValueError
+            If a hyperparameter is out of range, X holds fewer than 2 images, or pixels lie
+            outside ``value_range``.
         """
         scope, optimizer = self._check_params()
         X = self._validate_images(X, reset=True)
@@ -279,12 +338,14 @@ class SpectralBarlowTwins(ImageInputMixin, SpectralEstimatorBase):
         Parameters
         ----------
         X : array-like or torch.utils.data.Dataset
+            Images of this epoch, in the forms :meth:`fit` takes.
         y : None
             Ignored.
 
         Returns
         -------
-        self
+        self : object
+            The estimator, trained one epoch more.
         """
         first = not hasattr(self, "net_")
         scope, optimizer = self._check_params()
