@@ -60,18 +60,43 @@ def plot_decision_regions(estimator, X, y, bounds=None, resolution=200, ax=None)
     Parameters
     ----------
     estimator : fitted classifier of 2-D inputs
+        Any classifier with ``predict``; its predictions on a grid colour the regions.
     X : array-like of shape (n_samples, 2)
+        Points drawn over the regions (the training points).
     y : array-like of shape (n_samples,)
-    bounds : ((x_min, x_max), (y_min, y_max)), optional
+        Labels of ``X``; one scatter and one region colour per class.
+    bounds : ((x_min, x_max), (y_min, y_max)), default=None
         The plotted box; X's range padded by 10% when None.
     resolution : int, default=200
         Grid points per axis.
-    ax : matplotlib Axes, optional
+    ax : matplotlib.axes.Axes, default=None
+        Axes to draw on; a new figure's when None.
 
     Returns
     -------
-    matplotlib.axes.Axes
+    ax : matplotlib.axes.Axes
         One filled contour set of the predicted class codes, one scatter per class.
+
+    Raises
+    ------
+    ValueError
+        If ``X`` is not of shape (n_samples, 2).
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import numpy as np
+    >>> from skspectral.estimators import SpectralMLPClassifier
+    >>> from skspectral.plotting import plot_decision_regions
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.uniform(-1, 1, (40, 2)).astype(np.float32)
+    >>> y = (X[:, 0] * X[:, 1] > 0).astype(int)  # XOR
+    >>> clf = SpectralMLPClassifier(hidden_layer_sizes=(8,), max_epochs=2,
+    ...                             random_state=0).fit(X, y)
+    >>> ax = plot_decision_regions(clf, X, y, resolution=20)
+    >>> len(ax.collections) >= 3, ax.get_legend().get_title().get_text()
+    (True, 'class')
     """
     X, y = np.asarray(X, dtype=np.float32), np.asarray(y)
     if X.ndim != 2 or X.shape[1] != 2:
@@ -102,18 +127,41 @@ def plot_volume_element(model, bounds, resolution=100, ax=None, vmin=None, vmax=
 
     Parameters
     ----------
-    model : see :func:`~skspectral.metrics.volume_element` (2-D inputs)
+    model : fitted skspectral estimator, Pipeline starting with one, or torch.nn.Module
+        A model of 2-D inputs whose feature map Φ (``features``) is evaluated, as
+        :func:`~skspectral.metrics.volume_element` takes it.
     bounds : ((x_min, x_max), (y_min, y_max))
+        The plotted box.
     resolution : int, default=100
-    ax : matplotlib Axes, optional
-    vmin, vmax : float, optional
-        Ends of the colour scale (the grid's smallest positive and largest value when
-        None); give the same ones to several panels to compare models on one scale.
+        Grid points per axis (``resolution**2`` Jacobians).
+    ax : matplotlib.axes.Axes, default=None
+        Axes to draw on; a new figure's when None.
+    vmin : float, default=None
+        Lower end of the colour scale (the grid's smallest positive value when None); give
+        the same one to several panels to compare models on one scale.
+    vmax : float, default=None
+        Upper end of the colour scale (the grid's largest value when None).
 
     Returns
     -------
-    matplotlib.axes.Axes
+    ax : matplotlib.axes.Axes
         One QuadMesh whose array is ``volume_element`` on the grid, with a colour bar.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import torch
+    >>> from skspectral.models import MLP
+    >>> from skspectral.plotting import plot_volume_element
+    >>> _ = torch.manual_seed(0)
+    >>> model = MLP(n_features=2, n_classes=2, hidden_layer_sizes=(8,))
+    >>> ax = plot_volume_element(model, bounds=((-1, 1), (-1, 1)), resolution=10)
+    >>> mesh = ax.collections[0]
+    >>> mesh.get_array().shape, bool((mesh.get_array() > 0).all())
+    ((10, 10), True)
+    >>> len(ax.figure.axes)  # the panel and its colour bar
+    2
     """
     LogNorm = _matplotlib().colors.LogNorm
     ax = _axes(ax)
@@ -134,16 +182,35 @@ def plot_distance_density(results, ax=None, bandwidth=None):
 
     Parameters
     ----------
-    results : dict ``{label: AttackResult or array of distances}``
-        Misclassified (0) and failed (inf) samples are left out.
-    ax : matplotlib Axes, optional
-    bandwidth : str or float, optional
+    results : dict of str to AttackResult or array-like
+        ``{label: attack result or per-sample distances}``, one curve each. Misclassified
+        (0) and failed (inf) samples are left out; a model with fewer than two distinct
+        distances gets no curve.
+    ax : matplotlib.axes.Axes, default=None
+        Axes to draw on; a new figure's when None.
+    bandwidth : str or float, default=None
         ``bw_method`` of :class:`scipy.stats.gaussian_kde` (Scott's rule when None).
 
     Returns
     -------
-    matplotlib.axes.Axes
+    ax : matplotlib.axes.Axes
         One line per model.
+
+    See Also
+    --------
+    plot_fraction_above : The same distances as a survival curve.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import numpy as np
+    >>> from skspectral.plotting import plot_distance_density
+    >>> rng = np.random.RandomState(0)
+    >>> results = {"unregularized": rng.gamma(4, 0.5, 50), "rep-spectral": rng.gamma(6, 0.5, 50)}
+    >>> ax = plot_distance_density(results)
+    >>> [line.get_label() for line in ax.get_lines()]
+    ['unregularized', 'rep-spectral']
     """
     from scipy.stats import gaussian_kde
 
@@ -165,15 +232,32 @@ def plot_fraction_above(results, thresholds=None, ax=None):
 
     Parameters
     ----------
-    results : dict ``{label: AttackResult or array of distances}``
-    thresholds : array-like, optional
-        The paper's 15 thresholds, evenly spaced from 0 to the largest distance, when None.
-    ax : matplotlib Axes, optional
+    results : dict of str to AttackResult or array-like
+        ``{label: attack result or per-sample distances}``, one curve each; misclassified
+        (0) and failed (inf) samples are left out.
+    thresholds : array-like, default=None
+        Distances at which the fraction is evaluated; the paper's 15 thresholds, evenly
+        spaced from 0 to the largest distance, when None.
+    ax : matplotlib.axes.Axes, default=None
+        Axes to draw on; a new figure's when None.
 
     Returns
     -------
-    matplotlib.axes.Axes
+    ax : matplotlib.axes.Axes
         One line (with markers) per model, its y data the fractions.
+
+    See Also
+    --------
+    plot_distance_density : The same distances as densities.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from skspectral.plotting import plot_fraction_above
+    >>> ax = plot_fraction_above({"model": [0.5, 1.0, 1.5, 2.0]}, thresholds=[0.0, 1.0, 2.0])
+    >>> ax.get_lines()[0].get_ydata().tolist()
+    [1.0, 0.5, 0.0]
     """
     ax = _axes(ax)
     data = {label: _distances(r) for label, r in results.items()}
@@ -196,14 +280,28 @@ def plot_seed_boxes(values, ylabel="", ax=None):
 
     Parameters
     ----------
-    values : dict ``{label: sequence of per-seed values}`` (accuracy, mean distance, ...)
+    values : dict of str to sequence of float
+        ``{label: per-seed values}`` (accuracy, mean distance, ...), one box each, in the
+        dict's order.
     ylabel : str, default=""
-    ax : matplotlib Axes, optional
+        Label of the y axis.
+    ax : matplotlib.axes.Axes, default=None
+        Axes to draw on; a new figure's when None.
 
     Returns
     -------
-    matplotlib.axes.Axes
+    ax : matplotlib.axes.Axes
         One box per model and one scatter per model with its seeds' values.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from skspectral.plotting import plot_seed_boxes
+    >>> ax = plot_seed_boxes({"none": [0.91, 0.92, 0.90], "rep": [0.90, 0.93, 0.92]},
+    ...                      ylabel="accuracy")
+    >>> [t.get_text() for t in ax.get_xticklabels()], len(ax.collections)
+    (['none', 'rep'], 2)
     """
     ax = _axes(ax)
     labels = list(values)
@@ -222,10 +320,38 @@ def plot_spectral_norms(estimator, ax=None):
 
     Reads ``history_[:, "spectral_norms"]`` (recorded when a penalty was configured).
 
+    Parameters
+    ----------
+    estimator : fitted skspectral estimator
+        Trained with a regularizer, so that its history records ``spectral_norms``.
+    ax : matplotlib.axes.Axes, default=None
+        Axes to draw on; a new figure's when None.
+
     Returns
     -------
-    matplotlib.axes.Axes
+    ax : matplotlib.axes.Axes
         One line per penalized layer, its y data the recorded norms.
+
+    Raises
+    ------
+    ValueError
+        If the estimator's history has no ``spectral_norms`` record.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import numpy as np
+    >>> from skspectral.estimators import SpectralMLPClassifier
+    >>> from skspectral.plotting import plot_spectral_norms
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.uniform(-1, 1, (40, 2)).astype(np.float32)
+    >>> y = (X[:, 0] > 0).astype(int)
+    >>> clf = SpectralMLPClassifier(hidden_layer_sizes=(8, 8), max_epochs=3,
+    ...                             random_state=0).fit(X, y)
+    >>> ax = plot_spectral_norms(clf)
+    >>> [(line.get_label(), len(line.get_ydata())) for line in ax.get_lines()]
+    [('features.hidden0', 3), ('features.hidden1', 3)]
     """
     history = estimator.history_
     if not len(history) or "spectral_norms" not in history[-1]:
@@ -247,19 +373,41 @@ def plot_adversarial_examples(X, result, n=8, image_shape=None):
 
     Parameters
     ----------
-    X : array-like of images ``(n, H, W)``, ``(n, C, H, W)`` or flat rows with ``image_shape``
+    X : array-like of shape (n, H, W), (n, C, H, W) or (n, n_features)
+        The attacked inputs: images, or flat rows reshaped with ``image_shape``.
     result : AttackResult
         Of an attack on ``X``; samples without an adversarial point are skipped.
     n : int, default=8
         Columns (the first ``n`` samples with a point at distance > 0).
-    image_shape : tuple, optional
-        ``(H, W)`` or ``(C, H, W)`` of a flat row.
+    image_shape : tuple, default=None
+        ``(H, W)`` or ``(C, H, W)`` of a flat row; ``X``'s own sample shape when None.
 
     Returns
     -------
-    matplotlib.figure.Figure
+    fig : matplotlib.figure.Figure
         3 rows (input, adversarial, perturbation) of ``n`` images; the perturbation row is
         titled with each sample's distance.
+
+    Raises
+    ------
+    ValueError
+        If ``result`` holds no adversarial point at a distance > 0.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import numpy as np
+    >>> from skspectral.attacks import AttackResult
+    >>> from skspectral.plotting import plot_adversarial_examples
+    >>> X = np.zeros((3, 16))
+    >>> adversarial = X + np.eye(3, 16) * [[0.5], [0.0], [1.5]]
+    >>> result = AttackResult(distances=np.array([0.5, np.inf, 1.5]), adversarial=adversarial,
+    ...                       success=np.array([True, False, True]), queries=np.full(3, 100),
+    ...                       clip_min=0.0, clip_max=1.0)
+    >>> fig = plot_adversarial_examples(X, result, image_shape=(4, 4))
+    >>> len(fig.axes), [ax.get_title() for ax in fig.axes[-2:]]
+    (6, ['0.50', '1.50'])
     """
     plt = _pyplot()
     X = np.asarray(X, dtype=float)
