@@ -9,6 +9,7 @@ from .attacks import AttackResult, HopSkipJump, TangentAttack
 from .estimators import (
     FeatureProbe,
     SpectralBarlowTwins,
+    SpectralClassifier,
     SpectralMLPClassifier,
     SpectralResNetClassifier,
     paper_estimator,
@@ -28,6 +29,7 @@ __all__ = [
     "HopSkipJump",
     "RobustnessScorer",
     "SpectralBarlowTwins",
+    "SpectralClassifier",
     "SpectralMLPClassifier",
     "SpectralResNetClassifier",
     "TangentAttack",

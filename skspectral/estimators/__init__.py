@@ -5,6 +5,7 @@ from ._base import OPTIMIZERS, REGULARIZERS, SpectralEstimatorBase, resolve_devi
 from ._classifier import SpectralClassifierBase
 from ._monitor import FeatureProbe
 from .barlow import SpectralBarlowTwins
+from .generic import SpectralClassifier
 from .mlp import SpectralMLPClassifier
 from .presets import PAPER_PRESETS, paper_estimator, paper_params
 from .resnet import SpectralResNetClassifier
@@ -16,6 +17,7 @@ __all__ = [
     "ArrayDataset",
     "FeatureProbe",
     "SpectralBarlowTwins",
+    "SpectralClassifier",
     "SpectralClassifierBase",
     "SpectralEstimatorBase",
     "SpectralMLPClassifier",

@@ -1,26 +1,14 @@
 """SpectralResNetClassifier: a torchvision ResNet trained with a spectral penalty."""
 
-import os
-import re
-from numbers import Integral, Real
-
-import numpy as np
-import torch
-import torchvision
-from sklearn.utils._param_validation import StrOptions
-from skorch.callbacks import LRScheduler
-
-from .._params import CONSTRAINTS, PositiveInts, StrictInterval
 from ..models import ResNet
-from ..regularization import L2SP, BackboneWarmup, BatchSpectralShrinkage
-from ._base import SpectralEstimatorBase
 from ._classifier import SpectralClassifierBase
+from ._finetune import FINETUNE_CONSTRAINTS, FineTuningMixin
 from ._images import IMAGE_CONSTRAINTS, ImageInputMixin
 
 __all__ = ["SpectralResNetClassifier"]
 
 
-class SpectralResNetClassifier(ImageInputMixin, SpectralClassifierBase):
+class SpectralResNetClassifier(FineTuningMixin, ImageInputMixin, SpectralClassifierBase):
     """ResNet image classifier with spectral regularization of its convolutions.
 
     rep-spectral (``regularizer="rep"``) penalizes the operator norm of every convolution up
@@ -209,15 +197,7 @@ class SpectralResNetClassifier(ImageInputMixin, SpectralClassifierBase):
         **SpectralClassifierBase._parameter_constraints,
         **IMAGE_CONSTRAINTS,
         "augment": ResNet._parameter_constraints["augment"],
-        "pretrained_weights": [dict, str, os.PathLike, torchvision.models.WeightsEnum,
-                               SpectralEstimatorBase, None],
-        "freeze_backbone": ["boolean"],
-        "backbone_lr": [CONSTRAINTS["lr"][0], None],
-        "head_warmup": [StrictInterval(Integral, 0, None, closed="left")],
-        "bss": CONSTRAINTS["gamma"],
-        "l2sp": [*CONSTRAINTS["gamma"], tuple],
-        "lr_schedule": [StrOptions({"constant", "cosine"})],
-        "resize": [PositiveInts(2), None],
+        **FINETUNE_CONSTRAINTS,
     }
 
     def __init__(self, arch="resnet18", stem="small", padding_mode="zeros",
@@ -257,43 +237,10 @@ class SpectralResNetClassifier(ImageInputMixin, SpectralClassifierBase):
 
     def _check_module_params(self):
         self._check_image_params()
-        weights = self.pretrained_weights
-        if isinstance(weights, (str, os.PathLike)) and not os.path.isfile(weights) and not (
-                isinstance(weights, str) and re.fullmatch(r"[A-Z0-9_]+", weights)):
-            raise ValueError(f"pretrained_weights as a string must be the path of a file saved "
-                             f"with torch.save or a torchvision weights name such as "
-                             f"'IMAGENET1K_V1'; got {weights!r}, which is neither.")
-        if isinstance(weights, SpectralEstimatorBase) and not hasattr(weights, "net_"):
-            raise ValueError(
-                f"pretrained_weights is an unfitted {type(weights).__name__} (scikit-learn's "
-                "clone, which GridSearchCV and cross_val_score use, returns estimator "
-                "parameters unfitted): fit it first, or pass its module_.state_dict().")
-        if isinstance(self.l2sp, tuple) and not (
-                len(self.l2sp) == 2 and all(isinstance(v, Real) and np.isfinite(v) and v >= 0
-                                            for v in self.l2sp)):
-            raise ValueError(f"l2sp as a tuple must be (alpha, beta), two finite floats >= 0; "
-                             f"got {self.l2sp!r}.")
-        if self.freeze_backbone and self.regularizer not in (None, "head") and self.gamma:
-            raise ValueError(f"freeze_backbone=True trains the head alone, so "
-                             f"regularizer={self.regularizer!r} would penalize layers that do "
-                             "not train; use regularizer=None or 'head'.")
+        self._check_finetune_params()
 
-    def _pretrained_state(self):
-        """``pretrained_weights`` as what :class:`~skspectral.models.ResNet` loads."""
-        weights = self.pretrained_weights
-        if isinstance(weights, SpectralEstimatorBase):
-            return {k: v.detach().cpu().clone()
-                    for k, v in weights.module_.state_dict().items()}
-        if isinstance(weights, str) and not os.path.isfile(weights):
-            enum = torchvision.models.get_model_weights(self.arch)
-            try:
-                weights = enum[weights]
-            except KeyError:
-                raise ValueError(f"{weights!r} is not a torchvision weights name of {self.arch}; "
-                                 f"those are {[w.name for w in enum]} and 'DEFAULT'.") from None
-        if isinstance(weights, torchvision.models.WeightsEnum):
-            return weights.get_state_dict(progress=False)
-        return weights
+    def _torchvision_model_name(self):
+        return self.arch
 
     def _module_params(self, n_features):
         return {"arch": self.arch, "n_classes": len(self.classes_),
@@ -302,25 +249,3 @@ class SpectralResNetClassifier(ImageInputMixin, SpectralClassifierBase):
                 "normalize": self.normalize, "augment": self.augment,
                 "pretrained_weights": self._pretrained_state(), "resize": self.resize,
                 "freeze_backbone": self.freeze_backbone}
-
-    def _net_params(self):
-        params = super()._net_params()
-        if self.backbone_lr is not None:
-            params["optimizer__param_groups"] = [("features.*", {"lr": self.backbone_lr})]
-        return params
-
-    def _task_callbacks(self):
-        callbacks = list(super()._task_callbacks())
-        if self.freeze_backbone or self.head_warmup:
-            callbacks.append(("warmup", BackboneWarmup(self.head_warmup,
-                                                       always=self.freeze_backbone)))
-        if self.bss:
-            callbacks.append(("bss", BatchSpectralShrinkage(self.bss)))
-        alpha, beta = self.l2sp if isinstance(self.l2sp, tuple) else (self.l2sp, 0.0)
-        if alpha or beta:
-            callbacks.append(("l2sp", L2SP(alpha, beta)))
-        if self.lr_schedule == "cosine":
-            callbacks.append(("lr_schedule", LRScheduler(
-                policy=torch.optim.lr_scheduler.CosineAnnealingLR, T_max=self.max_epochs)))
-        return callbacks
-

@@ -2,22 +2,25 @@
 
 from collections import OrderedDict
 
-import torch
 import torch.nn as nn
 import torchvision
 from sklearn.utils._param_validation import StrOptions
 
 from .._params import PositiveInts, validate
-from .preprocess import Normalize, RandomCropFlip, Resize
+from ._backbone import BackboneMixin, load_backbone_state, preprocessing, read_state
 
 __all__ = ["ARCHS", "STEMS", "PADDING_MODES", "ResNet"]
 
+#: torchvision architectures :class:`ResNet` builds.
 ARCHS = ("resnet18", "resnet34", "resnet50")
+#: First blocks of :class:`ResNet`: a 3x3 stride-1 convolution for small images, or
+#: torchvision's 7x7 stride-2 convolution and max-pool.
 STEMS = ("small", "imagenet")
+#: Padding modes of :class:`ResNet`'s padded convolutions.
 PADDING_MODES = ("zeros", "circular")
 
 
-class ResNet(nn.Module):
+class ResNet(BackboneMixin, nn.Module):
     """A torchvision ResNet as ``head(features(x))``.
 
     ``features`` runs the stem, the four stages and global average pooling and returns the
@@ -26,8 +29,11 @@ class ResNet(nn.Module):
     Parameters
     ----------
     arch : {"resnet18", "resnet34", "resnet50"}, default="resnet18"
+        torchvision architecture (without its weights: nothing is downloaded).
     n_classes : int, default=10
+        Number of outputs of the head (logits).
     in_channels : int, default=3
+        Number of channels of the input images (the first convolution takes them).
     stem : {"small", "imagenet"}, default="small"
         ``"small"``: a 3x3 stride-1 convolution and no max-pool (the CIFAR variant the paper
         trains on 32x32 images); ``"imagenet"``: torchvision's 7x7 stride-2 convolution and
@@ -35,26 +41,63 @@ class ResNet(nn.Module):
     padding_mode : {"zeros", "circular"}, default="zeros"
         Padding of every padded convolution; ``"circular"`` is what the authors trained with
         and makes the FFT operator norm exact.
-    normalize : tuple (mean, std), optional
+    normalize : tuple (mean, std), default=None
         Per-channel statistics; normalization then runs inside ``features``, so inputs (and
         attacks) stay in raw pixel units.
     augment : bool, default=False
         Random crop (zero padding 4) and horizontal flip per sample, in training mode only.
-    pretrained_weights : str, path or dict, optional
+    pretrained_weights : str, path or dict, default=None
         A state dict (or a file saved with ``torch.save``) in torchvision's key layout
         (``conv1.weight``, ``layer1.0...``, ``fc.weight``) or in this module's (``features.``,
         ``head.``); see :meth:`load_pretrained`. Nothing is downloaded.
-    resize : tuple (H, W), optional
+    resize : tuple (H, W), default=None
         Resize inputs to this size inside ``features`` (after augmentation, before
         normalization), e.g. 32 -> 224 px for an ImageNet backbone.
     freeze_backbone : bool, default=False
-        See :meth:`freeze_backbone_`.
+        Start with ``features`` frozen: no gradients, BatchNorm in evaluation mode (a linear
+        probe; see :meth:`freeze_backbone_`).
 
     Attributes
     ----------
+    features : torch.nn.Sequential
+        The representation Φ: preprocessing, stem, four stages, pooling, flattening.
+    head : torch.nn.Linear
+        The readout, pooled features -> ``n_classes``.
+    backbone_frozen : bool
+        Whether ``features`` is frozen.
     load_report_ : dict or None
         After loading pretrained weights: ``{"loaded": [...], "new": [...], "ignored": [...]}``
         parameter and buffer names.
+
+    Raises
+    ------
+    ValueError
+        If a parameter is not one of its options, or pretrained weights do not fit.
+
+    See Also
+    --------
+    skspectral.estimators.SpectralResNetClassifier : The estimator that trains it.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skspectral.models import ResNet
+    >>> _ = torch.manual_seed(0)
+    >>> model = ResNet(n_classes=3, in_channels=1).eval()
+    >>> model(torch.rand(2, 1, 8, 8)).shape
+    torch.Size([2, 3])
+    >>> model.features(torch.rand(2, 1, 8, 8)).shape  # the representation Φ
+    torch.Size([2, 512])
+
+    Weights saved from another ResNet18 of the same stem load into the backbone; the head
+    of another number of classes stays new:
+
+    >>> source = ResNet(n_classes=10, in_channels=1)
+    >>> report = model.load_pretrained(source.state_dict())
+    >>> report["new"]
+    ['head.bias', 'head.weight']
+    >>> model.freeze_backbone_().backbone_frozen
+    True
     """
 
     #: Checked when built (see :mod:`skspectral._params`); the estimators reuse the entries.
@@ -83,13 +126,7 @@ class ResNet(nn.Module):
         for m in net.modules():
             if isinstance(m, nn.Conv2d) and m.padding != (0, 0):
                 m.padding_mode = padding_mode
-        pre = OrderedDict()
-        if augment:
-            pre["augment"] = RandomCropFlip(padding=4, flip=True)
-        if resize is not None:
-            pre["resize"] = Resize(resize)
-        if normalize is not None:
-            pre["normalize"] = Normalize(*normalize)
+        pre = preprocessing(augment, resize, normalize)
         self.features = nn.Sequential(OrderedDict(
             **pre, conv1=net.conv1, bn1=net.bn1, relu=net.relu, maxpool=net.maxpool,
             layer1=net.layer1, layer2=net.layer2, layer3=net.layer3, layer4=net.layer4,
@@ -102,64 +139,53 @@ class ResNet(nn.Module):
         self.freeze_backbone_(freeze_backbone)
 
     def forward(self, x):
-        return self.head(self.features(x))
+        """Logits of a batch.
 
-    def freeze_backbone_(self, frozen=True):
-        """Freeze (or unfreeze) ``features``: no gradients, BatchNorm in evaluation mode.
+        Parameters
+        ----------
+        x : torch.Tensor of shape (N, in_channels, H, W)
+            Images in raw pixel units.
 
-        While frozen, ``train()`` leaves ``features`` in evaluation mode, so training changes
-        neither its weights nor its BatchNorm statistics (a linear probe). Returns self.
+        Returns
+        -------
+        logits : torch.Tensor of shape (N, n_classes)
+            ``head(features(x))``.
         """
-        self.backbone_frozen = bool(frozen)
-        for p in self.features.parameters():
-            p.requires_grad_(not frozen)
-        return self.train(self.training)
-
-    def train(self, mode=True):
-        super().train(mode)
-        if getattr(self, "backbone_frozen", False):
-            self.features.eval()
-        return self
+        return self.head(self.features(x))
 
     def load_pretrained(self, weights):
         """Load pretrained weights into the backbone (and the head where it fits).
 
-        ``weights`` is a state dict or the path of one saved with ``torch.save``, in
-        torchvision's key layout or this module's. Backbone tensors (``features.``) must
-        all be present with this module's shapes: a missing one or another shape (another
-        architecture, stem or number of input channels) raises ValueError, never a silent
-        skip. The head is loaded where its shape fits and otherwise kept new (another number
-        of classes). Keys of other modules (a Barlow Twins projector, ``augment``) and
-        preprocessing buffers are ignored. Sets and returns ``load_report_``.
+        Backbone tensors (``features.``) must all be present with this module's shapes. The
+        head is loaded where its shape fits and otherwise kept new (another number of
+        classes). Keys of other modules (a Barlow Twins projector, ``augment``) and
+        preprocessing buffers are ignored.
+
+        Parameters
+        ----------
+        weights : dict or str or path
+            A state dict, or the path of one saved with ``torch.save``, in torchvision's key
+            layout (``conv1.weight``, ``fc.weight``) or this module's (``features.``,
+            ``head.``).
+
+        Returns
+        -------
+        report : dict
+            ``{"loaded": [...], "new": [...], "ignored": [...]}``: parameter and buffer names
+            loaded, kept new, and not used; also stored as ``load_report_``.
+
+        Raises
+        ------
+        ValueError
+            If a backbone tensor is missing or of another shape (another architecture, stem
+            or number of input channels): never a silent skip.
         """
-        state = weights if isinstance(weights, dict) else torch.load(weights, map_location="cpu",
-                                                                     weights_only=True)
-        own = self.state_dict()
+        state = read_state(weights)
         renamed = {}
         for key, value in state.items():
             if not key.startswith(("features.", "head.", "projector.", "augment.")):
                 key = "head." + key[3:] if key.startswith("fc.") else "features." + key
             renamed[key] = value
-        preprocessing = tuple(f"features.{name}." for name in ("augment", "resize",
-                                                               "normalize"))
-        backbone = [k for k in own if k.startswith("features.")
-                    and not k.startswith(preprocessing)]
-        missing = [k for k in backbone if k not in renamed]
-        wrong = [f"{k}: {tuple(renamed[k].shape)} for {tuple(own[k].shape)}" for k in backbone
-                 if k in renamed and renamed[k].shape != own[k].shape]
-        if missing or wrong:
-            raise ValueError(
-                "pretrained weights do not fit this backbone (arch, stem and input channels "
-                f"must match the source's): {len(missing)} missing {_first(missing)}; "
-                f"{len(wrong)} of another shape {_first(wrong)}.")
-        head = [k for k in own if k.startswith("head.")]
-        head_fits = all(k in renamed and renamed[k].shape == own[k].shape for k in head)
-        loaded = backbone + (head if head_fits else [])
-        self.load_state_dict({k: renamed[k] for k in loaded}, strict=False)
-        self.load_report_ = {"loaded": loaded, "new": [] if head_fits else sorted(head),
-                             "ignored": sorted(set(renamed) - set(loaded))}
+        self.load_report_ = load_backbone_state(
+            self, renamed, "arch, stem and input channels must match the source's")
         return self.load_report_
-
-
-def _first(names, count=5):
-    return str(names[:count])[:-1] + (", ...]" if len(names) > count else "]")
