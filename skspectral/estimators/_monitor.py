@@ -60,7 +60,7 @@ class FeatureProbe(Callback):
 
     Parameters
     ----------
-    X : array-like
+    X : array-like of shape (n_samples, ...)
         Inputs as the network takes them: images ``(n, C, H, W)`` for the ResNet
         estimators, rows ``(n, d)`` for the MLP.
     y : array-like of shape (n_samples,)
@@ -69,19 +69,39 @@ class FeatureProbe(Callback):
         ``"knn"``: a 20-nearest-neighbour vote (cosine distance); ``"linear"``: a
         LogisticRegression on standardized features.
     cv : int, default=5
-        Folds.
+        Number of stratified cross-validation folds of the readout.
     every : int, default=1
-        Epoch period.
+        Epoch period: the probe runs at the end of every ``every``-th epoch.
     name : str, default="probe_accuracy"
-        History key.
+        History key under which the mean accuracy is recorded.
     batch_size : int, default=1024
-        Images per forward pass.
+        Samples per forward pass when computing the features.
+
+    Raises
+    ------
+    ValueError
+        At the start of training, if ``method`` is unknown or X and y differ in length.
+
+    See Also
+    --------
+    skspectral.SpectralBarlowTwins : The self-supervised estimator it is meant to watch.
 
     Examples
     --------
-    >>> from skspectral import SpectralBarlowTwins, FeatureProbe  # doctest: +SKIP
-    >>> probe = FeatureProbe(X_val, y_val, method="knn")          # doctest: +SKIP
-    >>> SpectralBarlowTwins(callbacks=[("probe", probe)]).fit(X)  # doctest: +SKIP
+    Any estimator takes it; here a small MLP, probed on held-out digits every epoch:
+
+    >>> from sklearn.datasets import load_digits
+    >>> from skspectral import FeatureProbe, SpectralMLPClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> probe = FeatureProbe(X[1000:1200] / 16, y[1000:1200], method="knn", cv=3)
+    >>> clf = SpectralMLPClassifier(hidden_layer_sizes=(32,), max_epochs=3, random_state=0,
+    ...                             callbacks=[("probe", probe)]).fit(X[:500] / 16, y[:500])
+    >>> accuracies = clf.history_[:, "probe_accuracy"]
+    >>> len(accuracies), all(0.5 < a <= 1 for a in accuracies)
+    (3, True)
+
+    With ``SpectralBarlowTwins(callbacks=[("probe", probe)])`` it records what the
+    self-supervised features are worth to a readout as pretraining goes on.
     """
 
     def __init__(self, X, y, method="knn", cv=5, every=1, name="probe_accuracy",
@@ -95,6 +115,18 @@ class FeatureProbe(Callback):
         self.batch_size = batch_size
 
     def initialize(self):
+        """Check the parameters and keep the labels as an array (skorch calls this).
+
+        Returns
+        -------
+        self : FeatureProbe
+            The initialized callback.
+
+        Raises
+        ------
+        ValueError
+            If ``method`` is unknown or X and y differ in length.
+        """
         if self.method not in ("knn", "linear"):
             raise ValueError(f"method must be 'knn' or 'linear', got {self.method!r}.")
         self.y_ = np.asarray(self.y)
@@ -122,6 +154,15 @@ class FeatureProbe(Callback):
         return torch.cat(parts).numpy()
 
     def on_epoch_end(self, net, **kwargs):
+        """Record the readout's cross-validated accuracy, every ``every`` epochs.
+
+        Parameters
+        ----------
+        net : skorch.NeuralNet
+            The net in training; its module's ``features`` give Φ.
+        **kwargs : dict
+            Other callback arguments from skorch, unused.
+        """
         if len(net.history) % self.every:
             return
         folds = StratifiedKFold(n_splits=self.cv)

@@ -58,11 +58,29 @@ def paper_params(name):
     Parameters
     ----------
     name : str
-        A key of :data:`PAPER_PRESETS`.
+        A key of :data:`PAPER_PRESETS`: ``"xor"``, ``"noisy-xor"``, ``"mnist-mlp"``,
+        ``"cifar10-resnet18"``, ``"cifar10-barlow"``.
 
     Returns
     -------
     dict
+        ``{parameter: value}`` of the estimator; changing it leaves the preset unchanged.
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is not a preset.
+
+    See Also
+    --------
+    paper_estimator : The estimator itself, so configured.
+
+    Examples
+    --------
+    >>> from skspectral.estimators import paper_params
+    >>> params = paper_params("xor")
+    >>> params["hidden_layer_sizes"], params["gamma"], params["burnin"], params["max_epochs"]
+    ((8,), 0.002, 0.7, 15000)
     """
     return dict(_lookup(name)[1])
 
@@ -75,12 +93,32 @@ def paper_estimator(name, **overrides):
     name : str
         A key of :data:`PAPER_PRESETS`: ``"xor"``, ``"noisy-xor"``, ``"mnist-mlp"``,
         ``"cifar10-resnet18"``, ``"cifar10-barlow"``.
-    **overrides
-        Parameters to change (``random_state``, ``device``, ``max_epochs`` ...).
+    **overrides : dict
+        Parameters to change (``random_state``, ``device``, ``max_epochs`` ...), given to
+        the estimator's constructor in place of the preset's values.
 
     Returns
     -------
-    estimator
+    estimator : SpectralMLPClassifier, SpectralResNetClassifier or SpectralBarlowTwins
+        The unfitted estimator of the preset's class.
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is not a preset.
+
+    See Also
+    --------
+    paper_params : The preset's parameters as a dict.
+
+    Examples
+    --------
+    >>> from skspectral import paper_estimator
+    >>> clf = paper_estimator("mnist-mlp", random_state=0, max_epochs=10)
+    >>> type(clf).__name__, clf.hidden_layer_sizes, clf.lr, clf.max_epochs
+    ('SpectralMLPClassifier', (2000,), 0.1, 10)
+    >>> type(paper_estimator("cifar10-barlow")).__name__
+    'SpectralBarlowTwins'
     """
     cls, params = _lookup(name)
     return cls(**{**params, **overrides})
