@@ -17,8 +17,29 @@ class ArrayDataset(torch.utils.data.Dataset):
         Inputs, shared with the caller, never copied when contiguous: uint8 images stay
         uint8 (a quarter of float32's memory) and are converted a batch at a time on the
         training device.
-    y : numpy.ndarray or torch.Tensor, optional
-        Integer-encoded targets.
+    y : numpy.ndarray, torch.Tensor or None, default=None
+        Integer-encoded targets, one per row of X; None for unlabelled data (items then
+        have target None).
+
+    Raises
+    ------
+    ValueError
+        If X and y differ in length.
+
+    See Also
+    --------
+    TensorBatchIterator : Its mini-batches, one slice per batch.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skspectral.data import ArrayDataset
+    >>> data = ArrayDataset(np.zeros((5, 3), dtype=np.float32), np.arange(5))
+    >>> len(data)
+    5
+    >>> x, y = data[1:3]  # a whole batch in one slice
+    >>> tuple(x.shape), y.tolist()
+    ((2, 3), [1, 2])
     """
 
     def __init__(self, X, y=None):
@@ -46,19 +67,36 @@ class TensorBatchIterator:
     Parameters
     ----------
     dataset : ArrayDataset
+        The arrays to iterate over.
     batch_size : int
         The global batch size.
     shuffle : bool, default=False
         Draw a new permutation (from torch's global generator) for every pass.
     drop_last : bool, default=False
         Skip the last incomplete batch.
-    min_last_batch : int, default=1
-        Skip a last batch of fewer rows (global count) unless it is the only batch; e.g.
-        ``batch_size`` drops an incomplete last batch where there are full ones.
     num_replicas : int, default=1
         Number of data-parallel processes (torch.distributed's world size).
     rank : int, default=0
         This process's rank.
+    min_last_batch : int, default=1
+        Skip a last batch of fewer rows (global count) unless it is the only batch; e.g.
+        ``batch_size`` drops an incomplete last batch where there are full ones.
+
+    Raises
+    ------
+    TypeError
+        If ``dataset`` is not an :class:`ArrayDataset`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skspectral.data import ArrayDataset, TensorBatchIterator
+    >>> data = ArrayDataset(np.arange(10.0).reshape(5, 2), np.arange(5))
+    >>> batches = TensorBatchIterator(data, batch_size=2)
+    >>> len(batches), [y.tolist() for _, y in batches]
+    (3, [[0, 1], [2, 3], [4]])
+    >>> [y.tolist() for _, y in TensorBatchIterator(data, batch_size=2, drop_last=True)]
+    [[0, 1], [2, 3]]
     """
 
     def __init__(self, dataset, batch_size, shuffle=False, drop_last=False, num_replicas=1,

@@ -30,12 +30,32 @@ class GlobalBatches(torch.utils.data.Sampler):
     batch_size : int
         Global batch size, divisible by ``num_replicas``.
     shuffle : bool, default=False
+        Draw a new permutation of the samples, from torch's global generator, at the start
+        of every pass; False keeps their order.
     drop_last : bool, default=False
         Skip the last incomplete batch.
     min_last_batch : int, default=1
         Skip a last batch of fewer rows (global count) unless it is the only batch.
     num_replicas : int, default=1
+        Number of data-parallel processes sharing each global batch.
     rank : int, default=0
+        This process's rank, in ``[0, num_replicas)``: which share it yields.
+
+    Raises
+    ------
+    ValueError
+        If ``rank`` is outside ``[0, num_replicas)`` or ``batch_size`` is not divisible by
+        ``num_replicas``.
+
+    Examples
+    --------
+    One process slices in order; two ranks split each global batch of 4 between them:
+
+    >>> from skspectral.data import GlobalBatches
+    >>> list(GlobalBatches(5, batch_size=2))
+    [slice(0, 2, None), slice(2, 4, None), slice(4, 5, None)]
+    >>> [b.tolist() for b in GlobalBatches(8, batch_size=4, num_replicas=2, rank=1)]
+    [[1, 3], [5, 7]]
     """
 
     def __init__(self, n, batch_size, shuffle=False, drop_last=False, min_last_batch=1,

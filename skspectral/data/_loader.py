@@ -14,7 +14,32 @@ LOADER_PARAMS = ("num_workers", "pin_memory", "persistent_workers", "prefetch_fa
 
 
 def collate(items):
-    """``(images, codes)`` of a list of ``(x, code)`` items; codes are None where all are -1."""
+    """Stack a list of ``(x, code)`` items into a batch ``(images, codes)``.
+
+    The collate function of :class:`BatchLoader`'s DataLoader.
+
+    Parameters
+    ----------
+    items : list of tuple (torch.Tensor, int)
+        Items of an :class:`ItemDataset`: a sample and its class code (-1: unlabelled).
+
+    Returns
+    -------
+    images : torch.Tensor
+        The samples stacked along a new first dimension.
+    codes : torch.Tensor of int64 or None
+        The codes, or None when every item is unlabelled (-1).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skspectral.data import collate
+    >>> x, codes = collate([(torch.zeros(2), 3), (torch.ones(2), 1)])
+    >>> tuple(x.shape), codes.tolist()
+    ((2, 2), [3, 1])
+    >>> collate([(torch.zeros(2), -1)])[1] is None
+    True
+    """
     xs, codes = zip(*items, strict=True)
     codes = torch.as_tensor(codes, dtype=torch.int64)
     return torch.stack(xs), (None if bool((codes < 0).all()) else codes)
@@ -57,20 +82,42 @@ class BatchLoader:
     ----------
     dataset : ArrayDataset or torch.utils.data.Dataset
         A Dataset's items are ``(x, code)`` pairs (see :class:`ItemDataset`).
-    batch_size, shuffle, drop_last, min_last_batch, num_replicas, rank :
-        See :class:`GlobalBatches`.
+    batch_size : int
+        Global batch size, divisible by ``num_replicas``.
+    shuffle : bool, default=False
+        Draw a new permutation of the samples every pass (torch's global generator).
+    drop_last : bool, default=False
+        Skip the last incomplete batch.
+    min_last_batch : int, default=1
+        Skip a last batch of fewer rows (global count) unless it is the only batch.
+    num_replicas : int, default=1
+        Number of data-parallel processes sharing each global batch.
+    rank : int, default=0
+        This process's rank: which share of each batch it loads.
     num_workers : int, default=0
         DataLoader worker processes (0: load in the main process).
     pin_memory : bool, default=False
         Page-locked batches, for faster copies to a GPU.
     persistent_workers : bool, default=False
         Keep the workers between epochs (one fit's passes share one loader).
-    prefetch_factor : int, optional
+    prefetch_factor : int or None, default=None
         Batches each worker loads ahead (DataLoader's default, 2, when None).
     seed : int, default=0
         Base of the workers' seeds.
     start_epoch : int, default=0
         Number of the first pass (epochs already trained), mixed into the seeds.
+
+    See Also
+    --------
+    GlobalBatches : The batch order, shared by both paths.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skspectral.data import ArrayDataset, BatchLoader
+    >>> loader = BatchLoader(ArrayDataset(np.zeros((5, 3)), np.arange(5)), batch_size=2)
+    >>> len(loader), [tuple(x.shape) for x, _ in loader]
+    (3, [(2, 3), (2, 3), (1, 3)])
     """
 
     def __init__(self, dataset, batch_size, shuffle=False, drop_last=False, min_last_batch=1,
