@@ -11,12 +11,57 @@ __all__ = ["ItemDataset", "check_map_style", "dataset_labels", "first_image", "i
 
 
 def is_dataset(X):
-    """Whether ``X`` is a torch Dataset (map-style or iterable) rather than an array."""
+    """Whether ``X`` is a torch Dataset (map-style or iterable) rather than an array.
+
+    Parameters
+    ----------
+    X : object
+        What an estimator was given as X.
+
+    Returns
+    -------
+    bool
+        True for any :class:`torch.utils.data.Dataset`.
+
+    Examples
+    --------
+    >>> import numpy as np, torch
+    >>> from skspectral.data import is_dataset
+    >>> is_dataset(torch.utils.data.TensorDataset(torch.zeros(3, 2))), is_dataset(np.zeros(3))
+    (True, False)
+    """
     return isinstance(X, torch.utils.data.Dataset)
 
 
 def check_map_style(dataset, owner):
-    """Refuse what cannot be indexed: an iterable-style or an empty dataset."""
+    """Refuse what cannot be indexed: an iterable-style or an empty dataset.
+
+    Parameters
+    ----------
+    dataset : torch.utils.data.Dataset
+        The dataset to check.
+    owner : str
+        Named in the errors (the estimator's class name, say).
+
+    Returns
+    -------
+    int
+        The number of items.
+
+    Raises
+    ------
+    TypeError
+        If the dataset is iterable-style or has no ``__len__``.
+    ValueError
+        If it is empty.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skspectral.data import check_map_style
+    >>> check_map_style(torch.utils.data.TensorDataset(torch.zeros(3, 2)), "MyEstimator")
+    3
+    """
     if isinstance(dataset, torch.utils.data.IterableDataset):
         raise TypeError(f"{owner} got an iterable-style dataset ({type(dataset).__name__}); it "
                         "needs a map-style torch Dataset (with __getitem__ and __len__), whose "
@@ -86,18 +131,29 @@ class ItemDataset(torch.utils.data.Dataset):
     Parameters
     ----------
     dataset : torch.utils.data.Dataset
-        Map-style.
+        The user's map-style dataset.
     sample_shape : tuple of int
         Shape every ``x`` must have; an image of ``sample_shape[1:]`` gains the channel
         axis when ``sample_shape[0] == 1``.
     uint8 : bool
         Whether the items are uint8 (else floating point): one data set holds one kind.
-    classes : array-like, optional
+    classes : array-like or None, default=None
         The labels, in code order; None ignores the items' labels.
-    y : array-like of int, optional
+    y : array-like of int or None, default=None
         Codes given alongside the dataset, used instead of the items' labels.
-    value_range : tuple (low, high), optional
-        Pixels outside it are an error.
+    value_range : tuple (low, high) or None, default=None
+        Float pixels outside it are an error; None checks no range.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skspectral.data import ItemDataset
+    >>> images = torch.zeros(4, 8, 8, dtype=torch.uint8)
+    >>> users = torch.utils.data.TensorDataset(images, torch.tensor([3, 5, 3, 5]))
+    >>> items = ItemDataset(users, (1, 8, 8), uint8=True, classes=[3, 5])
+    >>> x, code = items[1]  # a channel axis added, the label encoded
+    >>> tuple(x.shape), x.dtype, code
+    ((1, 8, 8), torch.uint8, 1)
     """
 
     def __init__(self, dataset, sample_shape, uint8, classes=None, y=None, value_range=None):
@@ -113,7 +169,18 @@ class ItemDataset(torch.utils.data.Dataset):
         return len(self.dataset)
 
     def sample(self, index):
-        """``x`` of item ``index`` alone (its label unread and unchecked)."""
+        """``x`` of item ``index`` alone (its label unread and unchecked).
+
+        Parameters
+        ----------
+        index : int
+            Position of the item.
+
+        Returns
+        -------
+        torch.Tensor
+            The sample, of ``sample_shape``, checked and converted as in ``__getitem__``.
+        """
         return self._convert(index, *_checked(self.dataset, index))[0]
 
     def __getitem__(self, index):
@@ -170,7 +237,34 @@ def _checked(dataset, index):
 
 
 def first_image(dataset):
-    """``(tensor, uint8)`` of item 0: the shape and kind every item must share."""
+    """``(tensor, uint8)`` of item 0: the shape and kind every item must share.
+
+    Parameters
+    ----------
+    dataset : torch.utils.data.Dataset
+        Map-style; its items are images or ``(image, label)`` pairs.
+
+    Returns
+    -------
+    image : torch.Tensor
+        Item 0's image as a tensor (uint8 as stored, floats as float32).
+    uint8 : bool
+        Whether it is uint8.
+
+    Raises
+    ------
+    TypeError
+        If the image is not a PIL image, array or tensor, or not uint8 or floating point.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skspectral.data import first_image
+    >>> data = torch.utils.data.TensorDataset(torch.zeros(2, 3, 4, 4), torch.tensor([0, 1]))
+    >>> image, uint8 = first_image(data)
+    >>> tuple(image.shape), uint8
+    ((3, 4, 4), False)
+    """
     image, _ = _checked(dataset, 0)
     try:
         x = _image_tensor(image)
@@ -196,11 +290,22 @@ def dataset_labels(dataset, owner="skspectral"):
     Returns
     -------
     numpy.ndarray of shape (len(dataset),)
+        One label per item, in item order.
 
     Raises
     ------
     ValueError
         Where an item has no label (naming its index).
+    TypeError
+        If a label is neither a number nor a string.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skspectral.data import dataset_labels
+    >>> data = torch.utils.data.TensorDataset(torch.zeros(3, 2), torch.tensor([7, 8, 7]))
+    >>> dataset_labels(data).tolist()
+    [7, 8, 7]
     """
     n = check_map_style(dataset, owner)
     targets = getattr(dataset, "targets", None)
@@ -233,7 +338,9 @@ def read_items(dataset, indices, owner="skspectral"):
     dataset : torch.utils.data.Dataset
         Map-style; items are images or ``(image, label)`` pairs.
     indices : array-like of int
+        Positions of the items to read; the others are never read.
     owner : str, default="skspectral"
+        Named in errors.
 
     Returns
     -------
@@ -241,6 +348,16 @@ def read_items(dataset, indices, owner="skspectral"):
         Pixels as stored (uint8 values are not rescaled).
     labels : numpy.ndarray of shape (len(indices),) or None
         None where the items carry no labels.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skspectral.data import read_items
+    >>> images = torch.arange(4 * 4, dtype=torch.uint8).reshape(4, 2, 2)
+    >>> data = torch.utils.data.TensorDataset(images, torch.tensor([0, 1, 0, 1]))
+    >>> X, labels = read_items(data, [1, 3])
+    >>> X.shape, X.dtype, X[0].ravel().tolist(), labels.tolist()
+    ((2, 2, 2), dtype('float32'), [4.0, 5.0, 6.0, 7.0], [1, 1])
     """
     check_map_style(dataset, owner)
     first, uint8 = first_image(dataset)
