@@ -59,14 +59,21 @@ def get_data_home(data_home=None):
 
     Parameters
     ----------
-    data_home : str or path-like, optional
-        Used as given when not None.
+    data_home : str, path-like or None, default=None
+        Used as given (``~`` expanded) when not None.
 
     Returns
     -------
     pathlib.Path
         ``data_home``, else the ``SKSPECTRAL_DATA`` environment variable, else
         ``~/skspectral_data``.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> from skspectral.datasets import get_data_home
+    >>> get_data_home("~/data") == Path.home() / "data"
+    True
     """
     if data_home is None:
         data_home = os.environ.get(DATA_HOME_ENV) or Path.home() / "skspectral_data"
@@ -82,7 +89,7 @@ def find_mnist(data_home=None, *fallbacks):
 
     Parameters
     ----------
-    data_home : str or path-like, optional
+    data_home : str, path-like or None, default=None
         Checked first; when given and holding no MNIST, None is returned whatever the
         fallbacks hold (an explicit folder is never silently replaced).
     *fallbacks : str or path-like
@@ -91,6 +98,7 @@ def find_mnist(data_home=None, *fallbacks):
     Returns
     -------
     pathlib.Path or None
+        The data home holding ``MNIST/raw``, or None where no candidate does.
 
     Examples
     --------
@@ -114,8 +122,8 @@ def load_mnist(data_home=None, *, download=False, flatten=True):
 
     Parameters
     ----------
-    data_home : str or path-like, optional
-        See :func:`get_data_home`.
+    data_home : str, path-like or None, default=None
+        Folder holding ``MNIST/raw``; None: :func:`get_data_home`'s default.
     download : bool, default=False
         Download the files with torchvision when they are missing.
     flatten : bool, default=True
@@ -130,6 +138,26 @@ def load_mnist(data_home=None, *, download=False, flatten=True):
     ------
     FileNotFoundError
         When the files are missing and ``download`` is False.
+
+    See Also
+    --------
+    find_mnist : Where the files are, if anywhere.
+
+    Examples
+    --------
+    Without the files, the error says where they were looked for:
+
+    >>> from skspectral.datasets import load_mnist
+    >>> load_mnist("/nonexistent")
+    Traceback (most recent call last):
+    ...
+    FileNotFoundError: MNIST not found under /nonexistent/MNIST/raw; ...
+
+    With them (the files are not on every machine, hence not run here):
+
+    >>> mnist = load_mnist(flatten=False)  # doctest: +SKIP
+    >>> mnist.X_train.shape, mnist.X_test.shape  # doctest: +SKIP
+    ((60000, 28, 28), (10000, 28, 28))
     """
     from torchvision.datasets import MNIST
 
