@@ -18,14 +18,25 @@ REGULARIZER_LABELS = {"none": None, "ll-head": "head", "ll-all": "all", "rep": "
 class Unit:
     """One independent piece of an experiment: a condition, a regularizer and a seed.
 
-    Attributes
+    Units are immutable and hashable; :meth:`Experiment.units` lists an experiment's.
+
+    Parameters
     ----------
     condition : str
         The experiment's variant (e.g. ``"clean-wd0"`` for clean XOR without weight decay).
     regularizer : str
-        A key of :data:`REGULARIZER_LABELS`.
+        A key of :data:`REGULARIZER_LABELS`: which penalty the unit's models train with.
     seed : int
         ``random_state`` of the model, its data draw and the attack.
+
+    Examples
+    --------
+    >>> from skspectral.experiments import Unit
+    >>> unit = Unit("clean-wd0", "rep", 3)
+    >>> unit.id
+    'clean-wd0__rep__seed3'
+    >>> unit == Unit(condition="clean-wd0", regularizer="rep", seed=3)
+    True
     """
 
     condition: str
@@ -34,7 +45,7 @@ class Unit:
 
     @property
     def id(self):
-        """File-name-safe identifier, unique within an experiment."""
+        """File-name-safe identifier, unique within an experiment (``str``)."""
         return f"{self.condition}__{self.regularizer}__seed{self.seed}"
 
 
@@ -45,6 +56,50 @@ class Experiment(ABC):
     ``defaults`` (its settings at the paper's budgets; every setting is recorded in the
     summary), and implements :meth:`run` and :meth:`figures`. A unit's records and
     per-sample rows are plain dicts of JSON/CSV-friendly values.
+
+    See Also
+    --------
+    reproduce : Runs an experiment's units and writes its results and figures.
+    get_experiment : The paper's experiments, by name.
+
+    Examples
+    --------
+    The paper's experiments are instances of subclasses:
+
+    >>> from skspectral.experiments import get_experiment
+    >>> xor = get_experiment("xor")
+    >>> xor.regularizers
+    ('none', 'll-head', 'll-all', 'rep')
+    >>> [unit.id for unit in xor.units(seeds=1, conditions=["clean-wd0"])][:2]
+    ['clean-wd0__none__seed0', 'clean-wd0__ll-head__seed0']
+
+    A new experiment declares its units and implements ``run`` and ``figures``;
+    :func:`reproduce` then runs it resumably and summarizes it over seeds:
+
+    >>> from skspectral.experiments import Experiment
+    >>> class Toy(Experiment):
+    ...     name = "toy"
+    ...     description = "A toy: each unit's distance is its seed plus a regularizer bonus."
+    ...     conditions = ("a",)
+    ...     regularizers = ("none", "rep")
+    ...     defaults = {"bonus": 1.0}
+    ...
+    ...     def run(self, unit, settings, store):
+    ...         keys = dict(condition=unit.condition, regularizer=unit.regularizer,
+    ...                     seed=unit.seed, readout="end-to-end")
+    ...         distance = unit.seed + (settings["bonus"] if unit.regularizer == "rep" else 0)
+    ...         record = dict(keys, accuracy=0.9, mean_distance=distance)
+    ...         rows = [dict(keys, sample=0, label=1, distance=distance, queries=10)]
+    ...         return [record], rows
+    ...
+    ...     def figures(self, records, samples, settings, out, store):
+    ...         return []
+    >>> import tempfile
+    >>> from skspectral.experiments import reproduce
+    >>> with tempfile.TemporaryDirectory() as out:
+    ...     summary = reproduce(Toy(), out, seeds=2, quiet=True)
+    >>> [(m["regularizer"], m["n_seeds"], m["mean_distance_mean"]) for m in summary["models"]]
+    [('none', 2, 0.5), ('rep', 2, 1.5)]
     """
 
     #: Name on the command line.
@@ -65,12 +120,14 @@ class Experiment(ABC):
         ----------
         seeds : int
             Seeds ``0 .. seeds - 1``.
-        conditions : list of str, optional
+        conditions : list of str, default=None
             A subset of ``conditions`` (all when None).
 
         Returns
         -------
-        list of Unit
+        units : list of Unit
+            For each seed, every chosen condition (in ``conditions``' order) with every
+            regularizer.
         """
         chosen = self.conditions if conditions is None else conditions
         return [Unit(c, r, s) for s in range(seeds) for c in self.conditions if c in chosen
@@ -83,11 +140,13 @@ class Experiment(ABC):
         Parameters
         ----------
         unit : Unit
+            The condition, regularizer and seed to run.
         settings : dict
             ``defaults`` with the user's overrides, plus ``device``, ``data_home`` and,
             under ``skspectral reproduce``, ``checkpoint_dir``: the unit's folder of
-            checkpoints (give models :func:`paper_model`, or :func:`checkpointing`'s
-            parameters, so that an interrupted unit resumes inside training).
+            checkpoints (build models with ``paper_model``, or pass them
+            ``checkpointing``'s parameters, both from ``skspectral.experiments._base``, so
+            that an interrupted unit resumes inside training).
         store : pathlib.Path
             A folder for files the figures need later (e.g. a pickled model).
 
@@ -107,8 +166,27 @@ class Experiment(ABC):
     def figures(self, records, samples, settings, out, store):
         """Draw the experiment's figures as PNG files in ``out``; return their paths.
 
-        ``records`` and ``samples`` hold every finished unit's output; a figure whose units
-        are missing is left out rather than drawn from part of its data.
+        A figure whose units are missing is left out rather than drawn from part of its
+        data.
+
+        Parameters
+        ----------
+        records : list of dict
+            Every finished unit's records (as :meth:`run` returns them), ordered by
+            condition, regularizer and seed.
+        samples : list of dict
+            Every finished unit's per-sample rows.
+        settings : dict
+            The run's settings, as :meth:`run` receives them (without ``checkpoint_dir``).
+        out : pathlib.Path
+            The output folder the figures are written to.
+        store : pathlib.Path
+            The folder of files the units stored (e.g. pickled models).
+
+        Returns
+        -------
+        paths : list of pathlib.Path
+            The figures written.
         """
 
 

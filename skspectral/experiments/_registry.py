@@ -22,12 +22,27 @@ def get_experiment(experiment):
 
     Returns
     -------
-    Experiment
+    experiment : Experiment
+        The registered experiment of that name, or ``experiment`` itself.
 
     Raises
     ------
     ValueError
         If no experiment has that name.
+
+    Examples
+    --------
+    >>> from skspectral.experiments import EXPERIMENTS, get_experiment
+    >>> list(EXPERIMENTS)
+    ['xor', 'mnist', 'resnet-mnist', 'barlow-mnist', 'transfer-mnist']
+    >>> get_experiment("xor").conditions
+    ('clean-wd0', 'clean-wd1e-4', 'noisy-wd1e-4')
+    >>> get_experiment("xor").defaults["epochs"]
+    15000
+    >>> get_experiment("cifar")
+    Traceback (most recent call last):
+    ...
+    ValueError: Unknown experiment 'cifar'; the experiments are ['xor', 'mnist', ...].
     """
     if isinstance(experiment, Experiment):
         return experiment

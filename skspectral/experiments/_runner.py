@@ -194,16 +194,22 @@ def run_units(experiment, units, settings, out, jobs=1, quiet=False, scheduler=N
     Parameters
     ----------
     experiment : Experiment
+        The experiment whose :meth:`~Experiment.run` computes each unit.
     units : list of Unit
+        The units wanted; those with a result file in ``out/units`` are skipped.
     settings : dict
+        The settings every unit runs with (the experiment's ``defaults`` with overrides,
+        plus ``device`` and ``data_home``).
     out : pathlib.Path
+        The output folder: results go to ``out/units``, stored files to ``out/store``,
+        checkpoints to ``out/checkpoints``.
     jobs : int, default=1
         Parallel worker processes (joblib). Each gets ``cpu_count // jobs`` (at least one)
         torch and BLAS threads, so workers do not oversubscribe the cores; with one job the
         unit runs in this process with torch's current thread count.
     quiet : bool, default=False
         No progress bar.
-    scheduler : str, optional
+    scheduler : str, default=None
         Run the units as tasks of a dask.distributed cluster instead (the ``dask`` extra):
         a scheduler's address, ``"local"`` or ``"local:N"`` (see
         :func:`skspectral.parallel.open_client`); ``jobs`` must then be 1. Each unit runs in
@@ -217,8 +223,47 @@ def run_units(experiment, units, settings, out, jobs=1, quiet=False, scheduler=N
 
     Returns
     -------
-    list of Unit
+    done : list of Unit
         The units run now (finished ones are skipped).
+
+    See Also
+    --------
+    reproduce : Runs the units, then merges their results and draws the figures.
+
+    Examples
+    --------
+    A unit's result file marks it done, so a second call runs nothing:
+
+    >>> from skspectral.experiments import Experiment
+    >>> class Toy(Experiment):
+    ...     name = "toy"
+    ...     description = "A toy: each unit's distance is its seed plus a regularizer bonus."
+    ...     conditions = ("a",)
+    ...     regularizers = ("none", "rep")
+    ...     defaults = {"bonus": 1.0}
+    ...
+    ...     def run(self, unit, settings, store):
+    ...         keys = dict(condition=unit.condition, regularizer=unit.regularizer,
+    ...                     seed=unit.seed, readout="end-to-end")
+    ...         distance = unit.seed + (settings["bonus"] if unit.regularizer == "rep" else 0)
+    ...         record = dict(keys, accuracy=0.9, mean_distance=distance)
+    ...         rows = [dict(keys, sample=0, label=1, distance=distance, queries=10)]
+    ...         return [record], rows
+    ...
+    ...     def figures(self, records, samples, settings, out, store):
+    ...         return []
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from skspectral.experiments import run_units
+    >>> toy = Toy()
+    >>> with tempfile.TemporaryDirectory() as out:
+    ...     first = run_units(toy, toy.units(seeds=2), toy.defaults, Path(out), quiet=True)
+    ...     again = run_units(toy, toy.units(seeds=2), toy.defaults, Path(out), quiet=True)
+    ...     files = sorted(p.name for p in (Path(out) / "units").iterdir())
+    >>> [unit.id for unit in first], again
+    (['a__none__seed0', 'a__rep__seed0', 'a__none__seed1', 'a__rep__seed1'], [])
+    >>> files[:2]
+    ['a__none__seed0.csv', 'a__none__seed0.json']
     """
     from joblib import Parallel, delayed
     from tqdm.auto import tqdm
@@ -259,12 +304,33 @@ def summarize(records):
     Parameters
     ----------
     records : list of dict
+        One per model and seed, with ``condition``, ``regularizer``, ``readout``,
+        ``accuracy`` and ``mean_distance`` (as :meth:`Experiment.run` returns them).
 
     Returns
     -------
-    list of dict
-        ``accuracy_mean``, ``accuracy_std``, ``mean_distance_mean``,
-        ``mean_distance_std`` (population std over seeds) and ``n_seeds`` per model.
+    models : list of dict
+        Per model: ``condition``, ``regularizer``, ``readout``, ``n_seeds``,
+        ``accuracy_mean``, ``accuracy_std``, ``mean_distance_mean`` and
+        ``mean_distance_std`` (population std over seeds).
+
+    See Also
+    --------
+    print_models : Prints the result as a table.
+
+    Examples
+    --------
+    >>> from skspectral.experiments import summarize
+    >>> records = [
+    ...     dict(condition="mlp", regularizer=reg, readout="end-to-end", seed=seed,
+    ...          accuracy=acc, mean_distance=dist)
+    ...     for reg, seed, acc, dist in [("none", 0, 0.98, 1.0), ("none", 1, 0.96, 1.5),
+    ...                                  ("rep", 0, 0.97, 2.0), ("rep", 1, 0.97, 3.0)]]
+    >>> for model in summarize(records):
+    ...     print(model["regularizer"], model["n_seeds"], round(model["accuracy_mean"], 4),
+    ...           model["mean_distance_mean"], model["mean_distance_std"])
+    none 2 0.97 1.25 0.25
+    rep 2 0.97 2.5 0.5
     """
     groups = {}
     for r in records:
@@ -316,14 +382,15 @@ def reproduce(experiment, out, seeds=10, jobs=1, device="auto", conditions=None,
         Units run in parallel (see :func:`run_units`).
     device : str, default="auto"
         Training and attack device.
-    conditions : list of str, optional
+    conditions : list of str, default=None
         A subset of the experiment's conditions (all when None).
-    overrides : dict, optional
+    overrides : dict, default=None
         Settings to change from the experiment's ``defaults`` (smaller budgets).
-    data_home : str or path-like, optional
+    data_home : str or path-like, default=None
         Where MNIST is read from (see :func:`~skspectral.datasets.load_mnist`).
     quiet : bool, default=False
-    scheduler : str, optional
+        No progress bar.
+    scheduler : str, default=None
         Run the units on a dask.distributed cluster: a scheduler's address
         (``"tcp://host:8786"``), ``"local"`` (a LocalCluster of one single-threaded worker
         per core) or ``"local:N"`` (N workers, each unit with ``cpu_count // N`` threads, as
@@ -333,10 +400,44 @@ def reproduce(experiment, out, seeds=10, jobs=1, device="auto", conditions=None,
 
     Returns
     -------
-    dict
+    summary : dict
         The summary written to ``summary.json``: ``experiment``, ``settings``, ``seeds``,
         ``records`` (every finished unit's), ``models`` (:func:`summarize`),
         ``missing_units``, ``figures`` (paths) and ``seconds`` (this call's).
+
+    Raises
+    ------
+    ValueError
+        If the experiment, a condition or a setting is unknown, ``seeds`` or ``jobs`` is
+        out of range, both ``jobs`` and ``scheduler`` are given, or ``out`` holds units of
+        other settings.
+
+    See Also
+    --------
+    run_units : Runs the units alone.
+    print_models : Prints the summary's ``models`` as a table.
+
+    Examples
+    --------
+    XOR at a tiny budget, one seed of one condition (about 15 s on one core, most of it
+    drawing the figures, so not run here):
+
+    >>> from skspectral.experiments import reproduce
+    >>> out = "xor_results"  # created by the run; nothing is written on a bad setting
+    >>> summary = reproduce(  # doctest: +SKIP
+    ...     "xor", out, seeds=1, conditions=["clean-wd0"], quiet=True,
+    ...     overrides=dict(epochs=2000, test_per_corner=5, attack_samples=5))
+    >>> summary["figures"]  # doctest: +SKIP
+    ['xor_distance.png', 'xor_regions.png']
+
+    Settings are checked before anything runs:
+
+    >>> reproduce("xor", out, overrides={"epoch": 10})
+    Traceback (most recent call last):
+    ...
+    ValueError: Unknown setting(s) ['epoch'] of 'xor'; its settings are [...].
+
+    :class:`Experiment` shows a complete run of a small experiment.
     """
     started = time.perf_counter()
     experiment = get_experiment(experiment)
@@ -398,8 +499,25 @@ def _settings(experiment, overrides):
 
 
 def print_models(models):
-    """Print one line per model of a :func:`reproduce` summary: accuracy and mean distance
-    (mean and std over seeds)."""
+    """Print one line per model of a :func:`reproduce` summary.
+
+    Each line shows the model (condition, regularizer, readout), its number of seeds, and
+    its test accuracy and mean Tangent Attack distance as ``mean (std)`` over seeds.
+
+    Parameters
+    ----------
+    models : list of dict
+        The summary's ``models``, as :func:`summarize` returns them.
+
+    Examples
+    --------
+    >>> from skspectral.experiments import print_models
+    >>> print_models([dict(condition="mlp", regularizer="rep", readout="end-to-end",
+    ...                    n_seeds=2, accuracy_mean=0.97, accuracy_std=0.01,
+    ...                    mean_distance_mean=2.5, mean_distance_std=0.5)])
+    condition      regularizer readout          seeds         test acc       mean TA dist
+    mlp            rep         end-to-end           2   0.9700 (0.0100)    2.5000 (0.5000)
+    """
     print(f"{'condition':<14s} {'regularizer':<11s} {'readout':<16s} {'seeds':>5s} "
           f"{'test acc':>16s} {'mean TA dist':>18s}")
     for m in models:
