@@ -276,17 +276,31 @@ def certified_lower_bound(estimator, X):
     """Lemma 1 lower bound of the distance to the decision boundary, per sample.
 
     For a sample predicted as class ``c``, every input ``x'`` the model labels otherwise
-    satisfies ``|x' - x| >= min_k [(W_c - W_k) Φ(x) + b_c - b_k] / |W_c - W_k| / Lip(Φ)``
-    with ``Lip(Φ) <= L_act^H * prod_l sigma_max(W_l)`` over the ``H`` hidden layers (exact
-    spectral norms, the activation's Lipschitz constant). Any attack's distance to a
-    decision change is at least this bound.
+    satisfies ``|x' - x| >= min_k [(W_c - W_k) Φ(x) + b_c - b_k] / |W_c - W_k| / Lip(Φ)``.
+    ``Lip(Φ)`` is bounded by the product of the layers' constants along Φ: exact operator
+    norms of its Linear and convolution layers (a convolution at the input size it sees),
+    the activations' Lipschitz constants (:data:`~skspectral.spectral.ACTIVATIONS`, LeakyReLU
+    with slope <= 1), 1 for flattening, identities and dropout, and pooling's constants.
+    Any attack's distance to a decision change is at least this bound.
+
+    The product bound holds for a *chain* of such maps: the bound is defined for
+    :class:`~skspectral.SpectralMLPClassifier`, and for a
+    :class:`~skspectral.SpectralClassifier` whose Φ is an ``nn.Sequential`` (nested
+    Sequentials allowed) of those layers. Normalization layers (BatchNorm, LayerNorm),
+    attention, residual blocks and other modules with their own ``forward`` are not
+    linear maps with a fixed operator norm, or hide how their parts compose; for them the
+    bound is not defined and the function refuses.
 
     Parameters
     ----------
-    estimator : fitted SpectralMLPClassifier, or Pipeline of one and a linear classifier
-        With a Pipeline, the readout ``W, b`` is the linear classifier's (``coef_``,
-        ``intercept_``), retrained on the features as in the paper's transfer setting.
-    X : array-like of shape (n_samples, n_features)
+    estimator : fitted estimator or Pipeline
+        A SpectralMLPClassifier or SpectralClassifier, alone or followed by a linear
+        classifier in a two-step Pipeline. With a Pipeline, the readout ``W, b`` is the
+        linear classifier's (``coef_``, ``intercept_``), retrained on the features as in
+        the paper's transfer setting.
+    X : array-like
+        Samples as the estimator takes them: ``(n_samples, n_features)`` rows, or images
+        for a SpectralClassifier.
 
     Returns
     -------
@@ -297,19 +311,39 @@ def certified_lower_bound(estimator, X):
     Raises
     ------
     TypeError
-        For models whose Lipschitz constant skspectral cannot bound (only MLPs so far).
+        For models whose Lipschitz constant skspectral cannot bound, naming the module
+        that prevents it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skspectral import SpectralMLPClassifier, certified_lower_bound
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(40, 2))
+    >>> y = (X[:, 0] > 0).astype(int)
+    >>> clf = SpectralMLPClassifier(hidden_layer_sizes=(8,), max_epochs=5, batch_size=40,
+    ...                             random_state=0).fit(X, y)
+    >>> bound = certified_lower_bound(clf, X[:3])
+    >>> bound.shape, bool((bound >= 0).all())
+    ((3,), True)
     """
+    from .models import FeatureNetwork  # the module's class decides which bound applies
+
     featurizer, head = (estimator.steps[0][1], estimator.steps[-1][1]) \
         if isinstance(estimator, Pipeline) else (estimator, None)
     check_is_fitted(featurizer)
     module = getattr(featurizer, "module_", None)
-    if not isinstance(module, MLP):
-        raise TypeError("certified_lower_bound is implemented for SpectralMLPClassifier only "
-                        "(alone or as the first step of a two-step Pipeline): no Lipschitz bound "
-                        f"of {type(featurizer).__name__}'s feature map is implemented.")
-    activation = lipschitz_constant(featurizer.activation)
-    hidden = [m for m in module.features if isinstance(m, torch.nn.Linear)]
-    lip = activation ** len(hidden) * math.prod(operator_norm(m) for m in hidden)
+    if isinstance(module, MLP):
+        activation = lipschitz_constant(featurizer.activation)
+        hidden = [m for m in module.features if isinstance(m, torch.nn.Linear)]
+        lip = activation ** len(hidden) * math.prod(operator_norm(m) for m in hidden)
+    elif isinstance(module, FeatureNetwork):
+        lip = _chain_lipschitz(module.features, featurizer.input_shape_)
+    else:
+        raise TypeError("certified_lower_bound is implemented for SpectralMLPClassifier and "
+                        "SpectralClassifier (alone or as the first step of a two-step "
+                        "Pipeline): no Lipschitz bound of "
+                        f"{type(featurizer).__name__}'s feature map is implemented.")
     Z = featurizer.transform(X).astype(np.float64)
     if head is None:
         W = module.head.weight.detach().cpu().double().numpy()
@@ -325,6 +359,104 @@ def certified_lower_bound(estimator, X):
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(np.arange(W.shape[0])[None, :] == c[:, None], np.inf, margins / norms)
     return ratio.min(axis=1) / lip
+
+
+_DENSE_ENTRIES = 2 ** 24  # largest explicit convolution matrix built for an exact norm
+
+
+def _chain_leaves(module, path):
+    """The modules of a chain of Sequentials, in order; refuses anything else."""
+    if isinstance(module, torch.nn.Sequential):
+        for name, child in module.named_children():
+            yield from _chain_leaves(child, f"{path}.{name}")
+        return
+    yield path, module
+
+
+def _conv_upper_bound(layer):
+    """``sqrt(prod(kernel)) * max_g |W_g|``: each input entry meets every kernel offset at
+    most once, so ``|A x|^2 <= |W_g|^2 prod(kernel) |x|^2`` (zero padding, any stride)."""
+    w = layer.weight.detach().double()
+    g = layer.groups
+    blocks = w.reshape(g, w.shape[0] // g, -1)
+    return math.sqrt(math.prod(layer.kernel_size)) * float(
+        torch.linalg.matrix_norm(blocks, ord=2).max())
+
+
+def _pool_constant(layer, shape):
+    """Lipschitz constant of a pooling layer on inputs of ``shape`` (c, *spatial)."""
+    nn = torch.nn
+    spatial = shape[1:]
+    if isinstance(layer, (nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d, nn.AdaptiveAvgPool3d)):
+        out = layer.output_size
+        out = (out,) * len(spatial) if isinstance(out, int) else out
+        out = [n if o is None else o for o, n in zip(out, spatial, strict=True)]
+        if all(n % o == 0 for n, o in zip(spatial, out, strict=True)):
+            return 1.0  # disjoint windows: the mean of k entries is 1/sqrt(k)-Lipschitz
+        return None
+    kernel = layer.kernel_size
+    stride = layer.stride if layer.stride is not None else kernel
+    kernel = (kernel,) * len(spatial) if isinstance(kernel, int) else kernel
+    stride = (stride,) * len(spatial) if isinstance(stride, int) else stride
+    overlap = math.prod(-(-k // s) for k, s in zip(kernel, stride, strict=True))
+    if isinstance(layer, (nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d)):
+        if any(d != 1 for d in np.atleast_1d(layer.dilation)):
+            return None
+        return math.sqrt(overlap)  # a max moves by at most the largest change in its window
+    return math.sqrt(overlap / math.prod(kernel))  # average pooling
+
+
+def _chain_lipschitz(features, input_shape):
+    """An upper bound of Lip(Φ) for Φ a chain of layers with known constants (see
+    :func:`certified_lower_bound`); TypeError naming the first module that is not."""
+    from .models.preprocess import Normalize
+    from .regularization import PENALIZABLE_TYPES
+    from .spectral import ACTIVATIONS, capture_input_shapes
+
+    nn = torch.nn
+    pooling = (nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d, nn.AvgPool1d, nn.AvgPool2d,
+               nn.AvgPool3d, nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d, nn.AdaptiveAvgPool3d)
+    activations = tuple(cls for cls, _ in ACTIVATIONS.values())
+    leaves = list(_chain_leaves(features, "features"))
+    for name, m in leaves:
+        known = isinstance(m, (*PENALIZABLE_TYPES, *activations, *pooling, nn.LeakyReLU,
+                               nn.Flatten, nn.Identity, nn.Dropout, Normalize))
+        if not known or (isinstance(m, nn.LeakyReLU) and abs(m.negative_slope) > 1):
+            raise TypeError(
+                f"certified_lower_bound is not defined for this feature map: {name} is a "
+                f"{type(m).__name__}, which is not a Linear or convolution layer, an activation "
+                "of known Lipschitz constant, pooling, flattening or dropout in a chain of "
+                "nn.Sequential (normalization layers, attention and residual blocks are not "
+                "linear maps with a fixed operator norm, or hide how their parts compose).")
+    shapes = capture_input_shapes(features, input_shape,
+                                  types=tuple({type(m) for _, m in leaves}))
+    lip = 1.0
+    for name, m in leaves:
+        local = name[len("features."):]
+        if isinstance(m, nn.Linear):
+            lip *= operator_norm(m)
+        elif isinstance(m, PENALIZABLE_TYPES):
+            shape = shapes[local]
+            with torch.no_grad():
+                n_out = m(torch.zeros(1, *shape, dtype=m.weight.dtype,
+                                      device=m.weight.device)).numel()
+            n_in = math.prod(shape)
+            if n_in * n_out <= _DENSE_ENTRIES or not m.padding_mode == "zeros":
+                lip *= operator_norm(m, shape, method="exact")
+            else:
+                lip *= _conv_upper_bound(m)
+        elif isinstance(m, Normalize):
+            lip /= float(m.std.min())
+        elif isinstance(m, pooling):
+            constant = _pool_constant(m, shapes[local])
+            if constant is None:
+                raise TypeError(f"certified_lower_bound is not defined for this feature map: "
+                                f"{name} ({m!r}) pools overlapping windows of unknown "
+                                f"Lipschitz constant on inputs of shape {shapes[local]}.")
+            lip *= constant
+        elif isinstance(m, activations + (nn.LeakyReLU,)):
+            lip *= (1.0 if isinstance(m, nn.LeakyReLU) else lipschitz_constant(m))
+    return lip
 
 
 def volume_element(model, X, *, log=False, return_lambda_max=False, batch_size=64):

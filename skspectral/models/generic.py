@@ -198,8 +198,11 @@ def build_network(network, params=None):
             accepted = set(_accepted(builder) or []) | set(_accepted(cls) or [])
             accepted -= {"weights", "progress", "kwargs"}
             unknown = set(params) - accepted
-            if not unknown:
-                raise
+            if not unknown:  # accepted by the class, but set by the builder itself
+                raise ValueError(
+                    f"torchvision's {network} refused {sorted('module__' + k for k in params)} "
+                    f"({exc}); build {cls.__name__} itself (module=torchvision.models."
+                    f"{cls.__name__}) to choose every parameter.") from exc
             raise _refused(unknown, f"torchvision's {network} ({cls.__name__})",
                            accepted) from exc
 
