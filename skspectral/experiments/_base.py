@@ -39,8 +39,11 @@ class Unit:
     True
     """
 
+    #: The experiment's variant.
     condition: str
+    #: A key of :data:`REGULARIZER_LABELS`.
     regularizer: str
+    #: ``random_state`` of the model, its data draw and the attack.
     seed: int
 
     @property
