@@ -65,10 +65,14 @@ class DecisionAttack(ABC):
 
     Parameters
     ----------
-    clip_min, clip_max : float
-        The input box; every query lies in it.
+    clip_min : float, default=0.0
+        Lower bound of the input box; every query lies in the box.
+    clip_max : float, default=1.0
+        Upper bound of the input box, > ``clip_min``.
     max_iter : int, default=40
-    max_queries : int, default=None
+        Boundary-walking iterations per sample (each: a normal estimate, a step, a binary
+        search); more give smaller distances at more queries.
+    max_queries : int or None, default=None
         Per-sample budget, counted exactly (one query = one point classified), including
         the first query of the clean sample and the final checks of the returned point (four
         queries are kept back for them: the point in the batch and alone, then, only where
@@ -80,7 +84,9 @@ class DecisionAttack(ABC):
         starts, 75 gives the mean distance of 100 with uniform starts at about 0.75x the
         queries.
     max_probes : int, default=10000
-    binary_search_tol : float, optional
+        Cap on the probes of one iteration's normal estimate (which grow as
+        ``init_probes * sqrt(i)``).
+    binary_search_tol : float or None, default=None
         Precision of boundary binary searches, in units of the segment's length; None uses
         ``min(1 / (d * sqrt(d)), 1e-4)``: HopSkipJump's theta (gamma = 1, d the input
         dimension), which alone would be coarse in low dimensions (0.35 at d = 2).
@@ -110,13 +116,45 @@ class DecisionAttack(ABC):
     init_trials : int, default=100
         Candidate starts drawn per sample at most, in rounds of ``init_batch``.
     init_batch : int, default=10
+        Candidate starts drawn per sample per round.
     max_halvings : int, default=20
         Cap on the step-size halvings of one step search.
     batch_size : int, default=10000
         Largest number of points per model call.
     random_state : int, RandomState instance or None, default=None
+        Seeds the start and probe draws: the same integer gives the same result.
     verbose : int, default=0
         1 shows a progress bar over iterations.
+
+    Raises
+    ------
+    ValueError
+        At ``attack``, if a parameter is out of range or ``clip_min >= clip_max``.
+
+    See Also
+    --------
+    skspectral.attacks.HopSkipJump : The geometric step along the estimated normal.
+    skspectral.attacks.TangentAttack : The step to a hemisphere's tangent point.
+    skspectral.adversarial_distances : Attack an estimator's test set in one call.
+
+    Examples
+    --------
+    The concrete attacks differ only in their step; on a linear model, whose exact
+    distance to the boundary is known, both find it:
+
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from skspectral.attacks import DecisionAttack, HopSkipJump
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.uniform(-1, 1, size=(200, 5)); y = (X[:, 0] > 0).astype(int)
+    >>> clf = LogisticRegression().fit(X, y)
+    >>> attack = HopSkipJump(-3, 3, max_iter=10, random_state=0)
+    >>> isinstance(attack, DecisionAttack)
+    True
+    >>> result = attack.attack(clf, X[:5], y[:5])
+    >>> exact = np.abs(clf.decision_function(X[:5])) / np.linalg.norm(clf.coef_)
+    >>> (result.distances / exact).round(2)
+    array([1., 1., 1., 1., 1.])
     """
 
     def __init__(self, clip_min=0.0, clip_max=1.0, *, max_iter=40, max_queries=None,
@@ -198,16 +236,23 @@ class DecisionAttack(ABC):
             See :func:`~skspectral.attacks.as_oracle`.
         X : array-like or torch.Tensor of shape (n_samples, *input_shape)
             Samples, inside ``[clip_min, clip_max]``.
-        y : array-like of shape (n_samples,), optional
+        y : array-like of shape (n_samples,) or None, default=None
             True labels; None attacks the model's own predictions. Samples the model
             already misclassifies get distance 0.
-        starting_points : array-like of the shape of X, optional
+        starting_points : array-like of the shape of X or None, default=None
             Adversarial points to start from (instead of random draws); a sample whose
             starting point is not adversarial falls back to random draws. Each costs one query.
 
         Returns
         -------
         AttackResult
+            Per-sample distances, adversarial points, success flags and query counts.
+
+        Raises
+        ------
+        ValueError
+            If a parameter is out of range, X lies outside the box or is not finite, or y or
+            ``starting_points`` do not match X.
         """
         self._check_params()
         X = _check_X(X, self.clip_min, self.clip_max)

@@ -18,14 +18,33 @@ def tangent_point(x, center, normal, radius):
 
     Parameters
     ----------
-    x, center, normal : torch.Tensor of shape (n, d)
-        ``normal`` has unit rows.
+    x : torch.Tensor of shape (n, d)
+        The points the rays start from.
+    center : torch.Tensor of shape (n, d)
+        Centres of the hemispheres (the boundary points).
+    normal : torch.Tensor of shape (n, d)
+        Unit normals the hemispheres face.
     radius : torch.Tensor of shape (n,)
-        Smaller than ``|x - center|``.
+        Radii, smaller than ``|x - center|``.
 
     Returns
     -------
     torch.Tensor of shape (n, d)
+        The tangent points, on the hemispheres.
+
+    Examples
+    --------
+    Hemispheres at the origin facing up (+y). From just below the base, at ``(0, -2)``,
+    the tangent point of the radius-1 hemisphere is its rim point; from ``(1, 0)`` in the
+    base plane, that of the radius-0.5 hemisphere is at 60 degrees of elevation:
+
+    >>> import torch
+    >>> from skspectral.attacks import tangent_point
+    >>> center, normal = torch.zeros(2, 2), torch.tensor([[0.0, 1.0], [0.0, 1.0]])
+    >>> x = torch.tensor([[1e-6, -2.0], [1.0, 0.0]])
+    >>> tangent_point(x, center, normal, torch.tensor([1.0, 0.5])).round(decimals=3)
+    tensor([[1.0000, 0.0000],
+            [0.2500, 0.4330]])
     """
     return _tangent_points(x, center, normal)(radius)
 
@@ -79,6 +98,57 @@ class TangentAttack(DecisionAttack):
     also tries HopSkipJump's geometric step along the normal and keeps whichever lands
     closer after the binary search, so the attack keeps moving.
 
+    The parameters are those of every decision-based attack; the details of each stage and
+    parameter are in :class:`~skspectral.attacks.DecisionAttack`.
+
+    Parameters
+    ----------
+    clip_min : float, default=0.0
+        Lower bound of the input box; every query lies in it.
+    clip_max : float, default=1.0
+        Upper bound of the input box.
+    max_iter : int, default=40
+        Boundary-walking iterations per sample.
+    max_queries : int or None, default=None
+        Per-sample budget of label queries, counted exactly (at least 6); None: none.
+    init_probes : int, default=75
+        Probes of the first iteration's normal estimate (``init_probes * sqrt(i)`` at
+        iteration ``i``).
+    max_probes : int, default=10000
+        Cap on the probes of one normal estimate.
+    binary_search_tol : float or None, default=None
+        Precision of the boundary binary searches, in units of the segment's length; None:
+        ``min(1 / (d * sqrt(d)), 1e-4)``.
+    n_starts : int, default=5
+        Adversarial starts explored per sample (the closest after ``start_iter``
+        iterations goes on).
+    start_iter : int, default=5
+        Iterations every start runs before the closest is kept.
+    start : {"gaussian", "uniform", "blended"}, default="gaussian"
+        How candidate starts are drawn: Gaussian around the sample, uniform in the box, or
+        uniform then line-searched towards the sample.
+    start_scale : float, default=0.5
+        Standard deviation of the Gaussian starts, in units of the box's width.
+    blend_steps : int, default=10
+        Line-search steps of ``start="blended"``.
+    init_trials : int, default=100
+        Candidate starts drawn per sample at most.
+    init_batch : int, default=10
+        Candidate starts drawn per sample per round.
+    max_halvings : int, default=20
+        Cap on the step-size halvings of one step search.
+    batch_size : int, default=10000
+        Largest number of points per model call.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the start and probe draws: the same integer gives the same result.
+    verbose : int, default=0
+        1 shows a progress bar over iterations.
+
+    See Also
+    --------
+    skspectral.attacks.HopSkipJump : The geometric step alone.
+    skspectral.adversarial_distances : Attack an estimator's test set in one call.
+
     Examples
     --------
     >>> import numpy as np
@@ -89,6 +159,11 @@ class TangentAttack(DecisionAttack):
     >>> clf = LogisticRegression().fit(X, y)
     >>> result = TangentAttack(-3, 3, max_iter=10, random_state=0).attack(clf, X[:5], y[:5])
     >>> bool(result.success.all())
+    True
+    >>> exact = np.abs(clf.decision_function(X[:5])) / np.linalg.norm(clf.coef_)
+    >>> (result.distances / exact).round(2)  # the exact distances to the hyperplane
+    array([1., 1., 1., 1., 1.])
+    >>> bool(result.mean() == result.distances.mean())  # none misclassified
     True
     """
 
