@@ -56,7 +56,7 @@ def power_iteration(weight, v, n_iter=1, tol=None):
         Current estimate of the top right singular vector (unit norm). Not modified.
     n_iter : int, default=1
         Maximum number of iterations (at least 1).
-    tol : float, optional
+    tol : float, default=None
         Stop early once the relative change of ``sigma`` between two iterations is below
         ``tol``. Checking it synchronizes with the device, so leave it None in hot loops.
 
