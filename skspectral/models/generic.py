@@ -549,7 +549,8 @@ class FeatureNetwork(BackboneMixin, nn.Module):
         replaced = list(stems)
         phi_shape = tuple(input_shape) if resize is None else (input_shape[0], *resize)
         phi, d, readout = _cut(net, phi_shape, features)
-        head = nn.Linear(d, int(n_classes))
+        param = next(phi.parameters())  # feature_map checked that Φ has a weight
+        head = nn.Linear(d, int(n_classes), dtype=param.dtype, device=param.device)
         if readout is not None:
             replaced.append(readout[0])
             if state is not None and not own_layout and (
