@@ -33,14 +33,30 @@ class LabelOracle:
         Where queries are made and vector math happens.
     batch_size : int
         Largest number of points per model call.
-    encode : callable, optional
-        Maps raw labels (NumPy array) to codes; defaults to a table that grows as new labels
+    encode : callable or None, default=None
+        Maps raw labels (NumPy array) to codes; None: a table that grows as new labels
         appear.
 
     Attributes
     ----------
     n_calls : int
         Model calls made so far (one per chunk).
+
+    See Also
+    --------
+    as_oracle : Build the oracle of a model.
+
+    Examples
+    --------
+    >>> import numpy as np, torch
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from skspectral.attacks import as_oracle
+    >>> clf = LogisticRegression().fit([[-1.0], [-0.5], [0.5], [1.0]], ["a", "a", "b", "b"])
+    >>> oracle = as_oracle(clf)
+    >>> oracle(torch.tensor([[-2.0], [2.0]])), oracle.encode(["b"])
+    (tensor([0, 1]), tensor([1]))
+    >>> oracle.input_shape, oracle.n_calls
+    ((1,), 1)
     """
 
     def __init__(self, predict_codes, input_shape, device, batch_size=10_000, encode=None):
@@ -53,7 +69,18 @@ class LabelOracle:
         self.n_calls = 0
 
     def encode(self, labels):
-        """Integer codes of raw labels (consistent with the codes queries return)."""
+        """Integer codes of raw labels (consistent with the codes queries return).
+
+        Parameters
+        ----------
+        labels : array-like of shape (m,)
+            Labels as the model predicts them (``classes_`` values).
+
+        Returns
+        -------
+        torch.Tensor of int64, shape (m,)
+            Their codes, on ``device``.
+        """
         labels = np.asarray(labels)
         if self._encode is not None:
             return torch.as_tensor(self._encode(labels), dtype=torch.int64, device=self.device)
@@ -62,7 +89,18 @@ class LabelOracle:
 
     @torch.inference_mode()
     def __call__(self, points):
-        """Label codes of ``points`` (shape ``(m, d)``, flattened inputs)."""
+        """Label codes of ``points``, queried in chunks of at most ``batch_size``.
+
+        Parameters
+        ----------
+        points : torch.Tensor of shape (m, d)
+            Flattened inputs, on ``device``.
+
+        Returns
+        -------
+        torch.Tensor of int64, shape (m,)
+            The predicted labels' codes, on ``device``.
+        """
         if 0 < len(points) <= self.batch_size:  # the common case, without a copy by cat
             self.n_calls += 1
             return self._predict_codes(points.reshape(-1, *self.input_shape))
@@ -161,6 +199,23 @@ def as_oracle(model, input_shape=None, *, device=None, batch_size=10_000):
     Returns
     -------
     LabelOracle
+        The model's batched label queries (``model`` itself if it is one).
+
+    Raises
+    ------
+    TypeError
+        If ``model`` is a featurizer that predicts no labels.
+    ValueError
+        If ``input_shape`` is needed and missing.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skspectral.attacks import as_oracle
+    >>> module = torch.nn.Linear(3, 2)  # logits of 2 classes
+    >>> oracle = as_oracle(module, input_shape=(3,))
+    >>> oracle.device, oracle(torch.zeros(4, 3)).shape
+    (device(type='cpu'), torch.Size([4]))
     """
     if isinstance(model, LabelOracle):
         return model

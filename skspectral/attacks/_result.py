@@ -11,6 +11,27 @@ __all__ = ["AttackResult"]
 class AttackResult:
     """Per-sample outcome of a decision-based attack.
 
+    Returned by :meth:`~skspectral.attacks.DecisionAttack.attack` and
+    :func:`~skspectral.adversarial_distances`; its methods give the statistics the paper
+    reports. The parameters are stored as the attributes of the same names.
+
+    Parameters
+    ----------
+    distances : ndarray of shape (n_samples,)
+        L2 distance from each sample to its adversarial point.
+    adversarial : ndarray of shape (n_samples, *input_shape)
+        The adversarial point found per sample.
+    success : ndarray of bool, shape (n_samples,)
+        Whether an adversarial point was found.
+    queries : ndarray of int, shape (n_samples,)
+        Label queries spent per sample.
+    clip_min : float
+        Lower bound of the input box the attack searched in.
+    clip_max : float
+        Upper bound of the input box.
+    indices : ndarray of int, shape (n_samples,) or None, default=None
+        Positions in the caller's X of the attacked samples, where they were drawn from it.
+
     Attributes
     ----------
     distances : ndarray of shape (n_samples,)
@@ -29,6 +50,24 @@ class AttackResult:
     indices : ndarray of int, shape (n_samples,), optional
         Positions in the caller's X of the attacked samples, where they were drawn from it
         (:func:`~skspectral.adversarial_distances` with ``n_samples``, or a Dataset).
+
+    Examples
+    --------
+    One sample misclassified (distance 0), three attacked:
+
+    >>> import numpy as np
+    >>> from skspectral import AttackResult
+    >>> result = AttackResult(distances=np.array([0.0, 0.5, 1.0, 1.5]),
+    ...                       adversarial=np.zeros((4, 2)), success=np.ones(4, dtype=bool),
+    ...                       queries=np.array([1, 90, 100, 110]), clip_min=0.0, clip_max=1.0)
+    >>> result.mean(), result.mean(misclassified="zero"), float(result.median())
+    (1.0, 0.75, 1.0)
+    >>> result.quantile([0.1, 0.9]).round(2), result.fraction_above([0.25, 1.25]).round(2)
+    (array([0.6, 1.4]), array([1.  , 0.33]))
+    >>> result.robust_accuracy(0.75)  # correctly classified and farther than 0.75
+    0.5
+    >>> result.summary()["n_misclassified"], result.summary()["mean_queries"]
+    (1, 75.25)
     """
 
     distances: np.ndarray
@@ -48,13 +87,40 @@ class AttackResult:
         return self.distances if misclassified == "zero" else self.distances[self.distances > 0]
 
     def mean(self, misclassified="exclude"):
-        """Mean distance. ``misclassified="exclude"`` (the paper's protocol) leaves out samples
-        at distance 0; ``"zero"`` counts them as 0. ``inf`` (no adversarial found) propagates."""
+        """Mean distance; ``inf`` (no adversarial point found) propagates.
+
+        Parameters
+        ----------
+        misclassified : {"exclude", "zero"}, default="exclude"
+            ``"exclude"`` (the paper's protocol) leaves out the samples at distance 0 (those
+            the model misclassifies); ``"zero"`` counts them as 0.
+
+        Returns
+        -------
+        float
+            The mean, NaN where no sample is left.
+
+        Raises
+        ------
+        ValueError
+            If ``misclassified`` is neither ``"exclude"`` nor ``"zero"``.
+        """
         d = self._select(misclassified)
         return float(np.mean(d)) if len(d) else float("nan")
 
     def median(self, misclassified="exclude"):
-        """Median distance (see :meth:`mean` for ``misclassified``)."""
+        """Median distance.
+
+        Parameters
+        ----------
+        misclassified : {"exclude", "zero"}, default="exclude"
+            Leave out the samples at distance 0, or count them as 0 (see :meth:`mean`).
+
+        Returns
+        -------
+        float
+            The median (see :meth:`quantile` beside ``inf``), NaN where no sample is left.
+        """
         return self.quantile(0.5, misclassified)
 
     def quantile(self, q, misclassified="exclude"):
@@ -64,6 +130,18 @@ class AttackResult:
         no adversarial point found): where ``q`` falls on an order statistic that statistic
         is returned, and between a finite one and ``inf`` the result is ``inf``, where
         :func:`numpy.quantile`'s interpolation gives NaN (``0 * inf``, ``inf - inf``).
+
+        Parameters
+        ----------
+        q : float or array-like of float
+            Quantile level(s) in [0, 1].
+        misclassified : {"exclude", "zero"}, default="exclude"
+            Leave out the samples at distance 0, or count them as 0 (see :meth:`mean`).
+
+        Returns
+        -------
+        float or numpy.ndarray
+            The quantile(s), of the shape of ``q``; NaN where no sample is left.
         """
         d = np.sort(self._select(misclassified))
         if not len(d):
@@ -76,7 +154,20 @@ class AttackResult:
         return low + step
 
     def fraction_above(self, thresholds, misclassified="exclude"):
-        """Fraction of samples whose distance exceeds each threshold (the paper's curves)."""
+        """Fraction of samples whose distance exceeds each threshold (the paper's curves).
+
+        Parameters
+        ----------
+        thresholds : float or array-like of float
+            Distances to compare with.
+        misclassified : {"exclude", "zero"}, default="exclude"
+            Leave out the samples at distance 0, or count them as 0 (see :meth:`mean`).
+
+        Returns
+        -------
+        numpy.ndarray of shape (n_thresholds,)
+            One fraction per threshold; NaN where no sample is left.
+        """
         d = self._select(misclassified)
         thresholds = np.atleast_1d(np.asarray(thresholds, dtype=float))
         if not len(d):
@@ -84,11 +175,35 @@ class AttackResult:
         return (d[:, None] > thresholds[None, :]).mean(axis=0)
 
     def robust_accuracy(self, eps):
-        """Fraction of all samples that are correctly classified and at distance > ``eps``."""
+        """Fraction of all samples that are correctly classified and at distance > ``eps``.
+
+        Parameters
+        ----------
+        eps : float
+            The perturbation budget (L2, in the input box's units).
+
+        Returns
+        -------
+        float
+            An upper bound of the accuracy under L2 attacks of size ``eps`` (the attack's
+            distances are upper bounds of the minimal ones).
+        """
         return float(np.mean(self.distances > eps))
 
     def summary(self, thresholds=None):
-        """Dict of the usual statistics (over correctly classified samples)."""
+        """Dict of the usual statistics (over correctly classified samples).
+
+        Parameters
+        ----------
+        thresholds : array-like of float or None, default=None
+            Also report :meth:`fraction_above` at these distances.
+
+        Returns
+        -------
+        dict
+            ``n_samples``, ``n_misclassified``, ``n_failed``, ``mean``, ``median``, ``q10``,
+            ``q90``, ``mean_queries`` and, with ``thresholds``, ``fraction_above``.
+        """
         d = self.distances
         out = {"n_samples": len(d), "n_misclassified": int(np.sum(d == 0)),
                "n_failed": int(np.sum(~self.success)), "mean": self.mean(),
