@@ -1,8 +1,29 @@
 """scikit-learn's estimator checks on every skspectral estimator."""
 
+import torch.nn as nn
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skspectral import SpectralBarlowTwins, SpectralMLPClassifier, SpectralResNetClassifier
+from skspectral import (
+    SpectralBarlowTwins,
+    SpectralClassifier,
+    SpectralMLPClassifier,
+    SpectralResNetClassifier,
+)
+
+
+class SmallCNN(nn.Module):
+    """A user's network for SpectralClassifier: convolutions, pooling, a Linear readout."""
+
+    def __init__(self, width=8):
+        super().__init__()
+        self.conv = nn.Sequential(nn.Conv2d(1, width, 3, padding=1), nn.ReLU(),
+                                  nn.Conv2d(width, width, 3, padding=1, groups=width), nn.ReLU(),
+                                  nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        self.fc = nn.Linear(width, 3)
+
+    def forward(self, x):
+        return self.fc(self.conv(x))
+
 
 # Small, fast configurations: the image estimators' defaults are the paper's GPU budgets
 # (ResNet18, batch 1024, 200 and 1000 epochs), and the checks fit each estimator dozens of times.
@@ -21,6 +42,8 @@ ESTIMATORS = [
     # The checks' data are not pixels in [0, 1]: a wide value range maps them into it.
     SpectralBarlowTwins(max_epochs=2, batch_size=32, projector=(8,), augmentation="crop-flip",
                         value_range=(-1e4, 1e4), burnin=0, update_every=2, random_state=0),
+    SpectralClassifier(module=SmallCNN, module__width=16, max_epochs=20, batch_size=32,
+                       lr=0.05, burnin=0, update_every=4, random_state=0),
 ]
 
 EXPECTED_FAILED_CHECKS = {
