@@ -63,24 +63,42 @@ def adversarial_distances(estimator, X, y=None, *, n_samples=None, attack="tange
         Samples; or a map-style Dataset of images or ``(image, label)`` items, of which
         only the attacked items are read (pixels as stored: uint8 values are not rescaled,
         so their box is ``[0, 255]``).
-    y : array-like of shape (n_samples,), optional
+    y : array-like of shape (n_samples,) or None, default=None
         True labels (misclassified samples get distance 0); None attacks the predictions,
         or, for a Dataset of labelled items, uses the items' labels.
-    n_samples : int, optional
+    n_samples : int or None, default=None
         Attack this many samples drawn at random (``random_state``) without replacement;
         all when None. ``result.indices`` says which.
     attack : {"tangent", "hopskipjump"} or DecisionAttack, default="tangent"
-    clip_min, clip_max : float, default=0.0, 1.0
-        The input box.
-    random_state : int, RandomState instance or None
+        The attack: :class:`~skspectral.TangentAttack` or :class:`~skspectral.HopSkipJump`
+        by name (built with the box, ``random_state`` and ``attack_params``), or an attack
+        instance used as it is.
+    clip_min : float, default=0.0
+        Lower bound of the input box the attack searches in.
+    clip_max : float, default=1.0
+        Upper bound of the input box.
+    random_state : int, RandomState instance or None, default=None
         Seeds the draw of the samples and the attack.
-    **attack_params :
-        Further parameters of the attack (``max_iter``, ``max_queries``, ``n_starts``, ...).
+    **attack_params : dict
+        Further parameters of the attack (``max_iter``, ``max_queries``, ``n_starts``, ...);
+        an error alongside an attack instance.
 
     Returns
     -------
     AttackResult
         ``indices`` holds the attacked samples' positions in ``X``.
+
+    Raises
+    ------
+    ValueError
+        If ``attack`` is unknown, ``attack_params`` come with an attack instance, or a
+        Dataset and ``y`` differ in length.
+    TypeError
+        If X is a sparse matrix (the attacks need dense inputs).
+
+    See Also
+    --------
+    RobustnessScorer : The same measurement as a scikit-learn scorer.
 
     Examples
     --------
@@ -90,8 +108,10 @@ def adversarial_distances(estimator, X, y=None, *, n_samples=None, attack="tange
     >>> clf = SpectralMLPClassifier(max_epochs=20, random_state=0).fit(X / 16, y)
     >>> result = adversarial_distances(clf, X / 16, y, n_samples=5, random_state=0,
     ...                                max_iter=5)
-    >>> len(result), result.indices.shape
-    (5, (5,))
+    >>> len(result), result.indices.shape, bool(result.success.all())
+    (5, (5,), True)
+    >>> bool(0 < result.mean() < 8)  # pixels in [0, 1]: the box's diameter is 8
+    True
     """
     validate("adversarial_distances",
              {"n_samples": [StrictInterval(Integral, 1, None, closed="left"), None]},
@@ -133,29 +153,54 @@ class RobustnessScorer:
 
     Parameters
     ----------
-    attack : {"tangent", "hopskipjump"}, default="tangent"
+    attack : {"tangent", "hopskipjump"} or DecisionAttack, default="tangent"
+        The attack, by name (built with the box, the seed and ``attack_params``) or as an
+        instance.
     n_samples : int, default=100
         Samples attacked per call (all when ``X`` has fewer).
     statistic : {"mean", "median", "robust_accuracy"} or float in (0, 1), default="mean"
         ``"robust_accuracy"``: the fraction of the attacked samples (misclassified ones
         counting as not robust) whose distance exceeds ``eps``; a float: that quantile.
-    eps : float, optional
-        Radius for ``"robust_accuracy"``.
+    eps : float or None, default=None
+        Radius for ``"robust_accuracy"`` (required with it).
     misclassified : {"exclude", "zero"}, default="exclude"
-    clip_min, clip_max : float, default=0.0, 1.0
-        The input box.
-    random_state : int or None, default=0
-        Seeds the choice of samples and the attack.
-    **attack_params :
+        ``"exclude"``: attack only correctly classified samples (the paper's protocol);
+        ``"zero"``: draw from all samples, the misclassified ones at distance 0.
+    clip_min : float, default=0.0
+        Lower bound of the input box the attack searches in.
+    clip_max : float, default=1.0
+        Upper bound of the input box.
+    random_state : int, RandomState instance or None, default=0
+        Seeds the choice of samples and the attack; the fixed default scores every
+        candidate of a search on the same draw.
+    **attack_params : dict
         Further attack parameters (``max_iter``, ``max_queries``, ``n_starts``, ...).
+
+    Raises
+    ------
+    ValueError
+        When called, if a parameter is out of range (``statistic="robust_accuracy"``
+        without ``eps``, say) or X and y do not match.
+
+    See Also
+    --------
+    adversarial_distances : Every attacked sample's distance, not one number.
 
     Examples
     --------
-    >>> from sklearn.model_selection import GridSearchCV
+    >>> from sklearn.datasets import load_digits
     >>> from skspectral import RobustnessScorer, SpectralMLPClassifier
-    >>> search = GridSearchCV(SpectralMLPClassifier(), {"gamma": [0.0, 2e-3]},
-    ...                       scoring={"acc": "accuracy", "robust": RobustnessScorer()},
-    ...                       refit="robust")
+    >>> X, y = load_digits(return_X_y=True)
+    >>> clf = SpectralMLPClassifier(max_epochs=20, random_state=0).fit(X / 16, y)
+    >>> scorer = RobustnessScorer(n_samples=5, max_iter=5)
+    >>> bool(0 < scorer(clf, X / 16, y) < 8)  # the mean distance of 5 correct samples
+    True
+
+    In a model selection, next to accuracy:
+
+    >>> from sklearn.model_selection import GridSearchCV
+    >>> search = GridSearchCV(SpectralMLPClassifier(), {"gamma": [0.0, 2e-2]},
+    ...                       scoring={"acc": "accuracy", "robust": scorer}, refit="robust")
     """
 
     def __init__(self, attack="tangent", n_samples=100, statistic="mean", eps=None,
@@ -198,6 +243,21 @@ class RobustnessScorer:
         the protocol needs are read, in a random order until ``n_samples`` correctly
         classified ones are found (the array path draws among all correctly classified
         samples instead: both are uniform draws, not the same draw).
+
+        Parameters
+        ----------
+        estimator : fitted estimator, Pipeline, torch module or callable
+            The model attacked (anything :func:`~skspectral.attacks.as_oracle` accepts).
+        X : array-like of shape (n_samples, ...) or torch.utils.data.Dataset
+            Samples in the input box.
+        y : array-like of shape (n_samples,) or None
+            True labels; None only with a Dataset of labelled items.
+
+        Returns
+        -------
+        float
+            The ``statistic`` of the attacked samples' distances (0.0 where no sample is
+            classified correctly).
         """
         self._check()
         rng = check_random_state(self.random_state)
@@ -476,6 +536,7 @@ def volume_element(model, X, *, log=False, return_lambda_max=False, batch_size=6
         Φ is ``module_.features`` of the estimator (of the Pipeline's first step), or the
         module's ``features`` (the module itself if it has none).
     X : array-like of shape (n_samples, *input_shape)
+        The inputs at which the volume element is evaluated.
     log : bool, default=False
         Return ``log sqrt(det(J^T J))`` (``-inf`` where J is rank-deficient), which does not
         under- or overflow in high dimensions.
@@ -487,8 +548,37 @@ def volume_element(model, X, *, log=False, return_lambda_max=False, batch_size=6
     Returns
     -------
     volume : ndarray of shape (n_samples,)
+        ``sqrt(det(J^T J))`` at each sample (its log with ``log=True``).
     lambda_max : ndarray of shape (n_samples,)
         Only with ``return_lambda_max=True``.
+
+    Raises
+    ------
+    ValueError
+        If X holds no sample, or the input dimension exceeds the feature dimension.
+
+    Examples
+    --------
+    A linear map stretches volume by ``|det W|`` everywhere:
+
+    >>> import torch
+    >>> from skspectral import volume_element
+    >>> phi = torch.nn.Linear(2, 2, bias=False)
+    >>> with torch.no_grad():
+    ...     _ = phi.weight.copy_(torch.tensor([[2.0, 0.0], [0.0, 3.0]]))
+    >>> volume, lam = volume_element(phi, [[0.0, 0.0], [1.0, -1.0]], return_lambda_max=True)
+    >>> volume.round(4), lam.round(4)
+    (array([6., 6.]), array([9., 9.]))
+
+    For a fitted estimator, Φ is its feature map (``d <= m``: 2 inputs, 8 features):
+
+    >>> from skspectral import SpectralMLPClassifier
+    >>> from skspectral.datasets import make_xor
+    >>> X, y = make_xor(20, noise=0.2, random_state=0)
+    >>> clf = SpectralMLPClassifier(hidden_layer_sizes=(8,), max_epochs=5,
+    ...                             random_state=0).fit(X, y)
+    >>> volume_element(clf, X[:3]).shape
+    (3,)
     """
     if isinstance(model, Pipeline):
         model = model.steps[0][1]
