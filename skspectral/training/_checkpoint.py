@@ -56,7 +56,18 @@ _FINGERPRINT_ROWS = 4096
 
 
 class CheckpointError(RuntimeError):
-    """A checkpoint folder holds checkpoints, but none that can be resumed from."""
+    """A checkpoint folder holds checkpoints, but none that can be resumed from.
+
+    Raised by an estimator's ``fit`` with ``checkpoint_dir`` when every checkpoint there is
+    damaged (the message names each file and what failed); delete the folder or pass
+    another to start afresh.
+
+    Examples
+    --------
+    >>> from skspectral.training import CheckpointError
+    >>> issubclass(CheckpointError, RuntimeError)
+    True
+    """
 
 
 class _Corrupt(Exception):
@@ -553,9 +564,32 @@ class TrainingCheckpoint(Callback):
 
     Parameters
     ----------
-    directory : str or path-like, optional
-        None writes nothing.
+    directory : str, path-like or None, default=None
+        Folder the checkpoints are written to; None writes nothing.
     every : int, default=1
+        Epochs between checkpoints (the last epoch of a training call is always written).
+
+    See Also
+    --------
+    skspectral.training.CheckpointError : No checkpoint of the folder can be resumed.
+
+    Examples
+    --------
+    Estimators add it for ``checkpoint_dir``; a second ``fit`` of the same configuration
+    resumes where the first ended (here: nothing left to train):
+
+    >>> import tempfile
+    >>> from sklearn.datasets import load_digits
+    >>> from skspectral import SpectralMLPClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     params = dict(hidden_layer_sizes=(16,), max_epochs=2, random_state=0,
+    ...                   checkpoint_dir=folder)
+    ...     clf = SpectralMLPClassifier(**params).fit(X / 16, y)
+    ...     callback = dict(clf.net_.callbacks_)["training_checkpoint"]
+    ...     again = SpectralMLPClassifier(**params).fit(X / 16, y)
+    >>> type(callback).__name__, again.n_iter_
+    ('TrainingCheckpoint', 2)
     """
 
     def __init__(self, directory=None, every=1):

@@ -8,13 +8,27 @@ __all__ = ["EpochHistory", "EpochMeanLoss"]
 
 
 class EpochHistory(History):
-    """skorch's :class:`~skorch.history.History`, with one epoch's row reached in O(1).
+    """The skorch :class:`~skorch.history.History` with one epoch's row reached in O(1).
 
     skorch resolves every index, ``history[-1]`` included, through a copy of the whole list,
     and records each value through ``history[-1]``: with a dozen records per epoch, a tiny
     full-batch problem spends more time copying its history than training once it has
     thousands of epochs. An integer index here returns the same row object directly; every
     other index is skorch's.
+
+    Parameters
+    ----------
+    iterable : iterable of dict, optional
+        Epoch rows to start from (as :class:`list` takes them); empty when omitted.
+
+    Examples
+    --------
+    >>> from skspectral.training import EpochHistory
+    >>> history = EpochHistory()
+    >>> history.new_epoch()
+    >>> history.record("train_loss", 0.5)
+    >>> history[-1]["train_loss"], history[:, "train_loss"]
+    (0.5, [0.5])
     """
 
     def __getitem__(self, i):
@@ -24,13 +38,32 @@ class EpochHistory(History):
 
 
 class EpochMeanLoss(PassthroughScoring):
-    """skorch's :class:`~skorch.callbacks.PassthroughScoring` reading the epoch's batch
-    records directly.
+    """The skorch :class:`~skorch.callbacks.PassthroughScoring`, reading the batch records directly.
 
     The same record (``name`` and ``name_best``: the batch-size-weighted mean of the
     batches' values, by :func:`numpy.average`), without skorch's fancy history indexing, which
     copies the history twice per epoch and raises and catches a KeyError every epoch where
     there are no validation batches.
+
+    Parameters
+    ----------
+    name : str
+        The batch record averaged, and the epoch record written (``train_loss``, say).
+    lower_is_better : bool, default=True
+        Whether a lower mean is a better epoch, for the ``name_best`` record.
+    on_train : bool, default=False
+        Average the training batches (else the validation batches).
+
+    Examples
+    --------
+    :class:`SpectralNet` records its epoch losses with it:
+
+    >>> import torch
+    >>> from skspectral.training import EpochMeanLoss, SpectralNet
+    >>> net = SpectralNet(torch.nn.Linear(2, 2), criterion=torch.nn.CrossEntropyLoss)
+    >>> callback = dict(net.get_default_callbacks())["train_loss"]
+    >>> type(callback).__name__, callback.name, callback.on_train
+    ('EpochMeanLoss', 'train_loss', True)
     """
 
     def on_epoch_end(self, net, **kwargs):

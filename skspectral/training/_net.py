@@ -21,9 +21,34 @@ __all__ = ["SpectralNet", "as_model_input"]
 
 
 def as_model_input(x, device, channels_last=False):
-    """A batch on ``device`` as the network takes it: integer pixels (uint8 images travel as
-    uint8 to the device, a quarter of float32's bytes) become float32 there, unscaled;
-    image batches go channels-last where asked. Anything else passes through."""
+    """A batch on ``device`` as the network takes it.
+
+    Integer pixels (uint8 images travel as uint8 to the device, a quarter of float32's
+    bytes) become float32 there, unscaled; image batches go channels-last where asked.
+    Anything else passes through.
+
+    Parameters
+    ----------
+    x : torch.Tensor or object
+        The batch; what is not a tensor is returned unchanged.
+    device : str or torch.device
+        Where the network runs.
+    channels_last : bool, default=False
+        Give 4-D batches the channels-last memory format.
+
+    Returns
+    -------
+    torch.Tensor or object
+        The batch on ``device``, floating point.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skspectral.training import as_model_input
+    >>> x = as_model_input(torch.tensor([[0, 255]], dtype=torch.uint8), "cpu")
+    >>> x, x.dtype
+    (tensor([[  0., 255.]]), torch.float32)
+    """
     if not isinstance(x, torch.Tensor):
         return x
     x = x.to(device)
@@ -48,15 +73,19 @@ class SpectralNet(NeuralNet):
 
     Parameters
     ----------
-    module, criterion : see :class:`skorch.NeuralNet`
-    spectral_scope : {"representation", "head", "all"} or list of str, default=None
+    module : torch.nn.Module class or instance
+        The network, as :class:`skorch.NeuralNet` takes it; it must expose ``features``
+        where ``spectral_scope`` is ``"representation"``.
+    *args : tuple
+        Further positional parameters of skorch, ``criterion`` (the loss) first.
+    spectral_scope : {"representation", "head", "all"}, list of str or None, default=None
         Layers to penalize (:func:`~skspectral.regularization.resolve_scope`); None builds
         no penalty.
     spectral_gamma : float, default=0.0
         Penalty strength (:class:`SpectralPenalty`'s ``gamma``).
     spectral_n_power_iterations : int, default=1
         Power-iteration steps per penalty update.
-    spectral_input_size : tuple, optional
+    spectral_input_size : tuple or None, default=None
         Shape of one input sample, e.g. ``(3, 32, 32)``; needed when convolutions are
         penalized (their operator depends on the input size). After initialization,
         ``input_shapes_`` maps every convolution's name to the input shape it sees.
@@ -78,8 +107,38 @@ class SpectralNet(NeuralNet):
         rank reads only its share of the data), and the penalty keeps
         its state identical on every rank. The history records each rank's own losses.
         BatchNorm normalizes with each rank's batch statistics.
-    **kwargs :
-        Everything else :class:`skorch.NeuralNet` accepts.
+    **kwargs : dict
+        Everything else :class:`skorch.NeuralNet` accepts (``criterion``, ``optimizer``,
+        ``lr``, ``max_epochs``, ``callbacks``, routed ``module__*`` ...).
+
+    Attributes
+    ----------
+    penalty_ : skspectral.regularization.SpectralPenalty
+        The penalty over the scoped layers (absent when ``spectral_scope`` is None).
+    input_shapes_ : dict of str to tuple
+        ``{convolution: input shape}`` with ``spectral_input_size``, else empty.
+
+    See Also
+    --------
+    skspectral.SpectralMLPClassifier : The estimators build and train this net for you.
+
+    Examples
+    --------
+    >>> import numpy as np, torch
+    >>> from skspectral.models import MLP
+    >>> from skspectral.regularization import SpectralRegularization
+    >>> from skspectral.training import SpectralNet
+    >>> X = np.random.default_rng(0).normal(size=(64, 4)).astype(np.float32)
+    >>> y = (X[:, 0] > 0).astype(np.int64)
+    >>> net = SpectralNet(MLP, criterion=torch.nn.CrossEntropyLoss, module__n_features=4,
+    ...                   module__n_classes=2, module__hidden_layer_sizes=(8,),
+    ...                   spectral_scope="representation", spectral_gamma=0.02,
+    ...                   callbacks=[("spectral", SpectralRegularization())],
+    ...                   max_epochs=2, train_split=None, lr=0.1, verbose=0).fit(X, y)
+    >>> net.penalty_.layers
+    ['features.hidden0']
+    >>> sorted(net.history[-1, "spectral_norms"]), type(net.history).__name__
+    (['features.hidden0'], 'EpochHistory')
     """
 
     def __init__(self, module, *args, spectral_scope=None, spectral_gamma=0.0,
