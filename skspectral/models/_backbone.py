@@ -52,7 +52,17 @@ class BackboneMixin:
         """Freeze (or unfreeze) ``features``: no gradients, BatchNorm in evaluation mode.
 
         While frozen, ``train()`` leaves ``features`` in evaluation mode, so training changes
-        neither its weights nor its BatchNorm statistics (a linear probe). Returns self.
+        neither its weights nor its BatchNorm statistics (a linear probe).
+
+        Parameters
+        ----------
+        frozen : bool, default=True
+            Freeze when True, unfreeze when False.
+
+        Returns
+        -------
+        self : torch.nn.Module
+            This module, in its current training mode.
         """
         self.backbone_frozen = bool(frozen)
         for p in self.features.parameters():
@@ -60,6 +70,18 @@ class BackboneMixin:
         return self.train(self.training)
 
     def train(self, mode=True):
+        """Set the training mode, keeping a frozen backbone in evaluation mode.
+
+        Parameters
+        ----------
+        mode : bool, default=True
+            Training mode (True) or evaluation mode (False).
+
+        Returns
+        -------
+        self : torch.nn.Module
+            This module.
+        """
         nn.Module.train(self, mode)
         if getattr(self, "backbone_frozen", False):
             self.features.eval()
