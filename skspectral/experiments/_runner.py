@@ -381,7 +381,8 @@ def reproduce(experiment, out, seeds=10, jobs=1, device="auto", conditions=None,
     jobs : int, default=1
         Units run in parallel (see :func:`run_units`).
     device : str, default="auto"
-        Training and attack device.
+        Device the models train and the attacks run on: ``"auto"`` (CUDA when available)
+        or a torch device name such as ``"cpu"`` or ``"cuda:1"``.
     conditions : list of str, default=None
         A subset of the experiment's conditions (all when None).
     overrides : dict, default=None

@@ -29,8 +29,8 @@ def run_demo(epochs=200, gamma=2e-2, hidden=1024, seed=0, attack_samples=100, qu
     epochs : int, default=200
         Training epochs of each model (the first half without the penalty).
     gamma : float, default=2e-2
-        The quick baseline's default (docs/choosing_gamma.md); the paper's MNIST value is
-        2e-3.
+        Strength of the spectral penalty of the two regularized models: the quick
+        baseline's default (docs/choosing_gamma.md); the paper's MNIST value is 2e-3.
     hidden : int, default=1024
         Hidden-layer width.
     seed : int, default=0

@@ -83,7 +83,7 @@ class BarlowTwins(nn.Module):
         :data:`~skspectral.models.AUGMENTATIONS`, one callable applied twice, or a pair of
         callables (see :class:`TwoViews`).
     value_range : tuple (low, high), default=(0.0, 1.0)
-        Range of the pixel values.
+        Range of the input pixel values; the augmentations see them mapped to [0, 1].
 
     Attributes
     ----------

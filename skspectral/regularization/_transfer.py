@@ -81,7 +81,7 @@ class BatchSpectralShrinkage(Callback):
     Parameters
     ----------
     eta : float
-        Weight η (> 0).
+        Weight η (> 0) of the penalty: the gradient added to the features is scaled by it.
     k : int, default=1
         Number of smallest singular values penalized.
     layer : str, default="features"

@@ -51,7 +51,7 @@ def power_iteration(weight, v, n_iter=1, tol=None):
     Parameters
     ----------
     weight : torch.Tensor of shape (m, n)
-        The matrix.
+        The matrix whose top singular triplet is estimated (detached: no gradient flows).
     v : torch.Tensor of shape (n,)
         Current estimate of the top right singular vector (unit norm). Not modified.
     n_iter : int, default=1
