@@ -31,7 +31,7 @@ class LabelOracle:
         Shape of one input sample.
     device : torch.device
         Where queries are made and vector math happens.
-    batch_size : int
+    batch_size : int, default=10000
         Largest number of points per model call.
     encode : callable or None, default=None
         Maps raw labels (NumPy array) to codes; None: a table that grows as new labels
@@ -187,11 +187,11 @@ def as_oracle(model, input_shape=None, *, device=None, batch_size=10_000):
         - a ``torch.nn.Module`` returning logits: queried as tensors on ``device``;
         - any fitted estimator with ``predict`` (queried with NumPy batches on the CPU);
         - a plain callable ``X (NumPy, shape (m, *input_shape)) -> labels``.
-    input_shape : tuple of int, optional
+    input_shape : tuple of int or None, default=None
         Shape of one sample; required for torch modules and callables when it cannot be
         read off the model (set by the attacks from the data). skspectral estimators and
         Pipelines always use their own (``input_shape_`` or ``(n_features_in_,)``).
-    device : str or torch.device, optional
+    device : str, torch.device or None, default=None
         Device of the queries; defaults to the model's device (CPU for NumPy models).
     batch_size : int, default=10000
         Largest number of points per model call.

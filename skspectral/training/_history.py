@@ -18,7 +18,7 @@ class EpochHistory(History):
 
     Parameters
     ----------
-    iterable : iterable of dict, optional
+    iterable : iterable of dict, default=()
         Epoch rows to start from (as :class:`list` takes them); empty when omitted.
 
     Examples
