@@ -1,4 +1,5 @@
 """Data-parallel rep-spectral ResNet18 on MNIST, one process per device (torchrun).
+================================================================================
 
 Every process runs this script on the same data; ``SpectralResNetClassifier(distributed=True)``
 wraps the network in DistributedDataParallel while training, splits each global batch of

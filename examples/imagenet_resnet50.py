@@ -1,4 +1,7 @@
-"""The paper's ImageNet pretraining (its transfer results, Fig. 8) as a recipe: ResNet50 with
+"""ImageNet pretraining of a rep-spectral ResNet50, then fine-tuning (torchrun)
+============================================================================
+
+The paper's ImageNet pretraining (its transfer results, Fig. 8) as a recipe: ResNet50 with
 rep-spectral on an ImageFolder tree, data-parallel over GPUs and nodes (torchrun), with
 checkpoints, then fine-tuned on a target task through the transfer path.
 

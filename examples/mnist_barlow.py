@@ -1,4 +1,5 @@
 """Barlow Twins on MNIST without labels, no penalty vs rep-spectral, then a linear readout.
+========================================================================================
 
 Pretrains SpectralBarlowTwins (ResNet18, small stem, the paper's single Linear projector) on
 ``--train-samples`` MNIST training images (28x28, labels unused), once without a penalty and

@@ -1,4 +1,5 @@
 """MNIST, one hidden layer of 2000 GELU units: unregularized vs ll-spectral vs rep-spectral.
+=========================================================================================
 
 The paper's setting (SGD lr 0.1, momentum 0.9, weight decay 1e-4, batch 1024, N(0, 0.01^2)
 init, raw pixels in [0, 1], gamma 1e-3 in the authors' convention = 2e-3 here, burn-in 80% of

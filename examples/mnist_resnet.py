@@ -1,4 +1,5 @@
 """ResNet18 on MNIST padded to 32x32, with and without rep-spectral.
+=================================================================
 
 Trains SpectralResNetClassifier (small stem) on ``--train-samples`` MNIST images padded from
 28x28 to 32x32, unregularized and with rep-spectral (gamma 0.02, i.e. the paper's 0.01 in the

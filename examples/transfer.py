@@ -1,4 +1,5 @@
 """Transfer learning on MNIST, the design of the paper's Fig. 8: what robustness survives?
+=======================================================================================
 
 Pretrain a ResNet18 (small stem) on MNIST digits 0-4, without and with rep-spectral; then
 fine-tune each backbone on digits 5-9 (a new 5-class head), without and with Batch Spectral
