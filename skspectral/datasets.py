@@ -141,7 +141,7 @@ def load_mnist(data_home=None, *, download=False, flatten=True):
 
     See Also
     --------
-    find_mnist : Where the files are, if anywhere.
+    skspectral.datasets.find_mnist : Where the files are, if anywhere.
 
     Examples
     --------

@@ -98,7 +98,7 @@ def adversarial_distances(estimator, X, y=None, *, n_samples=None, attack="tange
 
     See Also
     --------
-    RobustnessScorer : The same measurement as a scikit-learn scorer.
+    skspectral.RobustnessScorer : The same measurement as a scikit-learn scorer.
 
     Examples
     --------
@@ -184,7 +184,7 @@ class RobustnessScorer:
 
     See Also
     --------
-    adversarial_distances : Every attacked sample's distance, not one number.
+    skspectral.adversarial_distances : Every attacked sample's distance, not one number.
 
     Examples
     --------

@@ -44,7 +44,7 @@ class LabelOracle:
 
     See Also
     --------
-    as_oracle : Build the oracle of a model.
+    skspectral.attacks.as_oracle : Build the oracle of a model.
 
     Examples
     --------

@@ -28,7 +28,7 @@ class ArrayDataset(torch.utils.data.Dataset):
 
     See Also
     --------
-    TensorBatchIterator : Its mini-batches, one slice per batch.
+    skspectral.data.TensorBatchIterator : Its mini-batches, one slice per batch.
 
     Examples
     --------

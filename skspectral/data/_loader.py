@@ -109,7 +109,7 @@ class BatchLoader:
 
     See Also
     --------
-    GlobalBatches : The batch order, shared by both paths.
+    skspectral.data.GlobalBatches : The batch order, shared by both paths.
 
     Examples
     --------

@@ -73,7 +73,7 @@ def paper_params(name):
 
     See Also
     --------
-    paper_estimator : The estimator itself, so configured.
+    skspectral.paper_estimator : The estimator itself, so configured.
 
     Examples
     --------
@@ -109,7 +109,7 @@ def paper_estimator(name, **overrides):
 
     See Also
     --------
-    paper_params : The preset's parameters as a dict.
+    skspectral.estimators.paper_params : The preset's parameters as a dict.
 
     Examples
     --------
