@@ -1,6 +1,9 @@
 """The spectral penalty, which layers it covers, and its training schedule (skorch callbacks).
 
-The net that applies them is :class:`skspectral.training.SpectralNet`.
+The net that applies them is :class:`skspectral.training.SpectralNet`. Also here: the
+fine-tuning baselines the paper compares against, Batch Spectral Shrinkage
+(:class:`BatchSpectralShrinkage`) and L2-SP (:class:`L2SP`), and the head-only warm-up of a
+pretrained backbone (:class:`BackboneWarmup`), all skorch callbacks.
 """
 
 from ._penalty import SpectralPenalty, unwrap
