@@ -6,13 +6,19 @@ wraps the network in DistributedDataParallel while training, splits each global 
 ``--batch-size`` evenly across the processes and keeps the penalty's singular vectors identical
 on every rank. Rank 0 prints the training time, test accuracy, the largest difference of
 weights and penalty state between ranks (0 expected) and a few layers' operator norms. With one
-process (``--nproc-per-node 1``) the same command trains the same model without parallelism.
+process (``--nproc-per-node 1``) the same command trains the same model without parallelism::
 
     torchrun --nproc-per-node 2 examples/distributed_resnet.py [--train-samples 2000]
         [--epochs 2] [--batch-size 128]
 
 Uses NCCL and one GPU per process where CUDA is available, else gloo on CPU cores. MNIST is
 read from ``--data-home``, ``$SKSPECTRAL_DATA`` or ``../shared/data``.
+
+Measured on this project's 2-core CPU with ``--train-samples 2000 --epochs 3``
+(``docs/convolutions.md``): 129.5 s of training with two gloo processes against 145.7 s with
+one; the largest difference between the two ranks' weights, BatchNorm statistics and singular
+vectors was 0. Test accuracy 0.7715 with two processes against 0.8930 with one after these 48
+steps (0.8870 with ``--epochs 6``; each rank's BatchNorm sees half the batch).
 """
 
 import argparse

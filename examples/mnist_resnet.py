@@ -6,9 +6,15 @@ Trains SpectralResNetClassifier (small stem) on ``--train-samples`` MNIST images
 authors' convention; penalty from epoch ``--burnin`` + 1, every ``--update-every`` steps), and
 prints test accuracy on ``--test-samples`` images and the operator norm of every convolution.
 On 2 CPU cores a ResNet18 epoch over all 60000 images takes far too long, hence the subset;
-on a GPU pass ``--train-samples 60000``.
+on a GPU pass ``--train-samples 60000``::
 
     python examples/mnist_resnet.py [--train-samples 3000] [--epochs 3] [--device auto]
+
+Measured on this project's 2-core CPU with ``--train-samples 2000 --epochs 3``
+(``docs/convolutions.md``): test accuracy on 2000 images 0.8375 unregularized against 0.8930
+with rep-spectral (348 s and 412 s of training); every convolution's operator norm is lower
+with rep-spectral (``features.conv1`` 5.117 to 4.828, ``features.layer4.1.conv2`` 3.163 to
+2.849). A short CPU schedule on a subset: a demonstration, not the paper's result.
 """
 
 import argparse
