@@ -48,9 +48,11 @@ SCORE_KEYS = ("mean_test_acc", "std_test_acc", "rank_test_acc", "mean_test_robus
               "split2_test_robust")
 
 
-def _cluster():
-    return distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                    dashboard_address=":0", silence_logs=40)
+def _cluster(**config):
+    # workers as docs/scaling.md recommends them: without Dask's statistical profiler
+    with dask.config.set({"distributed.worker.profile.enabled": False, **config}):
+        return distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                        dashboard_address=":0", silence_logs=40)
 
 
 @pytest.fixture(scope="module")
@@ -271,8 +273,7 @@ def test_a_worker_killed_mid_search_is_replaced_and_the_results_are_unchanged(
     serial = search(tmp_path / "serial.log").fit(X, y)
     # A worker that needed the lost worker's data retries connecting to it for this long
     # (30 s by default) before fetching it elsewhere.
-    with dask.config.set({"distributed.comm.timeouts.connect": "3s"}):
-        cluster = _cluster()
+    cluster = _cluster(**{"distributed.comm.timeouts.connect": "3s"})
     try:
         with distributed.Client(cluster) as client:
             done, killed = threading.Event(), []
@@ -330,6 +331,26 @@ def test_workers_without_skspectral_or_with_another_version_are_named(client):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         check_workers(client)  # restored: no error, no warning
+
+
+@pytest.mark.parametrize("profiler", [True, False])
+def test_workers_running_dasks_profiler_draw_a_warning_with_the_remedy(profiler):
+    with dask.config.set({"distributed.worker.profile.enabled": profiler}):
+        cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                                           dashboard_address=":0", silence_logs=40)
+    try:
+        with distributed.Client(cluster, set_as_default=False) as client, \
+                warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            reports = check_workers(client)
+    finally:
+        cluster.close()
+    assert [report["profiler"] for report in reports.values()] == [profiler]
+    messages = [str(w.message) for w in caught if "profiler" in str(w.message)]
+    assert messages == ([
+        "1 of 1 Dask worker(s) run Dask's statistical profiler, which costs about 15% of a "
+        "skorch fit's time (docs/scaling.md): start the workers with "
+        "DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED=False."] if profiler else [])
 
 
 def test_an_unreachable_scheduler_is_an_error_within_the_timeout():
