@@ -51,8 +51,11 @@ class SpectralBarlowTwins(ImageInputMixin, SpectralEstimatorBase):
         Weight of the loss's off-diagonal (redundancy-reduction) term.
     augmentation : {"barlow", "crop-flip", "affine"}, callable or pair of callables, \
             default="barlow"
-        The views: a preset (see :func:`~skspectral.models.augment.barlow_views`; colour
-        operations apply to three-channel images only), a callable ``batch -> batch``
+        The views: a preset of :data:`~skspectral.models.AUGMENTATIONS` (``"barlow"`` the
+        paper's crops, flips, colour jitter, blur and solarization, colour operations on
+        three-channel images only; ``"crop-flip"`` the crop and flip alone; ``"affine"``
+        small rotations, shifts and scalings plus noise, for small grayscale images such
+        as digits), a callable ``batch -> batch``
         applied twice with independent draws, or a pair ``(view1, view2)``. Callables get
         and return float image batches ``(N, C, H, W)`` in [0, 1] on the training device;
         they are pickled with the estimator (use module-level functions or modules).
