@@ -535,8 +535,8 @@ def volume_element(model, X, *, log=False, return_lambda_max=False, batch_size=6
     model : fitted skspectral estimator, Pipeline starting with one, or torch.nn.Module
         Φ is ``module_.features`` of the estimator (of the Pipeline's first step), or the
         module's ``features`` (the module itself if it has none).
-    X : array-like of shape (n_samples, *input_shape)
-        The inputs at which the volume element is evaluated.
+    X : array-like of shape (n_samples, ...)
+        The inputs, each of the model's input shape, at which the volume element is evaluated.
     log : bool, default=False
         Return ``log sqrt(det(J^T J))`` (``-inf`` where J is rank-deficient), which does not
         under- or overflow in high dimensions.

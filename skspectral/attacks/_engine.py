@@ -234,8 +234,8 @@ class DecisionAttack(ABC):
         ----------
         model : estimator, Pipeline, torch module, callable or LabelOracle
             See :func:`~skspectral.attacks.as_oracle`.
-        X : array-like or torch.Tensor of shape (n_samples, *input_shape)
-            Samples, inside ``[clip_min, clip_max]``.
+        X : array-like or torch.Tensor of shape (n_samples, ...)
+            Samples, each of the model's input shape, inside ``[clip_min, clip_max]``.
         y : array-like of shape (n_samples,) or None, default=None
             True labels; None attacks the model's own predictions. Samples the model
             already misclassifies get distance 0.

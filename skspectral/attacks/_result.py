@@ -19,7 +19,7 @@ class AttackResult:
     ----------
     distances : ndarray of shape (n_samples,)
         L2 distance from each sample to its adversarial point.
-    adversarial : ndarray of shape (n_samples, *input_shape)
+    adversarial : ndarray of shape (n_samples, ...)
         The adversarial point found per sample.
     success : ndarray of bool, shape (n_samples,)
         Whether an adversarial point was found.
@@ -38,7 +38,7 @@ class AttackResult:
         L2 distance from each sample to its adversarial point (an upper bound of the
         minimal adversarial distance): 0 for a sample the model already misclassifies,
         ``inf`` where no adversarial point was found.
-    adversarial : ndarray of shape (n_samples, *input_shape)
+    adversarial : ndarray of shape (n_samples, ...)
         The smallest adversarial point found per sample, re-checked to be classified
         differently; the sample itself when misclassified; NaN where none was found.
     success : ndarray of bool, shape (n_samples,)

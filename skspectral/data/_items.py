@@ -344,8 +344,8 @@ def read_items(dataset, indices, owner="skspectral"):
 
     Returns
     -------
-    X : numpy.ndarray of shape (len(indices), *image_shape), float32
-        Pixels as stored (uint8 values are not rescaled).
+    X : numpy.ndarray of shape (len(indices), ...), float32
+        The images, of the items' shape; pixels as stored (uint8 values are not rescaled).
     labels : numpy.ndarray of shape (len(indices),) or None
         None where the items carry no labels.
 

@@ -115,8 +115,8 @@ class SpectralEstimatorBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
     A concrete estimator defines ``__init__`` (its own parameters, then the shared ones,
     then ``**kwargs`` for routed skorch parameters, all passed on to this ``__init__``, which
     stores the shared ones) and the abstract hooks below; a task layer (classifier,
-    self-supervised transformer) defines ``fit`` from :meth:`_check_params`,
-    :meth:`_validate_X`, :meth:`_start` and :meth:`_train`.
+    self-supervised transformer) defines ``fit`` from ``_check_params``,
+    ``_validate_X``, ``_start`` and ``_train``.
 
     Routed parameters. Keyword arguments named ``<prefix>__<name>`` with a prefix in
     ``module``, ``optimizer``, ``criterion``, ``iterator_train``, ``iterator_valid``,

@@ -25,7 +25,7 @@ class SpectralMLPClassifier(SpectralClassifierBase):
     first epoch at gamma=0.02, the setting chosen by measurement (docs/choosing_gamma.md).
     The paper's MNIST configuration (2000 GELU units, N(0, 0.01^2) init, SGD lr 0.1,
     batches of 1024) is ``paper_estimator("mnist-mlp")``; see
-    :mod:`skspectral.estimators.presets`.
+    :data:`~skspectral.estimators.PAPER_PRESETS`.
 
     Parameters
     ----------

@@ -555,7 +555,7 @@ class TrainingCheckpoint(Callback):
     when the net trains data-parallel (``distributed=True``). The header it writes is set by
     the estimator per call (``header_``: configuration, data fingerprint, seed).
 
-    On a resumed run (see :func:`restore_training_state`), its ``on_train_begin`` runs after
+    On a resumed run (see ``restore_training_state``), its ``on_train_begin`` runs after
     every other callback's and sets what those would otherwise set anew: the learning rates
     and schedulers' states (skorch's ``LRScheduler`` rebuilds its scheduler from the history
     at every train begin: a rebuilt ``StepLR`` decays once more on a step boundary) and the

@@ -60,11 +60,13 @@ def as_model_input(x, device, channels_last=False):
 
 
 class SpectralNet(NeuralNet):
-    """A :class:`skorch.NeuralNet` with a :class:`SpectralPenalty` as its ``penalty_`` module.
+    """A skorch net with a spectral penalty as its ``penalty_`` module.
 
-    The penalty is built right after the module, over the layers ``spectral_scope`` names,
-    and is registered like any custom skorch module: it moves to ``device`` and is pickled
-    with the net (and loads on a CPU-only machine). Add a
+    A :class:`~skorch.net.NeuralNet` whose
+    :class:`~skspectral.regularization.SpectralPenalty` is built right after the module,
+    over the layers ``spectral_scope`` names, and registered like any custom skorch module:
+    it moves to ``device`` and is pickled with the net (and loads on a CPU-only machine).
+    Add a
     :class:`~skspectral.regularization.SpectralRegularization` callback to apply it.
 
     Its history is an :class:`EpochHistory` and its epoch losses are recorded by
@@ -74,7 +76,7 @@ class SpectralNet(NeuralNet):
     Parameters
     ----------
     module : torch.nn.Module class or instance
-        The network, as :class:`skorch.NeuralNet` takes it; it must expose ``features``
+        The network, as :class:`~skorch.net.NeuralNet` takes it; it must expose ``features``
         where ``spectral_scope`` is ``"representation"``.
     *args : tuple
         Further positional parameters of skorch, ``criterion`` (the loss) first.
@@ -82,7 +84,8 @@ class SpectralNet(NeuralNet):
         Layers to penalize (:func:`~skspectral.regularization.resolve_scope`); None builds
         no penalty.
     spectral_gamma : float, default=0.0
-        Penalty strength (:class:`SpectralPenalty`'s ``gamma``).
+        Penalty strength (the ``gamma`` of
+        :class:`~skspectral.regularization.SpectralPenalty`).
     spectral_n_power_iterations : int, default=1
         Power-iteration steps per penalty update.
     spectral_input_size : tuple or None, default=None
@@ -108,7 +111,7 @@ class SpectralNet(NeuralNet):
         its state identical on every rank. The history records each rank's own losses.
         BatchNorm normalizes with each rank's batch statistics.
     **kwargs : dict
-        Everything else :class:`skorch.NeuralNet` accepts (``criterion``, ``optimizer``,
+        Everything else :class:`~skorch.net.NeuralNet` accepts (``criterion``, ``optimizer``,
         ``lr``, ``max_epochs``, ``callbacks``, routed ``module__*`` ...).
 
     Attributes
