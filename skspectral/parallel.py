@@ -123,11 +123,11 @@ def task_threads():
 
     Examples
     --------
-    >>> from distributed import LocalCluster
+    >>> from distributed import Client, LocalCluster
     >>> cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
     ...                        dashboard_address=":0")
-    >>> from skspectral.parallel import connect, task_threads
-    >>> client = connect(cluster)
+    >>> from skspectral.parallel import task_threads
+    >>> client = Client(cluster)
     >>> task_threads() is None  # not inside a Dask task
     True
     >>> client.submit(task_threads).result()
@@ -200,15 +200,15 @@ def worker_thread_limits():
 
     Examples
     --------
-    >>> from distributed import LocalCluster
+    >>> from distributed import Client, LocalCluster
     >>> cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
     ...                        dashboard_address=":0")
     >>> import torch
-    >>> from skspectral.parallel import connect, worker_thread_limits
+    >>> from skspectral.parallel import worker_thread_limits
     >>> def threads_in_task():
     ...     with worker_thread_limits():
     ...         return torch.get_num_threads()
-    >>> client = connect(cluster)
+    >>> client = Client(cluster)
     >>> client.submit(threads_in_task).result()
     1
     >>> client.close(); cluster.close()
@@ -296,11 +296,11 @@ def recoverable(client):
 
     Examples
     --------
-    >>> from distributed import LocalCluster
+    >>> from distributed import Client, LocalCluster
     >>> cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
     ...                        dashboard_address=":0")
-    >>> from skspectral.parallel import connect, recoverable
-    >>> client = connect(cluster)
+    >>> from skspectral.parallel import recoverable
+    >>> client = Client(cluster)
     >>> view = recoverable(client)
     >>> futures = view.scatter({"X": [1, 2, 3]})  # a task that returns the data
     >>> client.gather(futures)
@@ -384,15 +384,16 @@ def check_workers(client):
 
     Examples
     --------
-    >>> from distributed import LocalCluster
-    >>> cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
-    ...                        dashboard_address=":0")
+    >>> import dask
     >>> import skspectral
-    >>> from distributed import Client
+    >>> from distributed import Client, LocalCluster
     >>> from skspectral.parallel import check_workers
-    >>> client = Client(cluster)
-    >>> [report["skspectral"] == skspectral.__version__
-    ...  for report in check_workers(client).values()]
+    >>> with dask.config.set({"distributed.worker.profile.enabled": False}):
+    ...     cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+    ...                            dashboard_address=":0")
+    ...     client = Client(cluster)
+    ...     reports = check_workers(client)
+    >>> [report["skspectral"] == skspectral.__version__ for report in reports.values()]
     [True]
     >>> client.close(); cluster.close()
     """
@@ -463,11 +464,13 @@ def connect(address, *, timeout=10.0, check=True):
     --------
     A cluster object stands for its scheduler's address:
 
+    >>> import dask
     >>> from distributed import LocalCluster
-    >>> cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
-    ...                        dashboard_address=":0")
     >>> from skspectral.parallel import connect
-    >>> client = connect(cluster)
+    >>> with dask.config.set({"distributed.worker.profile.enabled": False}):
+    ...     cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+    ...                            dashboard_address=":0")
+    ...     client = connect(cluster)
     >>> len(client.scheduler_info()["workers"])
     1
     >>> client.close(); cluster.close()
