@@ -111,8 +111,9 @@ numpydoc_xref_param_type = False
 VALIDATION_CHECKS = {"PR01", "PR02", "PR07", "GL08", "EX01"}
 numpydoc_validation_checks = set(VALIDATION_CHECKS)
 numpydoc_validation_exclude = {
-    # Not our code: members that scikit-learn/skorch/torch define are never rendered
-    # (autodoc without inherited-members), and these dunders document themselves.
+    # A class's constructor parameters are documented in the class docstring (numpydoc's
+    # convention, validated there); these dunders have no docstring of their own. Members that
+    # scikit-learn/skorch/torch define are not rendered at all (skip_member below).
     r"\.__init__$",
     r"\.__call__$",
     r"\.__repr__$",
@@ -147,11 +148,7 @@ nitpick_ignore_regex = [
 
 # --- MyST (the Markdown guides) -------------------------------------------------------------
 myst_enable_extensions = ["dollarmath", "colon_fence", "deflist"]
-myst_heading_anchors = 3
-# The guides link each other and repository files (../README.md, ../benchmarks/...) that are
-# not pages of the site; MyST reports those as missing references (under -n) unless they are
-# pages, so the guide links only what is in the site (see docs/index.md).
-suppress_warnings = ["myst.header"]
+myst_heading_anchors = 3  # guide.md#section links resolve to the section
 
 # --- sphinx-gallery -------------------------------------------------------------------------
 sphinx_gallery_conf = {
@@ -307,6 +304,11 @@ def ex01_scope(app, what, name, obj, options, lines):
     app.config.numpydoc_validation_checks = checks
 
 
+def restore_checks(app, what, name, obj, options, lines):
+    """After numpydoc's handler: the configured value again (Sphinx pickles the config)."""
+    app.config.numpydoc_validation_checks = set(VALIDATION_CHECKS)
+
+
 def constant_doc(app, what, name, obj, options, lines):
     """Constants are documented by a ``#:`` comment where they are assigned.
 
@@ -345,5 +347,6 @@ def setup(app):
     app.connect("missing-reference", resolve_reexport)
     app.connect("autodoc-process-docstring", constant_doc, priority=300)
     app.connect("autodoc-process-docstring", ex01_scope, priority=400)
+    app.connect("autodoc-process-docstring", restore_checks, priority=600)
     return {"parallel_read_safe": False}
 
