@@ -13,6 +13,7 @@ from sklearn.pipeline import Pipeline
 
 from skspectral import (
     RobustnessScorer,
+    SpectralBarlowTwins,
     SpectralClassifier,
     adversarial_distances,
     certified_lower_bound,
@@ -483,3 +484,20 @@ def test_certified_lower_bound_on_a_chain_and_its_refusals():
                               .fit(*_images()), _images()[0])
     with pytest.raises(TypeError, match="features.phi is a CNN"):  # its own forward
         certified_lower_bound(SpectralClassifier(CNN, **FAST).fit(*_images()), _images()[0])
+
+
+# ---------------------------------------------------------------- self-supervised
+
+def test_barlow_twins_on_a_generic_backbone_penalizes_its_feature_map_only():
+    X, _ = _images(16, (1, 8, 8))
+    ssl = SpectralBarlowTwins(backbone=CNN, features="body", stem="imagenet", module__width=4,
+                              projector=(8,), augmentation="crop-flip", max_epochs=1,
+                              batch_size=8, burnin=0, update_every=1, random_state=0).fit(X)
+    # Φ resolved as SpectralClassifier resolves it; the projector is never penalized.
+    assert ssl.regularized_layers_ == ["features.phi.0", "features.phi.2", "features.phi.4"]
+    assert ssl.transform(X[:3]).shape == (3, 32)
+    with pytest.raises(ValueError, match=r"\['module__width'\] apply to a backbone network, "
+                                         "but backbone is None"):
+        SpectralBarlowTwins(module__width=4, max_epochs=1).fit(X)
+    with pytest.raises(ValueError, match="stem='small' cannot adapt CNN"):
+        SpectralBarlowTwins(backbone=CNN, projector=(8,), max_epochs=1, batch_size=8).fit(X)

@@ -6,10 +6,11 @@ from skorch.callbacks import PassthroughScoring
 
 from .._params import CONSTRAINTS, ModuleNames, PositiveInts
 from ..data import first_image, is_dataset
-from ..models import AUGMENTATIONS, BarlowTwins, BarlowTwinsLoss
+from ..models import AUGMENTATIONS, BarlowTwins, BarlowTwinsLoss, check_network
 from ._base import SpectralEstimatorBase
 from ._images import IMAGE_CONSTRAINTS, ImageInputMixin
 from ._monitor import LossParts
+from .generic import NETWORK_CONSTRAINTS, _network_params
 
 __all__ = ["SpectralBarlowTwins"]
 
@@ -71,6 +72,18 @@ class SpectralBarlowTwins(ImageInputMixin, SpectralEstimatorBase):
     input_size : tuple or None, default=None
         ``(H, W)`` or ``(C, H, W)`` at which the penalty takes the operator norms; the
         training images' size when None.
+    backbone : type, torch.nn.Module, str or None, default=None
+        Any network as the backbone instead of the ResNet ``arch``, resolved as
+        :class:`~skspectral.SpectralClassifier` resolves its ``module``: an ``nn.Module``
+        class (built with the routed ``module__*`` parameters), an instance (deep-copied)
+        or a torchvision classification model name; Φ is what precedes its final Linear
+        readout, or what ``features`` names. ``stem="small"`` adapts a torchvision family's
+        stem to small images, ``"imagenet"`` keeps the network's own (use it for your own
+        module). ``arch`` and ``padding_mode`` then do not apply. The penalty covers every
+        Linear and convolution of Φ.
+    features : None, str or callable, default=None
+        Where Φ ends in ``backbone``: a submodule name or a callable ``network -> Φ``
+        (see :class:`~skspectral.SpectralClassifier`).
     regularizer : {"rep"}, list of str or None, default="rep"
         ``"rep"``: every backbone convolution; None: no penalty; or explicit module names.
     gamma : float, default=0.02
@@ -197,11 +210,14 @@ class SpectralBarlowTwins(ImageInputMixin, SpectralEstimatorBase):
         "lambda_offdiag": [CONSTRAINTS["gamma"][0]],  # a finite float >= 0
         "augmentation": [StrOptions(set(AUGMENTATIONS)), callable, tuple, list],
         "value_range": [tuple, list, None],
+        "backbone": [*NETWORK_CONSTRAINTS["module"], None],
+        "features": NETWORK_CONSTRAINTS["features"],
     }
 
     def __init__(self, arch="resnet18", stem="small", padding_mode="zeros", projector=(256,),
                  lambda_offdiag=0.005, augmentation="barlow", value_range=None, normalize=None,
-                 image_shape=None, input_size=None, regularizer="rep", gamma=0.02, burnin=0.9,
+                 image_shape=None, input_size=None, backbone=None, features=None,
+                 regularizer="rep", gamma=0.02, burnin=0.9,
                  update_every=24, n_power_iterations=1, lr=0.01, momentum=None,
                  weight_decay=1e-4, batch_size=1024, max_epochs=1000, optimizer="sgd",
                  precision="32", channels_last=False, device="auto", distributed=False,
@@ -217,6 +233,8 @@ class SpectralBarlowTwins(ImageInputMixin, SpectralEstimatorBase):
         self.normalize = normalize
         self.image_shape = image_shape
         self.input_size = input_size
+        self.backbone = backbone
+        self.features = features
         self.precision = precision
         self.channels_last = channels_last
         super().__init__(
@@ -230,6 +248,14 @@ class SpectralBarlowTwins(ImageInputMixin, SpectralEstimatorBase):
     # ----------------------------------------------------------------- hooks
     def _check_module_params(self):
         self._check_image_params()
+        params = _network_params(self)
+        if self.backbone is not None:
+            check_network(self.backbone, params, self.features)
+        elif params or self.features is not None:
+            given = sorted(f"module__{k}" for k in params) + (
+                ["features"] if self.features is not None else [])
+            raise ValueError(f"{given} apply to a backbone network, but backbone is None (the "
+                             f"ResNet arch={self.arch!r} is used).")
         views = self.augmentation
         if isinstance(views, (tuple, list)) and not (len(views) == 2
                                                      and all(map(callable, views))):
@@ -255,7 +281,8 @@ class SpectralBarlowTwins(ImageInputMixin, SpectralEstimatorBase):
                 "padding_mode": self.padding_mode, "normalize": self.normalize,
                 "projector": tuple(int(w) for w in self.projector),
                 "image_shape": self.input_shape_, "augmentation": self.augmentation,
-                "value_range": self.value_range_}
+                "value_range": self.value_range_, "backbone": self.backbone,
+                "features": self.features}
 
     def _criterion(self):
         return BarlowTwinsLoss, {"lambda_offdiag": float(self.lambda_offdiag),

@@ -10,7 +10,7 @@ from ._classifier import SpectralClassifierBase
 from ._finetune import FINETUNE_CONSTRAINTS, FineTuningMixin
 from ._images import IMAGE_CONSTRAINTS, ImageInputMixin
 
-__all__ = ["NETWORK_CONSTRAINTS", "SpectralClassifier", "unpenalized_layers"]
+__all__ = ["NETWORK_CONSTRAINTS", "SpectralClassifier"]
 
 #: Constraints of ``module``, ``features`` and ``stem``, shared by the generic estimators.
 NETWORK_CONSTRAINTS = {
@@ -20,7 +20,14 @@ NETWORK_CONSTRAINTS = {
 }
 
 
-def unpenalized_layers(module, penalized):
+def _network_params(estimator):
+    """An estimator's routed ``module__*`` parameters, without the prefix: those of the
+    network it builds."""
+    return {k[len("module__"):]: v for k, v in estimator._routed_params().items()
+            if k.startswith("module__")}
+
+
+def _unpenalized_layers(module, penalized):
     """``{name: (type name, parameter names)}`` of Φ's modules with parameters of their own
     that the penalty does not cover (normalization layers, attention's in-projection, class
     tokens, positional embeddings, unpenalized Linear/Conv layers).
@@ -268,15 +275,10 @@ class SpectralClassifier(FineTuningMixin, ImageInputMixin, SpectralClassifierBas
             random_state=random_state, verbose=verbose, callbacks=callbacks,
             checkpoint_dir=checkpoint_dir, checkpoint_every=checkpoint_every, **kwargs)
 
-    def _network_params(self):
-        """The routed ``module__*`` parameters, without the prefix."""
-        return {k[len("module__"):]: v for k, v in self._routed_params().items()
-                if k.startswith("module__")}
-
     def _check_module_params(self):
         self._check_image_params()
         self._check_finetune_params()
-        check_network(self.module, self._network_params(), self.features)
+        check_network(self.module, _network_params(self), self.features)
 
     def _torchvision_model_name(self):
         return self.module if isinstance(self.module, str) else None
@@ -294,4 +296,4 @@ class SpectralClassifier(FineTuningMixin, ImageInputMixin, SpectralClassifierBas
         own that the penalty does not cover (normalization, attention's in-projection,
         class tokens, positional embeddings, and Linear/convolutions outside the scope)."""
         check_is_fitted(self)
-        return unpenalized_layers(self.net_.module_, self.regularized_layers_)
+        return _unpenalized_layers(self.net_.module_, self.regularized_layers_)

@@ -63,6 +63,17 @@ class BackboneMixin:
         -------
         self : torch.nn.Module
             This module, in its current training mode.
+
+        Examples
+        --------
+        >>> import torch.nn as nn
+        >>> from skspectral.models import FeatureNetwork
+        >>> net = FeatureNetwork(nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4)),
+        ...                      nn.Linear(4, 2)).freeze_backbone_()
+        >>> net.train().features.training, net.head.training
+        (False, True)
+        >>> net.features[0].weight.requires_grad
+        False
         """
         self.backbone_frozen = bool(frozen)
         for p in self.features.parameters():
@@ -81,6 +92,14 @@ class BackboneMixin:
         -------
         self : torch.nn.Module
             This module.
+
+        Examples
+        --------
+        >>> import torch.nn as nn
+        >>> from skspectral.models import FeatureNetwork
+        >>> net = FeatureNetwork(nn.Linear(3, 4), nn.Linear(4, 2))
+        >>> net.train().features.training, net.eval().features.training
+        (True, False)
         """
         nn.Module.train(self, mode)
         if getattr(self, "backbone_frozen", False):

@@ -5,6 +5,7 @@ from collections import OrderedDict
 import torch.nn as nn
 
 from .augment import TwoViews
+from .generic import FeatureNetwork
 from .resnet import ResNet
 
 __all__ = ["BarlowTwins", "make_projector"]
@@ -84,11 +85,23 @@ class BarlowTwins(nn.Module):
         callables (see :class:`TwoViews`).
     value_range : tuple (low, high), default=(0.0, 1.0)
         Range of the input pixel values; the augmentations see them mapped to [0, 1].
+    backbone : type, torch.nn.Module or str, optional
+        Any network instead of the ResNet ``arch``: an ``nn.Module`` class (built with
+        ``**backbone_params``), an instance (deep-copied) or a torchvision classification
+        model name. Φ is cut from it as :meth:`FeatureNetwork.build` does (``features``);
+        ``stem="small"`` adapts a torchvision family's stem (see
+        :func:`~skspectral.models.small_stem_`), ``"imagenet"`` keeps the network's own.
+        ``arch`` and ``padding_mode`` then do not apply.
+    features : None, str or callable, default=None
+        Where Φ ends in ``backbone`` (see :func:`~skspectral.models.feature_map`).
+    **backbone_params :
+        Constructor parameters of ``backbone``.
 
     Attributes
     ----------
     features : torch.nn.Sequential
-        The backbone Φ, as :class:`~skspectral.models.ResNet`'s ``features``.
+        The backbone Φ, as :class:`~skspectral.models.ResNet`'s ``features`` (or
+        :class:`~skspectral.models.FeatureNetwork`'s, with ``backbone``).
     projector : torch.nn.Sequential
         The projector (:func:`make_projector`).
     augment : TwoViews
@@ -114,10 +127,21 @@ class BarlowTwins(nn.Module):
 
     def __init__(self, arch="resnet18", in_channels=3, stem="small", padding_mode="zeros",
                  normalize=None, projector=(256,), image_shape=(3, 32, 32),
-                 augmentation="barlow", value_range=(0.0, 1.0)):
+                 augmentation="barlow", value_range=(0.0, 1.0), backbone=None,
+                 features=None, **backbone_params):
         super().__init__()
-        backbone = ResNet(arch, n_classes=1, in_channels=in_channels, stem=stem,
-                          padding_mode=padding_mode, normalize=normalize)
+        if backbone is None:
+            if backbone_params or features is not None:
+                given = sorted(backbone_params) + (["features"] if features is not None else [])
+                raise ValueError(f"{given} apply to a backbone network, but backbone is None "
+                                 f"(the ResNet arch={arch!r} is used).")
+            backbone = ResNet(arch, n_classes=1, in_channels=in_channels, stem=stem,
+                              padding_mode=padding_mode, normalize=normalize)
+        else:  # Φ of any network, resolved as SpectralClassifier resolves it
+            backbone = FeatureNetwork.build(
+                backbone, n_classes=1, input_shape=(in_channels, *tuple(image_shape)[1:]),
+                features=features, stem="small" if stem == "small" else None,
+                normalize=normalize, **backbone_params)
         self.features = backbone.features
         self.projector = make_projector(backbone.head.in_features, tuple(projector))
         self.augment = TwoViews(augmentation, image_shape, value_range)
@@ -136,4 +160,5 @@ class BarlowTwins(nn.Module):
             Projections of the first and of the second view.
         """
         view1, view2 = self.augment(x)
-        return self.projector(self.features(view1)), self.projector(self.features(view2))
+        return (self.projector(self.features(view1).flatten(1)),
+                self.projector(self.features(view2).flatten(1)))

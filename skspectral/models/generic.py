@@ -494,6 +494,27 @@ class FeatureNetwork(BackboneMixin, nn.Module):
         self.replaced_ = []
 
     def forward(self, x):
+        """Class scores ``head(features(x).flatten(1))``.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (n, ...)
+            A batch as the network takes it.
+
+        Returns
+        -------
+        torch.Tensor of shape (n, n_classes)
+            The head's outputs.
+
+        Examples
+        --------
+        >>> import torch
+        >>> import torch.nn as nn
+        >>> from skspectral.models import FeatureNetwork
+        >>> net = FeatureNetwork(nn.Conv1d(1, 2, 3), nn.Linear(4, 3))
+        >>> net(torch.zeros(5, 1, 4)).shape
+        torch.Size([5, 3])
+        """
         return self.head(self.features(x).flatten(1))
 
     @classmethod
@@ -535,6 +556,15 @@ class FeatureNetwork(BackboneMixin, nn.Module):
         Returns
         -------
         FeatureNetwork
+            Φ at ``features.phi`` (after any preprocessing), the new head at ``head``.
+
+        Examples
+        --------
+        >>> from skspectral.models import FeatureNetwork
+        >>> net = FeatureNetwork.build("resnet18", n_classes=10, input_shape=(1, 32, 32),
+        ...                            stem="small")
+        >>> net.replaced_, net.features.phi.conv1.stride, net.head
+        (['conv1', 'maxpool', 'fc'], (1, 1), Linear(in_features=512, out_features=10, bias=True))
         """
         net = build_network(network, network_params)
         state = None if pretrained_weights is None else read_state(pretrained_weights)

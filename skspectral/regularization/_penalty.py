@@ -81,9 +81,22 @@ class SpectralPenalty(nn.Module):
     Attributes
     ----------
     layers : list of str
+        Names of the penalized layers, in the order of the state.
     input_shapes : dict
+        ``{name: (c_in, *spatial)}`` of the convolutions whose state is an input-shaped
+        vector.
     converged : bool
         Whether the vectors were iterated to convergence since the last re-initialization.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skspectral.regularization import SpectralPenalty
+    >>> net = torch.nn.Sequential(torch.nn.Linear(3, 3, bias=False))
+    >>> _ = net[0].weight.data.copy_(torch.diag(torch.tensor([4.0, 1.0, 2.0])))
+    >>> penalty = SpectralPenalty(net, ["0"], gamma=0.5).converge_(net)
+    >>> penalty.norms(), float(penalty.value())  # (0.5 / 2) * 4^2
+    ({'0': 4.0}, 4.0)
     """
 
     def __init__(self, module, layers, gamma=0.0, n_power_iterations=1, input_shapes=None,
@@ -146,9 +159,28 @@ class SpectralPenalty(nn.Module):
         larger ones (a full SVD of a ViT-B MLP weight, 768 x 3072, takes over a second on
         one core) and for convolutions.
 
+        Parameters
+        ----------
+        module : torch.nn.Module
+            The network (wrapped or not).
+        n_iter : int, default=50
+            Most power iterations per layer.
+        tol : float, default=1e-3
+            Relative change of sigma at which the power iteration stops.
+
         Returns
         -------
-        self
+        self : SpectralPenalty
+            With ``converged`` True.
+
+        Examples
+        --------
+        >>> import torch
+        >>> from skspectral.regularization import SpectralPenalty
+        >>> net = torch.nn.Sequential(torch.nn.Linear(2, 2, bias=False))
+        >>> _ = net[0].weight.data.copy_(torch.tensor([[3.0, 0.0], [0.0, 1.0]]))
+        >>> SpectralPenalty(net, ["0"]).converge_(net).converged
+        True
         """
         with self._autocast_off():
             for i, layer in self._layers(module):
@@ -175,6 +207,7 @@ class SpectralPenalty(nn.Module):
         Parameters
         ----------
         module : torch.nn.Module
+            The network (wrapped or not).
         n_iter : int, optional
             Iterations; ``n_power_iterations`` when None.
         tol : float, optional
@@ -193,6 +226,16 @@ class SpectralPenalty(nn.Module):
             ``{layer name: sigma}`` as Python floats.
         vectors : list of torch.Tensor
             Only when ``return_vectors``.
+
+        Examples
+        --------
+        >>> import torch
+        >>> from skspectral.regularization import SpectralPenalty
+        >>> net = torch.nn.Sequential(torch.nn.Linear(2, 2, bias=False))
+        >>> _ = net[0].weight.data.copy_(torch.tensor([[3.0, 0.0], [0.0, 1.0]]))
+        >>> penalty = SpectralPenalty(net, ["0"])
+        >>> round(penalty.estimate(net, n_iter=200, tol=1e-9)["0"], 4), penalty.norms()
+        (3.0, {'0': 0.0})
         """
         norms, vectors = {}, []
         for i, (sigma, v) in self._iterate(module, n_iter, tol, start):
@@ -220,6 +263,7 @@ class SpectralPenalty(nn.Module):
         Parameters
         ----------
         module : torch.nn.Module
+            The network (wrapped or not).
         n_iter : int, optional
             Iterations; ``n_power_iterations`` when None.
         tol : float, optional
@@ -227,7 +271,17 @@ class SpectralPenalty(nn.Module):
 
         Returns
         -------
-        self
+        self : SpectralPenalty
+            With the refined vectors and norms stored.
+
+        Examples
+        --------
+        >>> import torch
+        >>> from skspectral.regularization import SpectralPenalty
+        >>> net = torch.nn.Sequential(torch.nn.Linear(2, 2, bias=False))
+        >>> _ = net[0].weight.data.copy_(torch.tensor([[3.0, 0.0], [0.0, 1.0]]))
+        >>> round(SpectralPenalty(net, ["0"]).refresh_(net, n_iter=200).norms()["0"], 4)
+        3.0
         """
         for i, (sigma, v) in self._iterate(module, n_iter, tol):
             self._store(i, sigma, v)
@@ -241,9 +295,26 @@ class SpectralPenalty(nn.Module):
         Call it after ``loss.backward()`` and before ``optimizer.step()``. It does not
         synchronize with the device.
 
+        Parameters
+        ----------
+        module : torch.nn.Module
+            The network (wrapped or not) whose penalized weights get the gradient.
+
         Returns
         -------
-        self
+        self : SpectralPenalty
+            With the refreshed vectors and norms stored.
+
+        Examples
+        --------
+        >>> import torch
+        >>> from skspectral.regularization import SpectralPenalty
+        >>> net = torch.nn.Sequential(torch.nn.Linear(2, 2, bias=False))
+        >>> _ = net[0].weight.data.copy_(torch.tensor([[3.0, 0.0], [0.0, 1.0]]))
+        >>> penalty = SpectralPenalty(net, ["0"], gamma=1.0).converge_(net)
+        >>> net[0].weight.grad = None
+        >>> penalty.apply_(net).norms(), net[0].weight.grad.abs().tolist()  # gamma sigma u v^T
+        ({'0': 3.0}, [[3.0, 0.0], [0.0, 0.0]])
         """
         added = []
         with self._autocast_off():
@@ -270,20 +341,78 @@ class SpectralPenalty(nn.Module):
         return self
 
     def value(self):
-        """The penalty ``(gamma / 2) * sum sigma^2`` at the last refresh, as a 0-d tensor."""
+        """The penalty ``(gamma / 2) * sum sigma^2`` at the last refresh.
+
+        Returns
+        -------
+        torch.Tensor (0-d)
+            0 before any refresh.
+
+        Examples
+        --------
+        >>> import torch
+        >>> from skspectral.regularization import SpectralPenalty
+        >>> net = torch.nn.Sequential(torch.nn.Linear(2, 2, bias=False))
+        >>> _ = net[0].weight.data.copy_(torch.eye(2) * 2)
+        >>> float(SpectralPenalty(net, ["0"], gamma=1.0).converge_(net).value())
+        2.0
+        """
         sigmas = self.sigmas()
         if not sigmas:
             return torch.zeros(())
         return 0.5 * self.gamma * torch.stack(sigmas).square().sum()
 
     def sigmas(self):
-        """The operator norms at the last refresh, in the order of ``layers``."""
+        """The operator norms at the last refresh, in the order of ``layers``.
+
+        Returns
+        -------
+        list of torch.Tensor (0-d)
+            The buffers themselves (0 before any refresh).
+
+        Examples
+        --------
+        >>> import torch
+        >>> from skspectral.regularization import SpectralPenalty
+        >>> net = torch.nn.Sequential(torch.nn.Linear(2, 2, bias=False))
+        >>> _ = net[0].weight.data.copy_(torch.eye(2) * 2)
+        >>> [float(s) for s in SpectralPenalty(net, ["0"]).converge_(net).sigmas()]
+        [2.0]
+        """
         return [getattr(self, f"sigma{i}") for i in range(len(self.layers))]
 
     def norms(self):
-        """``{layer name: sigma}`` at the last refresh, as Python floats."""
+        """``{layer name: sigma}`` at the last refresh, as Python floats.
+
+        Returns
+        -------
+        dict
+            0.0 for every layer before any refresh.
+
+        Examples
+        --------
+        >>> import torch
+        >>> from skspectral.regularization import SpectralPenalty
+        >>> net = torch.nn.Sequential(torch.nn.Linear(2, 2, bias=False))
+        >>> SpectralPenalty(net, ["0"]).norms()
+        {'0': 0.0}
+        """
         return {name: float(s) for name, s in zip(self.layers, self.sigmas(), strict=True)}
 
     def extra_repr(self):
+        """The layers, gamma and iterations, for ``repr``.
+
+        Returns
+        -------
+        str
+            ``layers=[...], gamma=..., n_power_iterations=...``.
+
+        Examples
+        --------
+        >>> import torch
+        >>> from skspectral.regularization import SpectralPenalty
+        >>> SpectralPenalty(torch.nn.Sequential(torch.nn.Linear(2, 2)), ["0"]).extra_repr()
+        "layers=['0'], gamma=0.0, n_power_iterations=1"
+        """
         return (f"layers={self.layers}, gamma={self.gamma}, "
                 f"n_power_iterations={self.n_power_iterations}")

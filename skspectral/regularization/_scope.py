@@ -50,6 +50,16 @@ def resolve_scope(module, scope):
         or a named scope that matches no layer.
     TypeError
         A named scope on a module without ``features``/``head``.
+
+    Examples
+    --------
+    >>> import torch.nn as nn
+    >>> from skspectral.regularization import resolve_scope
+    >>> net = nn.Module()
+    >>> net.features = nn.Sequential(nn.Conv1d(1, 4, 3), nn.ReLU(), nn.Flatten())
+    >>> net.head = nn.Linear(8, 2)
+    >>> resolve_scope(net, "representation"), resolve_scope(net, "all")
+    (['features.0'], ['features.0', 'head'])
     """
     if isinstance(scope, str):
         if scope not in SCOPES:

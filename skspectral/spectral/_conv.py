@@ -164,6 +164,7 @@ def is_pointwise(layer):
     Parameters
     ----------
     layer : torch.nn.Conv1d, torch.nn.Conv2d or torch.nn.Conv3d
+        The convolution.
 
     Returns
     -------
