@@ -6,8 +6,10 @@ Barlow Twins on digits, without labels
 each image, no labels involved, with rep-spectral on the backbone. This example pretrains a
 ResNet18 (small stem) on 8x8 digit images for a few epochs, with and without the penalty, and
 then fits a linear readout on the features with the labels (a linear probe). The budget is a
-demonstration (the paper trains 1000 epochs on CIFAR-10, a GPU job): it shows the path and
-the penalty's effect on the operator norms of the convolutions, recorded every epoch.
+demonstration (the paper trains 1000 epochs on CIFAR-10, a GPU job): it shows the path, and
+the operator norms of the backbone's layers with and without the penalty. With two penalized
+epochs they differ by a few percent; on MNIST with 8 epochs the penalty lowers the
+convolutions' norms by a factor of 1.2 to 3.6 (``docs/self_supervised.md``).
 """
 
 # %%
@@ -40,7 +42,18 @@ for name, gamma in (("no penalty", 0.0), ("rep-spectral", 0.02)):
           f"largest conv norm {max(norms.values()):.1f}")
 
 # %%
-# Operator norms of the backbone's layers over the epochs, with the penalty on from epoch 2.
-ax = plot_spectral_norms(models["rep-spectral"])
-ax.set_title("rep-spectral: per-layer operator norms")
+# Left: the operator norm of every penalized layer over the epochs, as recorded during training
+# (the penalty switches on after epoch 1). Right: each layer's exact operator norm at the end,
+# with and without the penalty.
+fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
+plot_spectral_norms(models["rep-spectral"], ax=left)
+left.get_legend().remove()
+left.set_title("rep-spectral: one line per layer")
+for name, model in models.items():
+    norms = model.spectral_norms_
+    right.plot(range(len(norms)), list(norms.values()), "o-", label=name)
+right.set_yscale("log")
+right.set_xlabel("layer (input to feature map)")
+right.set_ylabel("operator norm")
+right.legend()
 plt.show()
