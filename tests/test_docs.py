@@ -212,6 +212,16 @@ def test_docs_configuration_imports_and_the_api_reference_lists_every_public_nam
     assert {"PR01", "PR02", "PR07", "GL08", "EX01"} <= conf.numpydoc_validation_checks
     for _, (_, files) in conf.intersphinx_mapping.items():
         assert all((DOCS / f).is_file() for f in files), files  # never a download
+    # The gallery executes plot_*.py only, and skips helper modules such as _mnist.py.
+    gallery = conf.sphinx_gallery_conf
+    examples = Path(gallery["examples_dirs"])
+    executed = {p.name for p in examples.glob("*.py")
+                if re.search(gallery["filename_pattern"], str(p))}
+    ignored = {p.name for p in examples.glob("*.py")
+               if re.search(gallery["ignore_pattern"], str(p))}
+    assert executed == {p.name for p in examples.glob("plot_*.py")} and executed
+    assert ignored == {p.name for p in examples.glob("_*.py")}
+    assert gallery["abort_on_example_error"]
 
 
 def test_numpydoc_sections_and_parameters_are_read_as_numpydoc_writes_them():
