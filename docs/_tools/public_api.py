@@ -86,9 +86,3 @@ def public_names() -> list[PublicName]:
             out.append(PublicName(modname, name, obj, canonical))
     return out
 
-
-def summary(obj) -> str:
-    """The first line of an object's docstring ('' when it has none)."""
-    doc = inspect.getdoc(obj) if not isinstance(obj, (str, int, float, bool, tuple, dict,
-                                                        list, frozenset, set)) else None
-    return doc.strip().splitlines()[0] if doc else ""
