@@ -98,7 +98,7 @@ class SpectralClassifier(FineTuningMixin, ImageInputMixin, SpectralClassifierBas
         transformers take ``module__image_size`` and ``module__patch_size`` instead. For
         torchvision families the first convolution is rebuilt for the images' channels
         when they differ from its own.
-    pretrained_weights : optional
+    pretrained_weights : estimator, dict, str, path-like or torchvision WeightsEnum, default=None
         The weights to start from: a fitted ``SpectralClassifier`` (its Φ, and its head
         where the number of classes matches); a state dict or the path of one saved with
         ``torch.save``, in the network's own key layout (torchvision's for a torchvision
@@ -111,7 +111,7 @@ class SpectralClassifier(FineTuningMixin, ImageInputMixin, SpectralClassifierBas
     freeze_backbone : bool, default=False
         Train the head alone (Φ frozen, BatchNorm in evaluation mode); needs
         ``regularizer`` None or ``"head"``.
-    backbone_lr : float, optional
+    backbone_lr : float, default=None
         Learning rate of Φ's parameters; None uses ``lr`` for all.
     head_warmup : int, default=0
         Epochs at the start during which only the head trains.
@@ -123,17 +123,17 @@ class SpectralClassifier(FineTuningMixin, ImageInputMixin, SpectralClassifierBas
         (``beta``); 0 is off.
     lr_schedule : {"constant", "cosine"}, default="constant"
         ``"cosine"`` anneals every learning rate to 0 over ``max_epochs``.
-    resize : tuple (H, W), optional
+    resize : tuple (H, W), default=None
         Resize images to this size inside the network, before Φ (inputs and attack
         distances stay in the user's pixel space).
-    normalize : tuple (mean, std), optional
+    normalize : tuple (mean, std), default=None
         Per-channel statistics applied inside the network.
     augment : bool, default=False
         Random crop (zero padding 4) and horizontal flip per sample while training.
-    image_shape : tuple (C, H, W), optional
+    image_shape : tuple (C, H, W), default=None
         Shape of one image when X is given as flat rows (n, C*H*W). Without it, flat rows
         of a square length are square one-channel images, others 1 x 1 x d.
-    input_size : tuple, optional
+    input_size : tuple, default=None
         ``(H, W)`` or ``(C, H, W)`` at which the penalty takes the convolutions' operator
         norms; the training images' size when None.
     regularizer : {"rep", "all", "head"}, None or list of str, default="rep"
@@ -172,9 +172,9 @@ class SpectralClassifier(FineTuningMixin, ImageInputMixin, SpectralClassifierBas
         Seeds initialization and data order.
     verbose : int, default=0
         1: a progress bar; 2: skorch's epoch table.
-    callbacks : list, optional
+    callbacks : list, default=None
         Extra skorch callbacks.
-    checkpoint_dir : str or path-like, optional
+    checkpoint_dir : str or path-like, default=None
         Folder of resumable checkpoints.
     checkpoint_every : int, default=1
         Epochs between checkpoints.

@@ -131,7 +131,8 @@ def conv_adjoint(layer, y, input_shape, weight=None):
     >>> x, y = torch.tensor([[[1.0, 0.0, 2.0, 1.0]]]), torch.tensor([[[1.0, 3.0]]])
     >>> conv_adjoint(conv, y, (1, 4)).detach()
     tensor([[[1., 2., 3., 6.]]])
-    >>> float((conv_apply(conv, x) * y).sum()), float((x * conv_adjoint(conv, y, (1, 4))).sum())
+    >>> with torch.no_grad():
+    ...     float((conv_apply(conv, x) * y).sum()), float((x * conv_adjoint(conv, y, (1, 4))).sum())
     (13.0, 13.0)
     """
     weight = layer.weight if weight is None else weight
