@@ -301,6 +301,9 @@ def ex01_scope(app, what, name, obj, options, lines):
     checks = set(VALIDATION_CHECKS)
     if what not in ("class", "function", "exception"):
         checks.discard("EX01")
+    if what == "attribute" and any(line.strip() for line in lines):
+        # documented by a ``#:`` comment; numpydoc would look at the value's own __doc__
+        checks.discard("GL08")
     app.config.numpydoc_validation_checks = checks
 
 

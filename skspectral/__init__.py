@@ -35,6 +35,8 @@ from .metrics import (
     volume_element,
 )
 
+#: The installed version (PEP 440); :func:`~skspectral.parallel.check_workers` compares it
+#: with each Dask worker's.
 __version__ = "0.2.0"
 
 __all__ = [
