@@ -32,7 +32,26 @@ def _svd_affordable(matrix):
 
 
 def unwrap(module):
-    """The module inside DistributedDataParallel / DataParallel / torch.compile wrappers."""
+    """The module inside DistributedDataParallel / DataParallel / torch.compile wrappers.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        A network, wrapped any number of times or not at all.
+
+    Returns
+    -------
+    torch.nn.Module
+        The innermost module (``module`` itself when it is not wrapped).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skspectral.regularization import unwrap
+    >>> net = torch.nn.Linear(2, 2)
+    >>> unwrap(torch.nn.DataParallel(net)) is net, unwrap(net) is net
+    (True, True)
+    """
     while True:
         if isinstance(module, (nn.parallel.DistributedDataParallel, nn.DataParallel)):
             module = module.module
