@@ -70,6 +70,20 @@ def test_fft_method_is_exact_for_circular_same_padding(name, hw):
     assert conv_fft_norm(layer, shape).item() == pytest.approx(_exact(layer, shape), rel=1e-6)
 
 
+@pytest.mark.parametrize(("name", "hw"), [("3x3 circular", (2, 2)),
+                                          ("3x3 circular stride 2", (2, 4)),
+                                          ("7x7 circular", (4, 4)), ("7x7 circular", (3, 5)),
+                                          ("dilation 2 circular", (2, 2))])
+def test_fft_method_is_exact_for_kernels_larger_than_the_input(name, hw):
+    # on a torus smaller than the kernel, taps wrap around and add up
+    layer = _layer(CASES[name])
+    shape = (layer.in_channels, *hw)
+    assert supports_fft(layer, shape)
+    exact = _exact(layer, shape)
+    assert conv_fft_norm(layer, shape).item() == pytest.approx(exact, rel=1e-6)
+    assert operator_norm(layer, shape) == pytest.approx(exact, rel=1e-6)  # "auto": the FFT
+
+
 @pytest.mark.parametrize(("stride", "expected"), [(1, 81.0), (2, 25.0)])
 def test_known_values_of_the_all_ones_kernel(stride, expected):
     layer = nn.Conv2d(1, 1, 3, stride=stride, padding=1, padding_mode="circular", bias=False)

@@ -410,9 +410,11 @@ def conv_fft_norm(layer, input_shape):
         dilated[:, :, ::dh, ::dw] = kernel
         kernel = dilated
     c_out, c_in_g, kh, kw = kernel.shape
-    if kh > h or kw > w:
-        raise ValueError(f"kernel {kh}x{kw} larger than the input {h}x{w}.")
-    padded = nn.functional.pad(kernel, (0, w - kw, 0, h - kh))  # (left, right, top, bottom)
+    # On an h x w torus a tap at offset i acts at i mod h: fold a kernel larger than the
+    # input onto it (zero-pad to whole periods, sum the periods).
+    ph, pw = -(-kh // h) * h, -(-kw // w) * w
+    padded = nn.functional.pad(kernel, (0, pw - kw, 0, ph - kh))  # (left, right, top, bottom)
+    padded = padded.reshape(c_out, c_in_g, ph // h, h, pw // w, w).sum(dim=(2, 4))
     phases = torch.stack([padded[:, :, a::s, b::s] for a in range(s) for b in range(s)], dim=2)
     spectrum = torch.fft.fft2(phases.to(torch.float64 if kernel.dtype == torch.float64
                                         else torch.float32))
