@@ -264,7 +264,7 @@ def test_bad_data_is_rejected_with_a_clear_error(X, y, error, match):
     (dict(gamma=float("inf")), ValueError, "gamma"),
     (dict(gamma="big"), TypeError, "gamma"),
     (dict(regularizer="spectral"), ValueError, "The 'regularizer' parameter of Spectral"),
-    (dict(regularizer=["nope"]), ValueError, "'nope' is not a Linear/Conv2d layer"),
+    (dict(regularizer=["nope"]), ValueError, "'nope' is not a Linear/Conv1d/Conv2d/Conv3d layer"),
     (dict(regularizer=3), TypeError, "regularizer"),
     (dict(activation="elu"), ValueError, "The 'activation' parameter of Spectral"),
     (dict(burnin=11), ValueError, "burnin"),
