@@ -42,7 +42,7 @@ def conv_apply(layer, x, weight=None):
     layer : torch.nn.Conv1d, torch.nn.Conv2d or torch.nn.Conv3d
         The convolution; its stride, padding (and ``padding_mode``), dilation and groups
         define the map. Its bias is not applied.
-    x : torch.Tensor of shape (N, c_in, *spatial)
+    x : torch.Tensor of shape ``(N, c_in, *spatial)``
         Inputs.
     weight : torch.Tensor, optional
         A kernel of the layer's weight shape to use instead of ``layer.weight`` (e.g. one
@@ -50,7 +50,7 @@ def conv_apply(layer, x, weight=None):
 
     Returns
     -------
-    torch.Tensor of shape (N, c_out, *spatial_out)
+    torch.Tensor of shape ``(N, c_out, *spatial_out)``
 
     Examples
     --------
@@ -109,7 +109,7 @@ def conv_adjoint(layer, y, input_shape, weight=None):
     ----------
     layer : torch.nn.Conv1d, torch.nn.Conv2d or torch.nn.Conv3d
         The convolution ``A`` (bias excluded).
-    y : torch.Tensor of shape (N, c_out, *spatial_out)
+    y : torch.Tensor of shape ``(N, c_out, *spatial_out)``
         Vectors in the output space of ``A``.
     input_shape : tuple
         ``(c_in, *spatial)`` of one input, which fixes the operator.
@@ -118,7 +118,7 @@ def conv_adjoint(layer, y, input_shape, weight=None):
 
     Returns
     -------
-    torch.Tensor of shape (N, c_in, *spatial)
+    torch.Tensor of shape ``(N, c_in, *spatial)``
         A transposed convolution for zeros and circular padding; the vector-Jacobian product
         of the map for the other padding modes.
 
@@ -228,7 +228,7 @@ def conv_power_iteration(layer, x, n_iter=1, tol=None):
     ----------
     layer : torch.nn.Conv1d, torch.nn.Conv2d or torch.nn.Conv3d
         The convolution (bias excluded).
-    x : torch.Tensor of shape (1, c_in, *spatial)
+    x : torch.Tensor of shape ``(1, c_in, *spatial)``
         Current estimate of the top right singular vector (unit norm), shaped like one input
         (its spatial size fixes the operator). Not modified.
     n_iter : int, default=1
@@ -243,7 +243,7 @@ def conv_power_iteration(layer, x, n_iter=1, tol=None):
         ``|A x|`` for the returned ``x``.
     u : torch.Tensor of the output's shape
         ``A x / sigma``, the left singular vector estimate.
-    x : torch.Tensor of shape (1, c_in, *spatial)
+    x : torch.Tensor of shape ``(1, c_in, *spatial)``
         The refined right singular vector estimate (unit norm).
 
     Examples
@@ -288,7 +288,7 @@ def conv_sigma_and_grad(layer, x):
     ----------
     layer : torch.nn.Conv1d, torch.nn.Conv2d or torch.nn.Conv3d
         The convolution ``A`` (bias excluded).
-    x : torch.Tensor of shape (1, c_in, *spatial)
+    x : torch.Tensor of shape ``(1, c_in, *spatial)``
         A unit vector shaped like one input (the top right singular vector, e.g. from
         :func:`conv_power_iteration`).
 
