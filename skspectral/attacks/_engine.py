@@ -10,6 +10,8 @@ own ``_AttackRun``, whose ``ask`` makes and counts every query.
 """
 
 import math
+import re
+import textwrap
 from abc import ABC, abstractmethod
 from numbers import Integral, Real
 
@@ -731,3 +733,64 @@ def _check_y(y, n):
     if y.shape != (n,):
         raise ValueError(f"y must have shape ({n},) to match X, got {y.shape}.")
     return y
+
+
+# The Parameters section of every concrete attack's docstring, written once so that the
+# attacks' pages cannot drift apart (DecisionAttack's own docstring details each stage).
+_PARAMETERS_DOC = """    Parameters
+    ----------
+    clip_min : float, default=0.0
+        Lower bound of the input box; every query lies in it.
+    clip_max : float, default=1.0
+        Upper bound of the input box.
+    max_iter : int, default=40
+        Boundary-walking iterations per sample.
+    max_queries : int or None, default=None
+        Per-sample budget of label queries, counted exactly (at least 6); None: none.
+    init_probes : int, default=75
+        Probes of the first iteration's normal estimate (``init_probes * sqrt(i)`` at
+        iteration ``i``).
+    max_probes : int, default=10000
+        Cap on the probes of one normal estimate.
+    binary_search_tol : float or None, default=None
+        Precision of the boundary binary searches, in units of the segment's length; None:
+        ``min(1 / (d * sqrt(d)), 1e-4)``.
+    n_starts : int, default=5
+        Adversarial starts explored per sample (the closest after ``start_iter``
+        iterations goes on).
+    start_iter : int, default=5
+        Iterations every start runs before the closest is kept.
+    start : {"gaussian", "uniform", "blended"}, default="gaussian"
+        How candidate starts are drawn: Gaussian around the sample, uniform in the box, or
+        uniform then line-searched towards the sample.
+    start_scale : float, default=0.5
+        Standard deviation of the Gaussian starts, in units of the box's width.
+    blend_steps : int, default=10
+        Line-search steps of ``start="blended"``.
+    init_trials : int, default=100
+        Candidate starts drawn per sample at most.
+    init_batch : int, default=10
+        Candidate starts drawn per sample per round.
+    max_halvings : int, default=20
+        Cap on the step-size halvings of one step search.
+    batch_size : int, default=10000
+        Largest number of points per model call.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the start and probe draws: the same integer gives the same result.
+    verbose : int, default=0
+        1 shows a progress bar over iterations.
+
+"""
+
+
+def shared_parameters(cls):
+    """Class decorator: put the attacks' shared Parameters section where ``cls``'s docstring
+    has the line ``{parameters}``, at that line's indentation (Python 3.13 dedents
+    docstrings, earlier versions keep the source's indentation)."""
+    doc = cls.__doc__ or ""
+    match = re.search(r"^([ \t]*)\{parameters\}\n", doc, flags=re.MULTILINE)
+    if match is None:
+        raise TypeError(f"{cls.__name__}'s docstring has no '{{parameters}}' line.")
+    section = textwrap.indent(textwrap.dedent(_PARAMETERS_DOC), match.group(1))
+    cls.__doc__ = doc[:match.start()] + section + doc[match.end():]
+    return cls
