@@ -337,6 +337,68 @@ def test_two_views_helper_on_the_cpu():
     _check_two_views(TwoViews("barlow", (3, 16, 16)), "cpu")
 
 
+# ---------------------------------------------------------------- any network helper
+class _DepthwiseCNN(nn.Module):
+    """A user network: a strided, a depthwise and a pointwise convolution, then a readout."""
+
+    def __init__(self, n_classes=10):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(1, 8, 3, stride=2, padding=1), nn.ReLU(),
+            nn.Conv2d(8, 8, 3, padding=1, groups=8), nn.ReLU(),
+            nn.Conv2d(8, 16, 1), nn.ReLU(), nn.Flatten())
+        self.readout = nn.Linear(16 * 4 * 4, n_classes)
+
+    def forward(self, x):
+        return self.readout(self.body(x))
+
+
+def _check_any_network(device, digits):
+    """SpectralClassifier on a user CNN trains on ``device`` with its three convolutions
+    penalized at the sizes they see; each convolution's unrolled operator built on the device
+    in float64 is the CPU's to the bit (every entry is one product: exact in any order), and
+    ``spectral_norms_`` never exceeds its exact value (power iteration's Rayleigh quotient);
+    features and labels are those of a float64 CPU copy (float32 tolerance; TF32 off)."""
+    from skspectral import SpectralClassifier
+    from skspectral.spectral import conv_dense_matrix
+
+    X, y = digits
+    images = X.reshape(-1, 1, 8, 8)
+    clf = SpectralClassifier(_DepthwiseCNN, max_epochs=2, batch_size=64, burnin=0,
+                             update_every=1, gamma=0.1, lr=0.05, device=device,
+                             random_state=0).fit(images[:512], y[:512])
+    assert clf.device_ == device
+    _assert_on(clf, device)
+    convs = ["features.phi.body.0", "features.phi.body.2", "features.phi.body.4"]
+    assert clf.regularized_layers_ == convs
+    assert clf.input_shapes_[convs[1]] == (8, 4, 4)  # after the stride-2 convolution
+    cpu = copy.deepcopy(clf.module_).cpu().double().eval()
+    norms = clf.spectral_norms_
+    for name in convs[:2]:
+        shape = clf.input_shapes_[name]
+        on_device = copy.deepcopy(clf.module_.get_submodule(name)).double()
+        dense = conv_dense_matrix(cpu.get_submodule(name), shape)
+        assert torch.equal(conv_dense_matrix(on_device, shape).cpu(), dense)
+        exact = torch.linalg.matrix_norm(dense, ord=2).item()
+        assert 0 < norms[name] <= exact * (1 + 1e-5)
+    tf32 = torch.backends.cudnn.allow_tf32
+    torch.backends.cudnn.allow_tf32 = False
+    try:
+        features = clf.transform(images[512:768])
+    finally:
+        torch.backends.cudnn.allow_tf32 = tf32
+    with torch.inference_mode():
+        expected = cpu.features(torch.from_numpy(images[512:768]).double()).float().numpy()
+    np.testing.assert_allclose(features, expected, rtol=1e-4,
+                               atol=1e-5 * np.abs(expected).max())
+    assert clf.predict(images[512:768]).shape == (256,)
+    return clf
+
+
+def test_any_network_helper_on_the_cpu(digits):
+    _check_any_network("cpu", digits)
+
+
 # ============================================================================ CUDA
 @pytest.fixture(scope="module")
 def cuda_mlp(digits):
@@ -756,3 +818,8 @@ def test_pretrained_weights_from_a_cuda_fitted_resnet_classifier(cuda_resnet, di
     assert full.history_[-1, "spectral_penalty"] > 0
     assert not torch.equal(full.module_.features.conv1.weight,
                            cuda_resnet.module_.features.conv1.weight)
+
+
+@pytest.mark.cuda
+def test_any_network_fit_transform_on_cuda(digits):
+    _check_any_network("cuda", digits)

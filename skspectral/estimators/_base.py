@@ -183,7 +183,7 @@ class SpectralEstimatorBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
     history_ : skorch.History
         Per-epoch records of training.
     spectral_norms_ : dict of str to float
-        Operator norm of every Linear and Conv2d layer after training.
+        Operator norm of every Linear and Conv1d/2d/3d layer after training.
     regularized_layers_ : list of str
         Layers the penalty covered (empty without a penalty).
     device_ : str
@@ -598,7 +598,7 @@ class SpectralEstimatorBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
 
     @property
     def spectral_norms_(self):
-        """``{layer name: operator norm}`` of every Linear and Conv2d layer of the network.
+        """``{layer name: operator norm}`` of every Linear and Conv1d/2d/3d layer of the network.
 
         Exact for dense layers, 1x1 convolutions and where the FFT applies; power iteration to
         a relative change below 1e-5 (at most 300 steps) for other convolutions, continuing
