@@ -19,6 +19,7 @@ are subpackages: :mod:`skspectral.spectral` (operator norms), :mod:`skspectral.r
 :mod:`skspectral.experiments`.
 """
 
+from ._version import __version__
 from .attacks import AttackResult, HopSkipJump, TangentAttack
 from .estimators import (
     FeatureProbe,
@@ -34,10 +35,6 @@ from .metrics import (
     certified_lower_bound,
     volume_element,
 )
-
-#: The installed version (PEP 440); :func:`~skspectral.parallel.check_workers` compares it
-#: with each Dask worker's.
-__version__ = "0.2.0"
 
 __all__ = [
     "AttackResult",

@@ -25,7 +25,7 @@ def _number(kind, low, strict=False):
 
 def main(argv=None):
     """Entry point of the ``skspectral`` console script."""
-    from . import __version__
+    from ._version import __version__
 
     parser = argparse.ArgumentParser(prog="skspectral", description=__doc__.strip())
     parser.add_argument("--version", action="version", version=f"skspectral {__version__}")
@@ -144,11 +144,12 @@ def run_reproduce(args, parser):
     if args.scheduler is not None and args.jobs is not None:
         parser.error("--jobs and --scheduler both say where units run: --jobs for processes "
                      "of this machine, --scheduler for a Dask cluster; pass one")
-    from .parallel import ClusterError, _distributed
+    from ._threads import dask_distributed
+    from .parallel import ClusterError
 
     if args.scheduler is not None:
         try:
-            _distributed()  # without the extra: the error names it, before any work
+            dask_distributed()  # without the extra: the error names it, before any work
         except ImportError as exc:
             print(f"skspectral reproduce: error: {exc}", file=sys.stderr)
             return 2

@@ -28,16 +28,20 @@ Nothing here imports dask until it is used: skspectral runs without the extra.
 
 import logging
 import os
-import sys
-import threading
 import warnings
 from contextlib import contextmanager
 
+from ._threads import (
+    TASK_THREADS,
+    _dask_config,
+    dask_distributed,
+    task_threads,
+    worker_thread_limits,
+)
+from ._version import __version__
+
 __all__ = ["ClusterError", "check_workers", "connect", "open_client", "recoverable",
            "task_threads", "worker_thread_limits"]
-
-#: The Dask configuration key of the torch/BLAS threads per task.
-TASK_THREADS = "skspectral.task-threads"
 
 #: Packages whose versions are compared between the client and the workers (a difference
 #: warns: a pickled estimator may not load, or may compute differently, across them).
@@ -64,168 +68,6 @@ class ClusterError(RuntimeError):
     ...     print(str(exc)[:56])
     Could not reach a Dask scheduler at 'tcp://127.0.0.1:9'
     """
-
-
-def _distributed():
-    """``distributed``, or an ImportError naming the ``dask`` extra."""
-    try:
-        import distributed
-    except ImportError as exc:
-        raise ImportError("Running on a Dask cluster needs dask.distributed, the 'dask' extra: "
-                          "pip install 'skspectral[dask]'.") from exc
-    return distributed
-
-
-def _dask_config():
-    """``dask.config``, or an ImportError naming the ``dask`` extra."""
-    try:
-        import dask.config
-    except ImportError as exc:
-        raise ImportError("Running on a Dask cluster needs dask, the 'dask' extra: pip install "
-                          "'skspectral[dask]'.") from exc
-    return dask.config
-
-
-def _current_worker():
-    """The Dask worker running the current task, or None (not inside a Dask task)."""
-    if "distributed" not in sys.modules:  # dask never imported: no worker in this process
-        return None
-    try:
-        return _distributed().get_worker()
-    except ValueError:  # "No worker found": not inside a task
-        return None
-
-
-def task_threads():
-    """The torch and BLAS threads a Dask task may use; None outside a Dask task.
-
-    A worker with ``nthreads`` threads was given ``nthreads`` cores and runs up to
-    ``nthreads`` tasks at once, so a task gets one thread per core it can count on: 1. The
-    Dask configuration value ``skspectral.task-threads`` (a positive integer; environment
-    variable ``DASK_SKSPECTRAL__TASK_THREADS`` where the worker starts) replaces it, for
-    workers that run one task at a time on several cores (``--nthreads 1`` on a node of 16
-    cores: 16).
-
-    Returns
-    -------
-    threads : int or None
-        The thread count for the current Dask task (1 unless configured), or None when not
-        called from inside a Dask task.
-
-    Raises
-    ------
-    ValueError
-        If ``skspectral.task-threads`` is set to something other than a positive integer.
-
-    See Also
-    --------
-    worker_thread_limits : Applies this count around a block of work.
-
-    Examples
-    --------
-    >>> from distributed import Client, LocalCluster
-    >>> cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
-    ...                        dashboard_address=":0")
-    >>> from skspectral.parallel import task_threads
-    >>> client = Client(cluster)
-    >>> task_threads() is None  # not inside a Dask task
-    True
-    >>> client.submit(task_threads).result()
-    1
-    >>> client.close(); cluster.close()
-    """
-    worker = _current_worker()
-    if worker is None:
-        return None
-    configured = _dask_config().get(TASK_THREADS, None)
-    if configured is None:
-        return 1  # up to nthreads tasks at once on the worker's nthreads cores: one each
-    text = str(configured).strip()
-    if isinstance(configured, bool) or not text.isdigit() or int(text) < 1:
-        raise ValueError(f"The Dask configuration value {TASK_THREADS!r} must be a positive "
-                         f"integer, got {configured!r}.")
-    return int(text)
-
-
-# BLAS and OpenBLAS keep one thread count per process, which every concurrent task of a
-# worker shares: the first task to enter limits it, the last to leave restores it. The
-# libraries are looked up once per process (7 ms a look-up; the first task has loaded torch,
-# NumPy and SciPy), not at every fit, predict and attack.
-_blas_lock = threading.Lock()
-_blas_users = 0
-_blas_limiter = None
-_controller = None
-
-
-@contextmanager
-def _process_blas_limits(threads):
-    global _blas_users, _blas_limiter, _controller
-    from threadpoolctl import ThreadpoolController
-
-    with _blas_lock:
-        if _blas_users == 0:
-            if _controller is None:
-                _controller = ThreadpoolController()
-            _blas_limiter = _controller.limit(limits=threads)
-        _blas_users += 1
-    try:
-        yield
-    finally:
-        with _blas_lock:
-            _blas_users -= 1
-            if _blas_users == 0:
-                _blas_limiter.restore_original_limits()
-                _blas_limiter = None
-
-
-@contextmanager
-def worker_thread_limits():
-    """Inside a Dask task, run the body with :func:`task_threads` torch and BLAS threads.
-
-    torch's intra-op thread count (per calling thread) is set and restored around the body;
-    the BLAS/OpenMP limits of threadpoolctl are held while any task of the process is inside.
-    Outside a Dask task (or without dask installed) the body runs unchanged. skspectral's
-    estimators train and predict, and its attacks run, inside this context, so searches on
-    a Dask cluster need nothing more.
-
-    Yields
-    ------
-    None
-        The body runs with the limits in place; they are restored on leaving.
-
-    Raises
-    ------
-    ValueError
-        If ``skspectral.task-threads`` is not a positive integer (see :func:`task_threads`).
-
-    Examples
-    --------
-    >>> from distributed import Client, LocalCluster
-    >>> cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
-    ...                        dashboard_address=":0")
-    >>> import torch
-    >>> from skspectral.parallel import worker_thread_limits
-    >>> def threads_in_task():
-    ...     with worker_thread_limits():
-    ...         return torch.get_num_threads()
-    >>> client = Client(cluster)
-    >>> client.submit(threads_in_task).result()
-    1
-    >>> client.close(); cluster.close()
-    """
-    threads = task_threads()
-    if threads is None:
-        yield
-        return
-    import torch
-
-    previous = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
-        with _process_blas_limits(threads):
-            yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 def _identity(data):
@@ -312,7 +154,7 @@ def recoverable(client):
     return _Recoverable(client)
 
 
-def _probe(names, dask_worker=None):
+def _worker_report(names, dask_worker=None):
     """Where it runs: skspectral's version (or import error), the versions of ``names``,
     Python's, and whether ``dask_worker`` (which ``Client.run`` passes) runs Dask's
     statistical profiler. Self-contained (its imports inside, no global of this module), so
@@ -323,8 +165,10 @@ def _probe(names, dask_worker=None):
 
     report = {}
     try:
-        import skspectral
-        report["skspectral"] = getattr(skspectral, "__version__", "unknown")
+        # the whole package, as the worker's tasks will import it (a probe of the worker's
+        # environment, not a dependency of this module)
+        importlib.import_module("skspectral")
+        report["skspectral"] = importlib.import_module("skspectral._version").__version__
     except Exception as exc:  # whatever breaks the import is the report
         report["skspectral"] = None
         report["error"] = f"{type(exc).__name__}: {exc}"
@@ -397,9 +241,7 @@ def check_workers(client):
     [True]
     >>> client.close(); cluster.close()
     """
-    from . import __version__
-
-    reports = client.run(_portable(_probe), list(_COMPARED))
+    reports = client.run(_portable(_worker_report), list(_COMPARED))
     problems = []
     for address, report in sorted(reports.items()):
         if report["skspectral"] is None:
@@ -412,7 +254,7 @@ def check_workers(client):
             f"skspectral {__version__}: " + "; ".join(problems) + ". Install skspectral=="
             f"{__version__} (pip install 'skspectral[dask]') where the workers run, and "
             "restart them.")
-    local = _probe(_COMPARED)
+    local = _worker_report(_COMPARED)
     differing = sorted({f"{name} {report[name]} on {address} (here {local[name]})"
                         for address, report in reports.items() for name in _COMPARED
                         if report[name] != local[name]})
@@ -475,7 +317,7 @@ def connect(address, *, timeout=10.0, check=True):
     1
     >>> client.close(); cluster.close()
     """
-    distributed = _distributed()
+    distributed = dask_distributed()
     try:
         client = distributed.Client(address, timeout=timeout)
     except (OSError, TimeoutError) as exc:
@@ -541,7 +383,7 @@ def open_client(scheduler, *, timeout=10.0):
             raise ValueError(f"--scheduler local:N takes a positive number of workers, got "
                              f"{scheduler!r}.")
         n_workers = int(count) if count else cpus
-        distributed, config = _distributed(), _dask_config()
+        distributed, config = dask_distributed(), _dask_config()
         # The workers are spawned with this process's Dask configuration. Dask's statistical
         # profiler samples the running task's stack every 10 ms: 15% of a skorch fit's time
         # (docs/scaling.md); nothing here reads its profiles.

@@ -308,13 +308,13 @@ def test_workers_without_skspectral_or_with_another_version_are_named(client):
         sys.modules["skspectral"] = None  # `import skspectral` fails, as if not installed
 
     def older():
-        import skspectral
-        skspectral.__version__ = "0.0.1"
+        from skspectral import _version
+        _version.__version__ = "0.0.1"
 
     def restore(version):
         sys.modules.pop("skspectral", None)
-        import skspectral
-        skspectral.__version__ = version
+        from skspectral import _version
+        _version.__version__ = version
 
     client.run(hide, workers=[addresses[0]])
     client.run(older, workers=[addresses[1]])

@@ -23,7 +23,7 @@ from sklearn.utils._param_validation import StrOptions
 from tqdm.auto import tqdm
 
 from .._params import CONSTRAINTS, StrictInterval, validate
-from ..parallel import worker_thread_limits
+from .._threads import worker_thread_limits
 from ._oracle import as_oracle
 from ._result import AttackResult
 

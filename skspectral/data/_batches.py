@@ -2,7 +2,7 @@
 
 import torch
 
-from .._distributed import broadcast_
+from .._collectives import broadcast_
 
 __all__ = ["GlobalBatches"]
 

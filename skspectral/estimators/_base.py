@@ -19,8 +19,9 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._distributed import broadcast_object, check_process_group, world
+from .._collectives import broadcast_object, check_process_group, world
 from .._params import ModuleNames, SubclassOf, constraints, nested_validation_skipped, validate
+from .._threads import worker_thread_limits
 from ..data import (
     LOADER_PARAMS,
     ArrayDataset,
@@ -31,7 +32,6 @@ from ..data import (
     first_image,
     is_dataset,
 )
-from ..parallel import worker_thread_limits
 from ..regularization import (
     REGULARIZERS,
     SpectralRegularization,

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from .._params import constraints, validate
+from .._threads import thread_limits
 from ._registry import get_experiment
 
 __all__ = ["print_models", "reproduce", "run_units", "summarize"]
@@ -64,19 +65,11 @@ def _run(experiment, unit, settings, store, checkpoints, threads):
     """Run one unit in this process with ``threads`` torch/BLAS threads, its models
     checkpointing into ``checkpoints``; return its records (``unit_seconds`` added) and
     per-sample rows."""
-    import torch
-    from threadpoolctl import threadpool_limits
-
     settings = dict(settings, checkpoint_dir=str(checkpoints))
-    previous = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
-        with threadpool_limits(threads):
-            start = time.perf_counter()
-            records, samples = experiment.run(unit, settings, store)
-            seconds = time.perf_counter() - start
-    finally:
-        torch.set_num_threads(previous)
+    with thread_limits(threads):
+        start = time.perf_counter()
+        records, samples = experiment.run(unit, settings, store)
+        seconds = time.perf_counter() - start
     for record in records:
         record["unit_seconds"] = round(seconds, 3)
     return records, samples
@@ -114,8 +107,8 @@ def _execute_on_worker(experiment, unit, settings, out, marker):
     """
     import tempfile
 
-    from .. import __version__
-    from ..parallel import task_threads
+    from .._threads import task_threads
+    from .._version import __version__
 
     shared = (out / "checkpoints" / marker).exists()
     with tempfile.TemporaryDirectory(prefix=f"skspectral-{unit.id}-") as tmp:
@@ -133,10 +126,11 @@ def _run_on_dask(experiment, todo, settings, out, scheduler, timeout, bar, done)
     """Run ``todo`` as Dask tasks of ``scheduler``; write each unit's files as it returns."""
     from uuid import uuid4
 
-    from .. import __version__
-    from ..parallel import ClusterError, _distributed, check_workers, open_client
+    from .._threads import dask_distributed
+    from .._version import __version__
+    from ..parallel import ClusterError, check_workers, open_client
 
-    distributed = _distributed()
+    distributed = dask_distributed()
     marker = out / "checkpoints" / f".client-{uuid4().hex}"
     marker.parent.mkdir(exist_ok=True)
     marker.touch()

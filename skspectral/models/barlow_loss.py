@@ -3,7 +3,7 @@
 import torch
 import torch.nn as nn
 
-from .._distributed import world
+from .._collectives import world
 
 __all__ = ["BarlowTwinsLoss", "cross_correlation"]
 

@@ -3,7 +3,7 @@
 import torch
 import torch.nn as nn
 
-from .._distributed import all_reduce_mean_, broadcast_
+from .._collectives import all_reduce_mean_, broadcast_
 from .._params import constraints, validate
 from ..spectral import (
     CONV_TYPES,

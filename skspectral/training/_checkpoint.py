@@ -36,7 +36,7 @@ import numpy as np
 import torch
 from skorch.callbacks import Callback
 
-from .._distributed import world
+from .._collectives import world
 
 __all__ = ["CHECKPOINT_FILES", "CheckpointError", "TrainingCheckpoint", "describe",
            "data_fingerprint", "config_differences", "find_checkpoint", "restore_training_state"]

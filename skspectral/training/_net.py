@@ -11,7 +11,7 @@ from skorch.callbacks import PassthroughScoring
 from skorch.utils import TeeGenerator, to_tensor
 from torch.nn.parallel import DistributedDataParallel
 
-from .._distributed import broadcast_, check_process_group, world
+from .._collectives import broadcast_, check_process_group, world
 from .._params import constraints, validate
 from ..regularization import SpectralPenalty, resolve_scope, unwrap
 from ..spectral import capture_input_shapes
