@@ -69,25 +69,10 @@ def run_demo(epochs=200, gamma=2e-2, hidden=1024, seed=0, attack_samples=100, qu
     X, y = load_digits(return_X_y=True)
     X_train, X_test, y_train, y_test = train_test_split(
         X / 16.0, y, test_size=0.25, random_state=seed, stratify=y)
-    layers = ["features.hidden0", "head"]
-    header = (["model", "test acc"] + [f"sigma[{name}]" for name in layers] + ["train s"]
-              + (["mean adv dist", "attack s"] if attack_samples else []))
-    widths = [max(len(h), 17 if i == 0 else 8) for i, h in enumerate(header)]
-
-    def line(cells):
-        return "  ".join(c.ljust(w) if i == 0 else c.rjust(w)
-                         for i, (c, w) in enumerate(zip(cells, widths, strict=True)))
-
+    table = _Table(file, attack_samples)
     print(f"digits: {len(X_train)} train / {len(X_test)} test, MLP 64-{hidden}-10 GELU, "
           f"{epochs} epochs (burn-in {epochs // 2}), gamma={gamma}", file=file)
-    print("sigma[layer]: the layer's top singular value (exact, after training); train s: "
-          "training time in seconds", file=file)
-    if attack_samples:
-        print(f"mean adv dist: mean L2 Tangent Attack distance over {attack_samples} correctly "
-              "classified test samples, input box [0, 1]; attack s: its time in seconds",
-              file=file)
-    print(line(header), file=file)
-    print(line(["-" * w for w in widths]), file=file, flush=True)
+    table.header(attack_samples)
     rows = []
     for i, (label, regularizer) in enumerate(_DEMO_MODELS, 1):
         progress = {} if quiet else {"callbacks__progress__desc": f"{i}/{len(_DEMO_MODELS)} "
@@ -96,21 +81,54 @@ def run_demo(epochs=200, gamma=2e-2, hidden=1024, seed=0, attack_samples=100, qu
             "mnist-mlp", hidden_layer_sizes=(hidden,), regularizer=regularizer, gamma=gamma,
             max_epochs=epochs, burnin=0.5, batch_size=64, random_state=seed,
             verbose=0 if quiet else 1, **progress)
-        start = time.perf_counter()
-        clf.fit(X_train, y_train)
-        seconds = time.perf_counter() - start
-        row = {"model": label, "accuracy": clf.score(X_test, y_test),
-               "sigma": clf.spectral_norms_, "seconds": seconds, "distance": None,
-               "attack_seconds": 0.0}
-        if attack_samples:
-            start = time.perf_counter()
-            row["distance"] = RobustnessScorer(n_samples=attack_samples, random_state=seed,
-                                               verbose=0 if quiet else 1)(clf, X_test, y_test)
-            row["attack_seconds"] = time.perf_counter() - start
-        rows.append(row)
-        # Each row as soon as its model is done.
-        print(line([row["model"], f"{row['accuracy']:.4f}"]
-                   + [f"{row['sigma'][n]:.3f}" for n in layers] + [f"{row['seconds']:.1f}"]
-                   + ([f"{row['distance']:.4f}", f"{row['attack_seconds']:.1f}"]
-                      if attack_samples else [])), file=file, flush=True)
+        rows.append(_measure(label, clf, (X_train, y_train), (X_test, y_test), attack_samples,
+                             seed, quiet))
+        table.row(rows[-1])  # each row as soon as its model is done
     return rows
+
+
+def _measure(label, clf, train, test, attack_samples, seed, quiet):
+    """Fit ``clf`` and measure it: the row of the demo's table."""
+    start = time.perf_counter()
+    clf.fit(*train)
+    row = {"model": label, "accuracy": clf.score(*test), "sigma": clf.spectral_norms_,
+           "seconds": time.perf_counter() - start, "distance": None, "attack_seconds": 0.0}
+    if attack_samples:
+        start = time.perf_counter()
+        row["distance"] = RobustnessScorer(n_samples=attack_samples, random_state=seed,
+                                           verbose=0 if quiet else 1)(clf, *test)
+        row["attack_seconds"] = time.perf_counter() - start
+    return row
+
+
+class _Table:
+    """The demo's fixed-width table, printed a row at a time."""
+
+    layers = ("features.hidden0", "head")
+
+    def __init__(self, file, attack_samples):
+        self.file, self.attack = file, bool(attack_samples)
+        self.columns = (["model", "test acc"] + [f"sigma[{name}]" for name in self.layers]
+                        + ["train s"] + (["mean adv dist", "attack s"] if self.attack else []))
+        self.widths = [max(len(h), 17 if i == 0 else 8) for i, h in enumerate(self.columns)]
+
+    def line(self, cells):
+        print("  ".join(c.ljust(w) if i == 0 else c.rjust(w)
+                        for i, (c, w) in enumerate(zip(cells, self.widths, strict=True))),
+              file=self.file, flush=True)
+
+    def header(self, attack_samples):
+        print("sigma[layer]: the layer's top singular value (exact, after training); train s: "
+              "training time in seconds", file=self.file)
+        if self.attack:
+            print(f"mean adv dist: mean L2 Tangent Attack distance over {attack_samples} "
+                  "correctly classified test samples, input box [0, 1]; attack s: its time in "
+                  "seconds", file=self.file)
+        self.line(self.columns)
+        self.line(["-" * w for w in self.widths])
+
+    def row(self, row):
+        self.line([row["model"], f"{row['accuracy']:.4f}"]
+                  + [f"{row['sigma'][n]:.3f}" for n in self.layers] + [f"{row['seconds']:.1f}"]
+                  + ([f"{row['distance']:.4f}", f"{row['attack_seconds']:.1f}"]
+                     if self.attack else []))
