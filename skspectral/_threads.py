@@ -102,8 +102,8 @@ def task_threads():
 
 # BLAS and OpenBLAS keep one thread count per process, which every concurrent task of a
 # worker shares: the first task to enter limits it, the last to leave restores it. The
-# libraries are looked up once per process (7 ms a look-up; the first task has loaded torch,
-# NumPy and SciPy), not at every fit, predict and attack.
+# libraries are looked up once per process (a look-up is slow next to a predict), not at every
+# fit, predict and attack.
 _blas_lock = threading.Lock()
 _blas_users = 0
 _blas_limiter = None

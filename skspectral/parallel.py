@@ -385,8 +385,8 @@ def open_client(scheduler, *, timeout=10.0):
         n_workers = int(count) if count else cpus
         distributed, config = dask_distributed(), _dask_config()
         # The workers are spawned with this process's Dask configuration. Dask's statistical
-        # profiler samples the running task's stack every 10 ms: 15% of a skorch fit's time
-        # (docs/scaling.md); nothing here reads its profiles.
+        # profiler slows a skorch fit measurably (docs/scaling.md) and nothing here reads its
+        # profiles.
         with config.set({TASK_THREADS: max(1, cpus // n_workers),
                          "distributed.worker.profile.enabled": False}):
             cluster = distributed.LocalCluster(n_workers=n_workers, threads_per_worker=1,

@@ -105,7 +105,8 @@ def test_the_import_graph_has_no_circle():
     def without_own_package(module, targets):
         # a package's __init__ importing its submodules, and a submodule importing a
         # sibling through the package, are one package, not a circle
-        return {t for t in targets if not (t.startswith(module + ".") or module.startswith(t + "."))}
+        return {t for t in targets
+                if not (t.startswith(module + ".") or module.startswith(t + "."))}
 
     graph = {m: without_own_package(m, t) for m, t in GRAPH.items()}
     state, path = {}, []

@@ -433,15 +433,15 @@ class Kill(Callback):
         if len(net.history) == 20:
             os.kill(os.getpid(), signal.SIGKILL)
 
-paper_model = xor.paper_model
+unit_estimator = xor.unit_estimator
 
 def killed_in_training(preset, unit, settings, **params):
-    model = paper_model(preset, unit, settings, **params)
+    model = unit_estimator(preset, unit, settings, **params)
     if unit.regularizer == "ll-all":  # the third unit, in its 20th epoch
         model.set_params(callbacks=[("kill", Kill())])
     return model
 
-xor.paper_model = killed_in_training
+xor.unit_estimator = killed_in_training
 reproduce("xor", sys.argv[1], **{run!r})
 """
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ..estimators import paper_estimator
 
-__all__ = ["Experiment", "Unit", "REGULARIZER_LABELS", "checkpointing", "paper_model"]
+__all__ = ["Experiment", "Unit", "REGULARIZER_LABELS", "checkpoint_params", "unit_estimator"]
 
 #: Regularizer labels of the figures and the estimators' ``regularizer`` each one means:
 #: ``ll-head`` is ll-spectral as the authors' code ran it on one-hidden-layer MLPs (the
@@ -147,8 +147,8 @@ class Experiment(ABC):
         settings : dict
             ``defaults`` with the user's overrides, plus ``device``, ``data_home`` and,
             under ``skspectral reproduce``, ``checkpoint_dir``: the unit's folder of
-            checkpoints (build models with ``paper_model``, or pass them
-            ``checkpointing``'s parameters, both from ``skspectral.experiments._base``, so
+            checkpoints (build models with ``unit_estimator``, or pass them
+            ``checkpoint_params``'s parameters, both from ``skspectral.experiments._base``, so
             that an interrupted unit resumes inside training).
         store : pathlib.Path
             A folder for files the figures need later (e.g. a pickled model).
@@ -193,7 +193,7 @@ class Experiment(ABC):
         """
 
 
-def checkpointing(settings, name, epochs):
+def checkpoint_params(settings, name, epochs):
     """The checkpoint parameters of a unit's model ``name`` trained ``epochs`` epochs.
 
     ``skspectral reproduce`` gives each unit a folder (``settings["checkpoint_dir"]``,
@@ -221,11 +221,11 @@ def checkpointing(settings, name, epochs):
             "checkpoint_every": max(1, int(epochs) // 100)}
 
 
-def paper_model(preset, unit, settings, name="model", **params):
+def unit_estimator(preset, unit, settings, name="model", **params):
     """``paper_estimator(preset)`` with the unit's regularizer and seed, the settings'
     ``epochs`` and ``device``, the unit's checkpoints for the model ``name``
-    (:func:`checkpointing`), and ``params`` changed."""
+    (:func:`checkpoint_params`), and ``params`` changed."""
     return paper_estimator(preset, **{
         "regularizer": REGULARIZER_LABELS[unit.regularizer], "max_epochs": settings["epochs"],
         "random_state": unit.seed, "device": settings["device"],
-        **checkpointing(settings, name, settings["epochs"]), **params})
+        **checkpoint_params(settings, name, settings["epochs"]), **params})

@@ -14,7 +14,7 @@ from sklearn.pipeline import Pipeline
 
 from ..datasets import load_mnist
 from ..estimators import SpectralResNetClassifier
-from ._base import Experiment, checkpointing, paper_model
+from ._base import Experiment, checkpoint_params, unit_estimator
 from ._evaluation import measure
 from ._figures import model_figures
 
@@ -62,7 +62,7 @@ class ResNetMNISTExperiment(_ImageExperiment):
 
     def run(self, unit, settings, store):
         X, y, X_test, y_test = _images(settings)
-        clf = paper_model("cifar10-resnet18", unit, settings, augment=False)
+        clf = unit_estimator("cifar10-resnet18", unit, settings, augment=False)
         seconds = _fit(clf, X, y)
         record, samples = measure(clf, X_test, y_test, unit, settings, "end-to-end",
                                   train_seconds=seconds)
@@ -84,7 +84,7 @@ class BarlowMNISTExperiment(_ImageExperiment):
 
     def run(self, unit, settings, store):
         X, y, X_test, y_test = _images(settings)
-        feat = paper_model("cifar10-barlow", unit, settings, augmentation="affine")
+        feat = unit_estimator("cifar10-barlow", unit, settings, augmentation="affine")
         seconds = _fit(feat, X)
         n = settings["readout_samples"]
         readout = LogisticRegression(max_iter=settings["readout_max_iter"])
@@ -117,7 +117,7 @@ class TransferMNISTExperiment(_ImageExperiment):
     def run(self, unit, settings, store):
         X_src, y_src, _, _ = _images(settings, digits=[0, 1, 2, 3, 4])
         X, y, X_test, y_test = _images(settings, digits=[5, 6, 7, 8, 9])
-        source = paper_model("cifar10-resnet18", unit, settings, name="pretrain",
+        source = unit_estimator("cifar10-resnet18", unit, settings, name="pretrain",
                              augment=False)
         pretrain_seconds = _fit(source, X_src, y_src)
         records, samples = [], []
@@ -128,7 +128,7 @@ class TransferMNISTExperiment(_ImageExperiment):
                 weight_decay=1e-4, lr=lr, backbone_lr=lr / 5, lr_schedule="cosine",
                 head_warmup=1, bss=bss, batch_size=64, max_epochs=settings["finetune_epochs"],
                 random_state=unit.seed, device=settings["device"],
-                **checkpointing(settings, readout, settings["finetune_epochs"]))
+                **checkpoint_params(settings, readout, settings["finetune_epochs"]))
             seconds = _fit(model, X, y)
             record, rows = measure(model, X_test, y_test, unit, settings, readout,
                                    train_seconds=seconds, pretrain_seconds=pretrain_seconds)

@@ -7,7 +7,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
 from ..datasets import load_mnist
-from ._base import Experiment, paper_model
+from ._base import Experiment, unit_estimator
 from ._evaluation import measure
 from ._figures import model_figures
 
@@ -37,7 +37,7 @@ class MNISTExperiment(Experiment):
         X, y = data.X_train[:settings["train_samples"]], data.y_train[:settings["train_samples"]]
         X_test, y_test = (data.X_test[:settings["test_samples"]],
                           data.y_test[:settings["test_samples"]])
-        clf = paper_model("mnist-mlp", unit, settings)
+        clf = unit_estimator("mnist-mlp", unit, settings)
         start = time.perf_counter()
         clf.fit(X, y)
         train_seconds = round(time.perf_counter() - start, 3)

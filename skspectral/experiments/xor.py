@@ -6,7 +6,7 @@ import time
 import numpy as np
 
 from ..datasets import make_xor
-from ._base import Experiment, paper_model
+from ._base import Experiment, unit_estimator
 from ._evaluation import measure
 from ._figures import save_figure, set_up_figure
 
@@ -45,7 +45,7 @@ class XORExperiment(Experiment):
             X, y = make_xor()
         else:
             X, y = make_xor(20, noise=0.2, random_state=unit.seed)
-        clf = paper_model(preset, unit, settings, weight_decay=weight_decay)
+        clf = unit_estimator(preset, unit, settings, weight_decay=weight_decay)
         start = time.perf_counter()
         clf.fit(X, y)
         train_seconds = time.perf_counter() - start
