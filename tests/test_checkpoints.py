@@ -78,7 +78,7 @@ class EpochCount(Callback):
 
 
 def header(path):
-    return json.loads(path.read_bytes().split(b"\n", 2)[1])
+    return json.loads(path.read_bytes().split(b"\n", 3)[2])
 
 
 def assert_identical(a, b):
@@ -345,15 +345,15 @@ def test_without_a_good_checkpoint_fit_refuses_to_start_from_scratch(interrupted
 
 
 def test_an_incomplete_write_is_ignored(interrupted, tmp_path):
-    # A run killed while writing leaves latest.ckpt.tmp; the renamed files are whole.
+    # A run killed while writing leaves latest.ckpt.part; the renamed files are whole.
     directory = _copy(interrupted, tmp_path)
-    (directory / "latest.ckpt.tmp").write_bytes(b"SKSPECTRAL-CHECKPOINT 1\n{")
+    (directory / "latest.ckpt.part").write_bytes(b"SKSPECTRAL-CHECKPOINT 2\n{")
     X, y = mlp_data()
     resumed = SpectralMLPClassifier(**MLP, checkpoint_dir=directory).fit(X, y)
     assert_identical(interrupted[1], resumed)
     alone = tmp_path / "alone"
     alone.mkdir()
-    (alone / "latest.ckpt.tmp").write_bytes(b"SKSPECTRAL")
+    (alone / "latest.ckpt.part").write_bytes(b"SKSPECTRAL")
     with pytest.warns(UserWarning, match="only an incomplete checkpoint"):
         SpectralMLPClassifier(**{**MLP, "max_epochs": 2}, checkpoint_dir=alone).fit(X, y)
 
