@@ -124,6 +124,7 @@ def _add_reproduce(sub):
 def run_reproduce(args, parser):
     """Run ``skspectral reproduce`` from parsed arguments; print where the results are."""
     from .experiments import get_experiment, print_models, reproduce
+    from .experiments._runner import check_settings
 
     experiment = get_experiment(args.experiment)
     overrides = {setting: getattr(args, setting) for setting, _ in _REPRODUCE_FLAGS.values()
@@ -136,10 +137,10 @@ def run_reproduce(args, parser):
             overrides[key] = _setting_value(value)
         except argparse.ArgumentTypeError as exc:
             parser.error(f"--set {key}: {exc}")
-    unknown = sorted(set(overrides) - set(experiment.defaults))
-    if unknown:
-        parser.error(f"{experiment.name} has no setting(s) {unknown}; its settings are "
-                     f"{sorted(experiment.defaults)}")
+    try:  # reproduce's own check of the names, run here to show the usage before any work
+        check_settings(experiment, overrides)
+    except ValueError as exc:
+        parser.error(str(exc))
     conditions = None if args.only is None else args.only.split(",")
     if args.scheduler is not None and args.jobs is not None:
         parser.error("--jobs and --scheduler both say where units run: --jobs for processes "

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._files import differences, write_atomic
 from .._params import constraints, validate
 from ._registry import get_experiment
 
@@ -33,21 +34,12 @@ _SAMPLE_FIELDS = ("condition", "regularizer", "seed", "readout", "sample", "labe
                   "queries")
 
 
-def _write_atomic(path, write):
-    # Write beside the target, then rename: an interrupted run never leaves half a file
-    # that a resumed run would take for a finished unit.
-    tmp = path.with_name(path.name + ".part")
-    with open(tmp, "w", newline="") as f:
-        write(f)
-    os.replace(tmp, path)
-
-
 def _write_rows(path, rows, fields=_SAMPLE_FIELDS):
     def write(f):
         writer = csv.DictWriter(f, fieldnames=fields, extrasaction="raise")
         writer.writeheader()
         writer.writerows(rows)
-    _write_atomic(path, write)
+    write_atomic(path, write)
 
 
 def _read_rows(path):
@@ -86,7 +78,7 @@ def _write_unit(out, unit, records, samples):
     """Write a finished unit's rows, then its records (their presence marks it done), and
     remove its checkpoints."""
     _write_rows(out / "units" / f"{unit.id}.csv", samples)
-    _write_atomic(out / "units" / f"{unit.id}.json",
+    write_atomic(out / "units" / f"{unit.id}.json",
                   lambda f: json.dump(records, f, indent=1, default=_json_default))
     shutil.rmtree(out / "checkpoints" / unit.id, ignore_errors=True)
 
@@ -168,9 +160,7 @@ def _run_on_dask(experiment, todo, settings, out, scheduler, timeout, bar, done)
                     for name, content in result["files"].items():
                         path = out / "store" / name
                         path.parent.mkdir(parents=True, exist_ok=True)
-                        part = path.with_name(path.name + ".part")
-                        part.write_bytes(content)
-                        os.replace(part, path)
+                        write_atomic(path, content)
                     _write_unit(out, unit, result["records"], result["samples"])
                     done.append(unit)
                     bar.set_postfix_str(unit.id)
@@ -351,8 +341,8 @@ def _check_settings(out, header):
     if path.exists():
         previous = json.loads(path.read_text())
         if previous != header:
-            changed = sorted(k for k in set(previous["settings"]) | set(header["settings"])
-                             if previous["settings"].get(k) != header["settings"].get(k))
+            changed = [name for name, _, _ in differences(previous["settings"],
+                                                          header["settings"])]
             if previous["experiment"] != header["experiment"]:
                 changed = ["experiment"]
             raise ValueError(
@@ -361,7 +351,7 @@ def _check_settings(out, header):
                 "resume with the same settings, or choose another --out.")
     else:
         out.mkdir(parents=True, exist_ok=True)
-        _write_atomic(path, lambda f: json.dump(header, f, indent=1))
+        write_atomic(path, lambda f: json.dump(header, f, indent=1))
 
 
 def reproduce(experiment, out, seeds=10, jobs=1, device="auto", conditions=None,
@@ -447,7 +437,7 @@ def reproduce(experiment, out, seeds=10, jobs=1, device="auto", conditions=None,
         raise ValueError(f"jobs={jobs} and scheduler={scheduler!r} both say where units run: "
                          "pass one (jobs: processes of this machine; scheduler: a Dask "
                          "cluster).")
-    settings = _settings(experiment, overrides or {})
+    settings = check_settings(experiment, overrides or {})
     if conditions is not None:
         unknown = sorted(set(conditions) - set(experiment.conditions))
         if unknown:
@@ -486,12 +476,13 @@ def reproduce(experiment, out, seeds=10, jobs=1, device="auto", conditions=None,
                    models=summarize(records), records=records, missing_units=missing,
                    figures=[str(Path(p).name) for p in figures],
                    seconds=round(time.perf_counter() - started, 1))
-    _write_atomic(out / "summary.json",
+    write_atomic(out / "summary.json",
                   lambda f: json.dump(summary, f, indent=1, default=_json_default))
     return summary
 
 
-def _settings(experiment, overrides):
+def check_settings(experiment, overrides):
+    """The experiment's settings with ``overrides``; a ValueError names unknown ones."""
     unknown = sorted(set(overrides) - set(experiment.defaults))
     if unknown:
         raise ValueError(f"Unknown setting(s) {unknown} of {experiment.name!r}; its settings "

@@ -46,8 +46,9 @@ CHECKPOINT_FILES = ("latest.ckpt", "previous.ckpt")
 _HEADER = {"config": dict, "data": dict, "device": str, "epochs": int, "estimator": str,
            "payload_bytes": int, "seed": int}
 
-#: Epochs and seeds a header may name: seeds are drawn below 2**31, epochs are counted.
-_MAX_SEED, _MAX_EPOCHS = 2**32, 2**31
+#: The ranges ``[low, high)`` of a header's numbers: a checkpoint is written at the end of
+#: an epoch, and seeds are drawn below 2**31.
+_RANGES = {"epochs": (1, 2**31), "seed": (0, 2**31)}
 
 
 class CheckpointError(RuntimeError):
@@ -126,10 +127,12 @@ def _check_header(header, payload):
     for key in ("config", "data"):
         if not all(isinstance(k, str) and isinstance(v, str) for k, v in header[key].items()):
             raise _Corrupt(f"its header's {key} is not a mapping of texts")
-    if not (1 <= header["epochs"] < _MAX_EPOCHS and 0 <= header["seed"] < _MAX_SEED
-            and header["payload_bytes"] == len(payload)):
-        raise _Corrupt(f"its header's epochs ({header['epochs']}), seed ({header['seed']}) or "
-                       f"payload size ({header['payload_bytes']}) is out of range")
+    for key, (low, high) in _RANGES.items():
+        if not low <= header[key] < high:
+            raise _Corrupt(f"its header's {key} ({header[key]}) is outside [{low}, {high})")
+    if header["payload_bytes"] != len(payload):
+        raise _Corrupt(f"its header's payload_bytes ({header['payload_bytes']}) is not its "
+                       f"payload's size ({len(payload)})")
     try:
         torch.device(header["device"])
     except (RuntimeError, ValueError) as exc:
