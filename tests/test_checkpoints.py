@@ -545,6 +545,21 @@ def test_checkpoints_of_the_pickled_format_are_refused_unread(interrupted, tmp_p
     assert not marker.exists()
 
 
+def test_data_that_does_not_fit_the_network_is_refused(interrupted, tmp_path):
+    # Well-formed data with a matching checksum, made by hand: the state dict of another net.
+    directory = _copy(interrupted, tmp_path)
+    latest = directory / "latest.ckpt"
+    state = torch.load(io.BytesIO(latest.read_bytes().split(b"\n", 3)[3]), weights_only=True)
+    state["net"]["module_"]["state_dict"].popitem()
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    forge(latest, buffer.getvalue())
+    X, y = mlp_data()
+    with pytest.raises(CheckpointError, match=r"latest\.ckpt cannot be resumed: its module_ "
+                                              r"does not fit this configuration's"):
+        SpectralMLPClassifier(**MLP, checkpoint_dir=directory).fit(X, y)
+
+
 class Holder(Callback):
     """A callback whose state is not data (a lock)."""
 

@@ -121,12 +121,35 @@ def _execute_on_worker(experiment, unit, settings, out, marker):
     return dict(records=records, samples=samples, files=files, version=__version__)
 
 
+def _dask_result(future, unit, client):
+    """What the Dask task of ``unit`` returned, from a worker of this skspectral version."""
+    from .. import __version__
+    from ..parallel import ClusterError, _distributed, check_workers
+
+    try:
+        result = future.result()
+    except _distributed().KilledWorker as exc:
+        raise ClusterError(
+            f"Unit {unit.id} was running on every worker that died while running it ({exc}); "
+            "out of memory? Finished units are kept: run the same command again to "
+            "continue.") from exc
+    except ImportError as exc:
+        if "skspectral" in str(exc):  # a worker joined without skspectral
+            check_workers(client)  # names it
+        raise
+    if result["version"] != __version__:
+        raise ClusterError(
+            f"Unit {unit.id} was computed by a Dask worker with skspectral "
+            f"{result['version']}, not this {__version__}; it is not written. Install the "
+            "same version on every worker.")
+    return result
+
+
 def _run_on_dask(experiment, todo, settings, out, scheduler, timeout, bar, done):
     """Run ``todo`` as Dask tasks of ``scheduler``; write each unit's files as it returns."""
     from uuid import uuid4
 
-    from .. import __version__
-    from ..parallel import ClusterError, _distributed, check_workers, open_client
+    from ..parallel import _distributed, open_client
 
     distributed = _distributed()
     marker = out / "checkpoints" / f".client-{uuid4().hex}"
@@ -141,22 +164,7 @@ def _run_on_dask(experiment, todo, settings, out, scheduler, timeout, bar, done)
             try:
                 for future in distributed.as_completed(futures):
                     unit = futures[future]
-                    try:
-                        result = future.result()
-                    except distributed.KilledWorker as exc:
-                        raise ClusterError(
-                            f"Unit {unit.id} was running on every worker that died while "
-                            f"running it ({exc}); out of memory? Finished units are kept: "
-                            "run the same command again to continue.") from exc
-                    except ImportError as exc:
-                        if "skspectral" in str(exc):  # a worker joined without skspectral
-                            check_workers(client)  # names it
-                        raise
-                    if result["version"] != __version__:
-                        raise ClusterError(
-                            f"Unit {unit.id} was computed by a Dask worker with skspectral "
-                            f"{result['version']}, not this {__version__}; it is not "
-                            "written. Install the same version on every worker.")
+                    result = _dask_result(future, unit, client)
                     for name, content in result["files"].items():
                         path = out / "store" / name
                         path.parent.mkdir(parents=True, exist_ok=True)
@@ -437,12 +445,7 @@ def reproduce(experiment, out, seeds=10, jobs=1, device="auto", conditions=None,
         raise ValueError(f"jobs={jobs} and scheduler={scheduler!r} both say where units run: "
                          "pass one (jobs: processes of this machine; scheduler: a Dask "
                          "cluster).")
-    settings = check_settings(experiment, overrides or {})
-    if conditions is not None:
-        unknown = sorted(set(conditions) - set(experiment.conditions))
-        if unknown:
-            raise ValueError(f"Unknown condition(s) {unknown} of {experiment.name!r}; its "
-                             f"conditions are {list(experiment.conditions)}.")
+    settings = check_settings(experiment, overrides or {}, conditions)
     out = Path(out)
     # Where it runs and reads from is not part of a unit's identity: units finished on a
     # GPU and on a CPU mix.
@@ -455,16 +458,7 @@ def reproduce(experiment, out, seeds=10, jobs=1, device="auto", conditions=None,
     with contextlib.suppress(OSError):  # empty once every unit run has finished
         (out / "checkpoints").rmdir()
 
-    # In the experiment's order (seed-major), whatever order the units finished in.
-    finished = [path for u in experiment.units(seeds)
-                if (path := out / "units" / f"{u.id}.json").exists()]
-    records = [r for path in finished for r in json.loads(path.read_text())]
-    samples = [row for path in finished for row in _read_rows(path.with_suffix(".csv"))]
-    _write_rows(out / "samples.csv", samples)
-    missing = [u.id for u in experiment.units(seeds)
-               if not (out / "units" / f"{u.id}.json").exists()]
-    records.sort(key=lambda r: (experiment.conditions.index(r["condition"]),
-                                experiment.regularizers.index(r["regularizer"]), r["seed"]))
+    records, samples, missing = _finished(experiment, seeds, out)
     try:
         figures = experiment.figures(records, samples, settings, out, out / "store")
     except ImportError as exc:  # the results stand without pictures; a rerun draws them
@@ -481,12 +475,32 @@ def reproduce(experiment, out, seeds=10, jobs=1, device="auto", conditions=None,
     return summary
 
 
-def check_settings(experiment, overrides):
-    """The experiment's settings with ``overrides``; a ValueError names unknown ones."""
+def _finished(experiment, seeds, out):
+    """``(records, samples, missing unit ids)`` of the units in ``out``; writes samples.csv."""
+    # In the experiment's order (seed-major), whatever order the units finished in.
+    finished = [path for u in experiment.units(seeds)
+                if (path := out / "units" / f"{u.id}.json").exists()]
+    records = [r for path in finished for r in json.loads(path.read_text())]
+    samples = [row for path in finished for row in _read_rows(path.with_suffix(".csv"))]
+    _write_rows(out / "samples.csv", samples)
+    missing = [u.id for u in experiment.units(seeds)
+               if not (out / "units" / f"{u.id}.json").exists()]
+    records.sort(key=lambda r: (experiment.conditions.index(r["condition"]),
+                                experiment.regularizers.index(r["regularizer"]), r["seed"]))
+    return records, samples, missing
+
+
+def check_settings(experiment, overrides, conditions=None):
+    """The experiment's settings with ``overrides``; a ValueError names unknown settings or
+    ``conditions``."""
     unknown = sorted(set(overrides) - set(experiment.defaults))
     if unknown:
         raise ValueError(f"Unknown setting(s) {unknown} of {experiment.name!r}; its settings "
                          f"are {sorted(experiment.defaults)}.")
+    unknown = sorted(set(conditions or ()) - set(experiment.conditions))
+    if unknown:
+        raise ValueError(f"Unknown condition(s) {unknown} of {experiment.name!r}; its "
+                         f"conditions are {list(experiment.conditions)}.")
     return {**experiment.defaults, **overrides}
 
 

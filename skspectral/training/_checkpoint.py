@@ -291,12 +291,13 @@ def restore_training_state(net, found, continue_run=True):
     device, state = net.device, found.state
     try:
         restore_net(net, state["net"], device)
-    except ValueError as exc:
+        schedulers = restore_callbacks(net, state["callbacks"], device, found.path,
+                                       skip=TrainingCheckpoint)
+    except (ValueError, TypeError, KeyError, AttributeError, RuntimeError) as exc:
+        # Intact (the checksum held) and data, but not of this net: a file made by hand.
         raise CheckpointError(f"The checkpoint {found.path} cannot be resumed: {exc}. Delete "
                               "the folder (or pass another checkpoint_dir) to start afresh.") \
             from exc
-    schedulers = restore_callbacks(net, state["callbacks"], device, found.path,
-                                   skip=TrainingCheckpoint)
     checkpoint = next(cb for _, cb in net.callbacks_ if isinstance(cb, TrainingCheckpoint))
     checkpoint.latest_good_ = found.latest_good
     if continue_run:
@@ -404,7 +405,11 @@ class TrainingCheckpoint(Callback):
         return self
 
     def find(self):
-        """Check the folder (:func:`check_directory`) and read its newest good checkpoint.
+        """Check the folder and read its newest good checkpoint.
+
+        The folder must not be ``""`` or a file, is made if missing, must take a file from
+        this process, and (on POSIX) must not be writable by every user of the machine;
+        see docs/checkpoints.md.
 
         Returns
         -------
@@ -415,7 +420,7 @@ class TrainingCheckpoint(Callback):
         Raises
         ------
         ValueError
-            If the folder is unusable (see :func:`check_directory`).
+            If the folder is unusable (the message says why and how to fix it).
         CheckpointError
             If checkpoint files are there but none is good.
         """
@@ -432,6 +437,28 @@ class TrainingCheckpoint(Callback):
         trains its epoch after the checkpoint's, torch seeded with ``seed`` plus the epochs
         done as in an unbroken sequence of calls. With ``max_epochs=1`` the two cannot be
         told apart and both resume as ``fit``.
+
+        Parameters
+        ----------
+        net : SpectralNet
+            The initialized net this callback belongs to.
+        found : FoundCheckpoint or None
+            What :meth:`find` returned.
+        X : numpy.ndarray, torch.Tensor or torch.utils.data.Dataset
+            This call's training data, as the net takes it.
+        y : array-like or None
+            Its encoded targets.
+        epochs : int
+            The epochs the call asks for: ``max_epochs`` for ``fit``, 1 for ``partial_fit``.
+        max_epochs : int
+            The estimator's ``max_epochs``.
+        config : dict of str
+            ``{name: text}`` of what a checkpoint must share with this call (the
+            estimator's parameters as canonical texts).
+        seed : int
+            The run's seed.
+        estimator : str
+            The estimator's class name, for the header and messages.
 
         Returns
         -------

@@ -173,7 +173,7 @@ def restore_net(net, saved, device):
         elif "state_dict" in entry:
             try:
                 current.load_state_dict(from_data(entry["state_dict"], device))
-            except (RuntimeError, ValueError, KeyError, TypeError) as exc:
+            except (RuntimeError, ValueError, KeyError, TypeError, AttributeError) as exc:
                 raise ValueError(f"its {key} does not fit this configuration's ({exc})") from exc
             if "converged" in entry:
                 current.converged = bool(entry["converged"])
@@ -267,6 +267,9 @@ def check_payload(payload, epochs):
         isinstance(e, dict) and isinstance(e.get("class"), str)
         and ("error" in e or {"state", "schedulers"} <= set(e)) for e in callbacks.values()),
         "its callback states are malformed")
-    _require(isinstance(rng, dict) and isinstance(rng.get("torch"), torch.Tensor)
-             and isinstance(rng.get("numpy"), dict) and isinstance(rng.get("python"), list)
+    _require(all(isinstance(row, dict) for row in history), "its history rows are malformed")
+    numpy = rng.get("numpy") if isinstance(rng, dict) else None
+    _require(isinstance(numpy, dict) and isinstance(numpy.get("keys"), torch.Tensor)
+             and numpy["keys"].shape == (624,) and isinstance(rng.get("torch"), torch.Tensor)
+             and isinstance(rng.get("python"), list) and len(rng["python"]) == 3
              and isinstance(rng.get("device"), str), "its generator states are malformed")
