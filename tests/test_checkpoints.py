@@ -194,6 +194,19 @@ def test_a_resumed_resnet_fit_with_a_cosine_schedule_is_bit_identical(tmp_path):
     assert_identical(uninterrupted, resumed)
 
 
+@pytest.mark.slow  # fp16 autocast on the CPU: minutes
+def test_a_resumed_fp16_fit_keeps_its_loss_scale(tmp_path):
+    # The GradScaler is rebuilt and loads its state dict (scale, growth tracker).
+    X, y = images()
+    params = dict(precision="fp16", batch_size=8, max_epochs=3, burnin=1, update_every=2,
+                  random_state=0, device="cpu")
+    uninterrupted = SpectralResNetClassifier(**params).fit(X, y)
+    resumed = interrupt_and_resume(lambda **kw: SpectralResNetClassifier(**params, **kw),
+                                   (X, y), tmp_path, epoch=3, batch=2)
+    assert resumed.net_.scaler_.state_dict() == uninterrupted.net_.scaler_.state_dict()
+    assert_identical(uninterrupted, resumed)
+
+
 _KILLED_FIT = """
 import os, signal, sys
 import numpy as np, torch
