@@ -121,11 +121,11 @@ def _add_reproduce(sub):
     rep.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
-def run_reproduce(args, parser):
-    """Run ``skspectral reproduce`` from parsed arguments; print where the results are."""
-    from .experiments import get_experiment, print_models, reproduce
+def _overrides(args, parser, experiment):
+    """The settings the flags and ``--set`` give, checked by reproduce's own check of the
+    names, here, to show the usage before any work."""
+    from .experiments._runner import check_settings
 
-    experiment = get_experiment(args.experiment)
     overrides = {setting: getattr(args, setting) for setting, _ in _REPRODUCE_FLAGS.values()
                  if hasattr(args, setting)}
     for item in args.set:
@@ -136,10 +136,19 @@ def run_reproduce(args, parser):
             overrides[key] = _setting_value(value)
         except argparse.ArgumentTypeError as exc:
             parser.error(f"--set {key}: {exc}")
-    unknown = sorted(set(overrides) - set(experiment.defaults))
-    if unknown:
-        parser.error(f"{experiment.name} has no setting(s) {unknown}; its settings are "
-                     f"{sorted(experiment.defaults)}")
+    try:
+        check_settings(experiment, overrides)
+    except ValueError as exc:
+        parser.error(str(exc))
+    return overrides
+
+
+def run_reproduce(args, parser):
+    """Run ``skspectral reproduce`` from parsed arguments; print where the results are."""
+    from .experiments import get_experiment, print_models, reproduce
+
+    experiment = get_experiment(args.experiment)
+    overrides = _overrides(args, parser, experiment)
     conditions = None if args.only is None else args.only.split(",")
     if args.scheduler is not None and args.jobs is not None:
         parser.error("--jobs and --scheduler both say where units run: --jobs for processes "

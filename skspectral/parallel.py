@@ -271,18 +271,22 @@ def check_workers(client):
     return reports
 
 
-def connect(address, *, timeout=10.0, check=True):
+def connect(address, *, timeout=10.0, check=True, security=None):
     """A :class:`distributed.Client` of the scheduler at ``address``, its workers checked.
 
     Parameters
     ----------
     address : str
-        The scheduler's address (``"tcp://host:8786"``), or a cluster object
-        (``SLURMCluster``, ``LocalCUDACluster``, ...).
+        The scheduler's address (``"tcp://host:8786"``, ``"tls://host:8786"``), or a cluster
+        object (``SLURMCluster``, ``LocalCUDACluster``, ...).
     timeout : float, default=10.0
         Seconds to wait for the scheduler before giving up.
     check : bool, default=True
         Run :func:`check_workers` on the connected workers.
+    security : distributed.Security or None, default=None
+        TLS certificates for a ``tls://`` scheduler, passed to :class:`distributed.Client`;
+        None takes them from Dask's configuration (``distributed.comm.tls.*``), as Dask
+        does (docs/security.md).
 
     Returns
     -------
@@ -319,7 +323,7 @@ def connect(address, *, timeout=10.0, check=True):
     """
     distributed = dask_distributed()
     try:
-        client = distributed.Client(address, timeout=timeout)
+        client = distributed.Client(address, timeout=timeout, security=security)
     except (OSError, TimeoutError) as exc:
         raise ClusterError(f"Could not reach a Dask scheduler at {address!r} within "
                            f"{timeout:g} s ({type(exc).__name__}: {exc}). Check the address "

@@ -4,12 +4,16 @@ checkpoint of another configuration is refused, and ``skspectral reproduce`` res
 inside training."""
 
 import csv
+import hashlib
+import io
 import json
 import os
+import pickle
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 
 import numpy as np
 import pytest
@@ -78,7 +82,7 @@ class EpochCount(Callback):
 
 
 def header(path):
-    return json.loads(path.read_bytes().split(b"\n", 2)[1])
+    return json.loads(path.read_bytes().split(b"\n", 3)[2])
 
 
 def assert_identical(a, b):
@@ -187,6 +191,19 @@ def test_a_resumed_resnet_fit_with_a_cosine_schedule_is_bit_identical(tmp_path):
         lambda **kw: SpectralResNetClassifier(**params, checkpoint_every=2, **kw), (X, y),
         tmp_path, epoch=3, batch=2)
     assert resumed.history_[:, "event_lr"] == uninterrupted.history_[:, "event_lr"]
+    assert_identical(uninterrupted, resumed)
+
+
+@pytest.mark.slow  # fp16 autocast on the CPU: minutes
+def test_a_resumed_fp16_fit_keeps_its_loss_scale(tmp_path):
+    # The GradScaler is rebuilt and loads its state dict (scale, growth tracker).
+    X, y = images()
+    params = dict(precision="fp16", batch_size=8, max_epochs=3, burnin=1, update_every=2,
+                  random_state=0, device="cpu")
+    uninterrupted = SpectralResNetClassifier(**params).fit(X, y)
+    resumed = interrupt_and_resume(lambda **kw: SpectralResNetClassifier(**params, **kw),
+                                   (X, y), tmp_path, epoch=3, batch=2)
+    assert resumed.net_.scaler_.state_dict() == uninterrupted.net_.scaler_.state_dict()
     assert_identical(uninterrupted, resumed)
 
 
@@ -345,15 +362,15 @@ def test_without_a_good_checkpoint_fit_refuses_to_start_from_scratch(interrupted
 
 
 def test_an_incomplete_write_is_ignored(interrupted, tmp_path):
-    # A run killed while writing leaves latest.ckpt.tmp; the renamed files are whole.
+    # A run killed while writing leaves latest.ckpt.part; the renamed files are whole.
     directory = _copy(interrupted, tmp_path)
-    (directory / "latest.ckpt.tmp").write_bytes(b"SKSPECTRAL-CHECKPOINT 1\n{")
+    (directory / "latest.ckpt.part").write_bytes(b"SKSPECTRAL-CHECKPOINT 2\n{")
     X, y = mlp_data()
     resumed = SpectralMLPClassifier(**MLP, checkpoint_dir=directory).fit(X, y)
     assert_identical(interrupted[1], resumed)
     alone = tmp_path / "alone"
     alone.mkdir()
-    (alone / "latest.ckpt.tmp").write_bytes(b"SKSPECTRAL")
+    (alone / "latest.ckpt.part").write_bytes(b"SKSPECTRAL")
     with pytest.warns(UserWarning, match="only an incomplete checkpoint"):
         SpectralMLPClassifier(**{**MLP, "max_epochs": 2}, checkpoint_dir=alone).fit(X, y)
 
@@ -414,6 +431,214 @@ def test_random_state_none_resumes_with_the_interrupted_runs_seed(tmp_path):
                               callbacks=[("interrupt", Interrupt(2))]).fit(X, y)
     resumed = SpectralMLPClassifier(**params, checkpoint_dir=tmp_path).fit(X, y)
     assert resumed._seed == header(tmp_path / "latest.ckpt")["seed"]
+
+
+# ------------------------------------------------------------------ data, not code
+class Planted:
+    """Unpickling it creates ``marker`` (as ``os.system`` could do anything else)."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def _pickled(marker, archive):
+    """A payload whose unpickling runs code: a ``torch.save`` archive or a bare pickle."""
+    if not archive:
+        return pickle.dumps({"net": Planted(marker)}, protocol=2)
+    buffer = io.BytesIO()
+    torch.save({"net": Planted(marker), "callbacks": {}, "rng": {}}, buffer)
+    return buffer.getvalue()
+
+
+def forge(path, payload, **changes):
+    """Write ``path`` as an attacker who can write the folder would: a real checkpoint's
+    header (with ``changes``), ``payload``, and a SHA-256 that matches them."""
+    fields = {**header(path), **changes, "payload_bytes": len(payload)}
+    body = json.dumps({k: v for k, v in fields.items() if v is not None},
+                      sort_keys=True).encode() + b"\n" + payload
+    path.write_bytes(b"SKSPECTRAL-CHECKPOINT 2\n" + hashlib.sha256(body).hexdigest().encode()
+                     + b"\n" + body)
+
+
+@pytest.mark.parametrize("archive", [True, False], ids=["torch-archive", "bare-pickle"])
+def test_a_pickle_in_the_newest_checkpoint_runs_nothing_and_is_passed_over(
+        interrupted, tmp_path, archive):
+    directory, marker = _copy(interrupted, tmp_path), tmp_path / "ran"
+    forge(directory / "latest.ckpt", _pickled(marker, archive))
+    X, y = mlp_data()
+    with pytest.warns(UserWarning, match=r"latest\.ckpt is unusable: its payload is not "
+                                         r"checkpoint data \(torch\.load with "
+                                         r"weights_only=True refused it.*previous\.ckpt"):
+        resumed = SpectralMLPClassifier(**MLP, checkpoint_dir=directory).fit(X, y)
+    assert not marker.exists()
+    assert_identical(interrupted[1], resumed)
+
+
+def test_pickles_in_both_checkpoints_run_nothing_and_are_refused(interrupted, tmp_path):
+    directory, marker = _copy(interrupted, tmp_path), tmp_path / "ran"
+    for name in ("latest.ckpt", "previous.ckpt"):
+        forge(directory / name, _pickled(marker, archive=True))
+    X, y = mlp_data()
+    with pytest.raises(CheckpointError, match=r"latest\.ckpt is unusable: its payload is not "
+                                              r"checkpoint data.*previous\.ckpt is unusable: "
+                                              r"its payload is not checkpoint data"):
+        SpectralMLPClassifier(**MLP, checkpoint_dir=directory).fit(X, y)
+    assert not marker.exists()
+
+
+def test_partial_fit_runs_no_pickle_either(interrupted, tmp_path):
+    directory, marker = _copy(interrupted, tmp_path), tmp_path / "ran"
+    forge(directory / "latest.ckpt", _pickled(marker, archive=True))
+    X, y = mlp_data()
+    clf = SpectralMLPClassifier(**MLP, checkpoint_dir=directory)
+    with pytest.warns(UserWarning, match=r"latest\.ckpt is unusable: its payload is not "):
+        clf.partial_fit(X, y, classes=[0, 1])
+    assert clf.n_iter_ == 3  # previous.ckpt's 2 epochs and this call's
+    forge(directory / "previous.ckpt", _pickled(marker, archive=False))
+    forge(directory / "latest.ckpt", _pickled(marker, archive=False))
+    with pytest.raises(CheckpointError, match="weights_only=True refused it"):
+        SpectralMLPClassifier(**MLP, checkpoint_dir=directory).partial_fit(X, y, classes=[0, 1])
+    assert not marker.exists()
+
+
+def test_a_changed_header_is_caught_by_the_checksum(interrupted, tmp_path):
+    # The header is inside the checksum: 3 epochs made 5 would end the fit early.
+    directory = _copy(interrupted, tmp_path)
+    latest = directory / "latest.ckpt"
+    data = latest.read_bytes()
+    assert data.count(b'"epochs": 3') == 1
+    latest.write_bytes(data.replace(b'"epochs": 3', b'"epochs": 5'))
+    X, y = mlp_data()
+    with pytest.warns(UserWarning, match=r"latest\.ckpt is unusable: its contents do not "
+                                         r"match their SHA-256 checksum"):
+        resumed = SpectralMLPClassifier(**MLP, checkpoint_dir=directory).fit(X, y)
+    assert_identical(interrupted[1], resumed)
+
+
+@pytest.mark.parametrize(("changes", "message"), [
+    ({"epochs": "3"}, r"its header's epochs is a str, not a int"),
+    ({"epochs": True}, r"its header's epochs is a bool, not a int"),
+    ({"epochs": 0}, r"its header's epochs \(0\) is outside \[1, 2147483648\)"),
+    ({"seed": -1}, r"its header's seed \(-1\) is outside \[0, 2147483648\)"),
+    ({"seed": None}, r"its header has the fields \['config', 'data', 'device', 'epochs', "
+                     r"'estimator', 'payload_bytes'\], not \["),
+    ({"extra": 1}, r"its header has the fields \[.*'extra'"),
+    ({"config": {"gamma": 0.01}}, r"its header's config is not a mapping of texts"),
+    ({"device": "warp-drive"}, r"its header's device 'warp-drive' is no device"),
+    ({"epochs": 2}, r"its history does not hold the 2 epochs its header names"),
+])
+def test_a_header_out_of_its_types_or_ranges_counts_as_damage(interrupted, tmp_path, changes,
+                                                              message):
+    # Written with a matching checksum: the fields are checked on their own.
+    directory = _copy(interrupted, tmp_path)
+    latest = directory / "latest.ckpt"
+    payload = latest.read_bytes().split(b"\n", 3)[3]
+    forge(latest, payload, **changes)
+    X, y = mlp_data()
+    with pytest.warns(UserWarning, match=r"latest\.ckpt is unusable: " + message):
+        resumed = SpectralMLPClassifier(**MLP, checkpoint_dir=directory).fit(X, y)
+    assert_identical(interrupted[1], resumed)
+
+
+def test_checkpoints_of_the_pickled_format_are_refused_unread(interrupted, tmp_path):
+    directory, marker = _copy(interrupted, tmp_path), tmp_path / "ran"
+    for name in ("latest.ckpt", "previous.ckpt"):  # as skspectral 0.2.0's first versions wrote
+        head = json.dumps({**header(directory / name), "payload_sha256": "0" * 64})
+        (directory / name).write_bytes(b"SKSPECTRAL-CHECKPOINT 1\n" + head.encode() + b"\n"
+                                       + _pickled(marker, archive=True))
+    X, y = mlp_data()
+    with pytest.raises(CheckpointError, match=r"latest\.ckpt is unusable: it has the format of "
+                                              r"skspectral 0\.2\.0's development versions "
+                                              r"\(format 1, a pickle of Python objects\), which "
+                                              r"this version does not load.*previous\.ckpt"):
+        SpectralMLPClassifier(**MLP, checkpoint_dir=directory).fit(X, y)
+    assert not marker.exists()
+
+
+def test_data_that_does_not_fit_the_network_is_refused(interrupted, tmp_path):
+    # Well-formed data with a matching checksum, made by hand: the state dict of another net.
+    directory = _copy(interrupted, tmp_path)
+    latest = directory / "latest.ckpt"
+    state = torch.load(io.BytesIO(latest.read_bytes().split(b"\n", 3)[3]), weights_only=True)
+    state["net"]["module_"]["state_dict"].popitem()
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    forge(latest, buffer.getvalue())
+    X, y = mlp_data()
+    with pytest.raises(CheckpointError, match=r"latest\.ckpt cannot be resumed: its module_ "
+                                              r"does not fit this configuration's"):
+        SpectralMLPClassifier(**MLP, checkpoint_dir=directory).fit(X, y)
+
+
+class Holder(Callback):
+    """A callback whose state is not data (a lock)."""
+
+    def initialize(self):
+        self.lock_ = threading.Lock()
+        return self
+
+
+def test_a_callback_state_that_is_not_data_starts_afresh_with_a_warning(tmp_path):
+    X, y = mlp_data()
+    params = {**MLP, "max_epochs": 2}
+    SpectralMLPClassifier(**params, checkpoint_dir=tmp_path,
+                          callbacks=[("holder", Holder())]).partial_fit(X, y, classes=[0, 1])
+    with pytest.warns(UserWarning, match=r"callback 'holder' could not be saved in .*"
+                                         r"callback 'holder''s lock_ is a _thread\.lock, which "
+                                         r"is not plain data\): it starts afresh"):
+        SpectralMLPClassifier(**params, checkpoint_dir=tmp_path,
+                              callbacks=[("holder", Holder())]).fit(X, y)
+
+
+# ------------------------------------------------------------------ the folder
+def _no_epoch(make_dir, tmp_path):
+    """The fit with ``checkpoint_dir=make_dir(tmp_path)``'s error, and that no epoch ran."""
+    count = EpochCount()
+    X, y = mlp_data()
+    with pytest.raises(ValueError) as exc:
+        SpectralMLPClassifier(**MLP, checkpoint_dir=make_dir(tmp_path),
+                              callbacks=[("count", count)]).fit(X, y)
+    assert not hasattr(count, "epochs_")  # refused before the net was even built
+    return str(exc.value)
+
+
+def _a_file(tmp_path):
+    (tmp_path / "notes.txt").write_text("")
+    return tmp_path / "notes.txt"
+
+
+def test_an_unusable_checkpoint_folder_is_refused_before_the_first_epoch(tmp_path):
+    assert "checkpoint_dir='' names no folder" in _no_epoch(lambda _: "", tmp_path)
+    assert "notes.txt' is a file, not a folder" in _no_epoch(_a_file, tmp_path)
+    message = _no_epoch(lambda p: p / "notes.txt" / "checkpoints", tmp_path)
+    assert "notes.txt/checkpoints' cannot be written" in message
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0,
+                    reason="POSIX permissions, which bind a user other than root")
+def test_a_folder_without_write_permission_is_refused_before_the_first_epoch(tmp_path):
+    folder = tmp_path / "read-only"
+    folder.mkdir(mode=0o500)
+    try:
+        assert "read-only' cannot be written" in _no_epoch(lambda _: folder, tmp_path)
+    finally:
+        folder.chmod(0o700)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permissions")
+def test_a_folder_every_user_can_write_is_refused_with_the_fix(tmp_path):
+    folder = tmp_path / "shared"
+    folder.mkdir()
+    folder.chmod(0o1777)  # the sticky bit does not keep others from planting a first file
+    message = _no_epoch(lambda _: folder, tmp_path)
+    assert "is writable by every user of this machine (permissions drwxrwxrwt)" in message
+    assert f"chmod o-w {folder}" in message
+    folder.chmod(0o775)  # a group of one's colleagues is the user's to choose
+    X, y = mlp_data()
+    SpectralMLPClassifier(**{**MLP, "max_epochs": 2}, checkpoint_dir=folder).fit(X, y)
 
 
 # ------------------------------------------------------------------ skspectral reproduce

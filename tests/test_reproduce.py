@@ -196,7 +196,8 @@ def test_parallel_units_give_the_results_of_serial_ones(tmp_path):
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["xor", "--out", "o", "--train-samples", "5"], "xor has no setting(s) ['train_samples']"),
+    (["xor", "--out", "o", "--train-samples", "5"],
+     "Unknown setting(s) ['train_samples'] of 'xor'"),
     (["xor", "--out", "o", "--set", "epochs"], "--set expects KEY=VALUE, got 'epochs'"),
     (["xor", "--out", "o", "--set", "epochs=many"], "--set epochs: expected a number or "
                                                    "'none', got 'many'"),

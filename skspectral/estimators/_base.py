@@ -484,21 +484,25 @@ class SpectralEstimatorBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         )
 
     @worker_thread_limits()  # Dask tasks: torch/BLAS threads of the task
-    def _train(self, X, y_encoded, epochs):
+    def _train(self, X, y_encoded, epochs, found=None):
         """Train ``epochs`` more epochs on ``X`` (and encoded targets, None for none).
 
-        With ``checkpoint_dir``, a net :meth:`_start` has just built first takes the state of
-        the folder's checkpoint, if there is one (:meth:`_resume`), and checkpoints are
-        written as it trains.
+        With ``checkpoint_dir``, the net's :class:`~skspectral.training.TrainingCheckpoint`
+        prepares the call: a net :meth:`_start` has just built first takes the state of the
+        checkpoint ``found`` then (the configuration checked), and checkpoints are written
+        as it trains.
         """
-        found = self.__dict__.pop("_checkpoint_found", None)
         # The module, penalty and callbacks are built from the values _check_params checked.
         with _seeded(self._seed + len(self.net_.history or ()), self.device_), \
                 nested_validation_skipped():
             if not self.net_.initialized_:
                 self.net_.initialize()
-            if self.checkpoint_dir is not None:
-                epochs = self._resume(found, X, y_encoded, epochs)
+            checkpoint = dict(self.net_.callbacks_).get("training_checkpoint")
+            if checkpoint is not None:
+                epochs = checkpoint.prepare(
+                    self.net_, found, X, y_encoded, epochs, max_epochs=self.max_epochs,
+                    config=self._checkpoint_config(), seed=self._seed,
+                    estimator=type(self).__name__)
             with progress(self.net_, epochs, type(self).__name__):
                 # A resumed net trains even 0 epochs: its callbacks' on_train_begin and
                 # on_train_end run, as after any training.
@@ -514,62 +518,6 @@ class SpectralEstimatorBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
             lambda m, xb: m.features(xb).flatten(1), first).shape[1])
         return self
 
-    def _resume(self, found, X, y_encoded, epochs):
-        """Set up this call's checkpoints; resume from ``found``; return the epochs to train.
-
-        ``found`` (read by :meth:`_start`) must belong to this configuration: every
-        parameter that changes what training computes, the fitted attributes the data set
-        (``classes_``, ...), the number of data-parallel processes and, for ``fit``, the
-        training data. ``fit`` (the call that asks for ``max_epochs``) then trains what
-        remains of them; ``partial_fit`` (one epoch, on data that may change from call to
-        call) trains its epoch after the checkpoint's. With ``max_epochs=1`` the two calls
-        cannot be told apart and both resume as ``fit``.
-        """
-        from ..training._checkpoint import (
-            TrainingCheckpoint,
-            config_differences,
-            data_fingerprint,
-            restore_training_state,
-        )
-
-        checkpoint = next((cb for _, cb in self.net_.callbacks_
-                           if isinstance(cb, TrainingCheckpoint)), None)
-        if checkpoint is None:  # checkpoint_dir was set after this net was built
-            return epochs
-        checkpoint.directory, checkpoint.every = self.checkpoint_dir, self.checkpoint_every
-        config, data = self._checkpoint_config(), data_fingerprint(X, y_encoded)
-        checkpoint.header_ = {"config": config, "data": data, "seed": self._seed,
-                              "device": str(self.device_), "estimator": type(self).__name__}
-        done = len(self.net_.history or ())
-        if found is not None:
-            whole_fit = epochs == self.max_epochs
-            differences = config_differences(found.header["config"], config)
-            if whole_fit:
-                differences += [(f"training data ({name})", saved, now) for name, saved, now
-                                in config_differences(found.header["data"], data)]
-            if differences:
-                listed = "; ".join(f"{name}: {saved} in the checkpoint, {now} now"
-                                   for name, saved, now in differences)
-                raise ValueError(
-                    f"{found.path} is a checkpoint of another configuration of "
-                    f"{type(self).__name__}; it differs in {[d[0] for d in differences]} "
-                    f"({listed}). Fit with the checkpoint's values to resume, or pass another "
-                    "checkpoint_dir (or delete this one) to start afresh.")
-            if whole_fit and found.header["epochs"] > self.max_epochs:
-                raise ValueError(
-                    f"{found.path} holds {found.header['epochs']} epochs, more than "
-                    f"max_epochs={self.max_epochs} (partial_fit trained past it): fit cannot "
-                    "end where an uninterrupted fit ends. Pass another checkpoint_dir.")
-            # fit continues its interrupted run, generators and all; partial_fit starts its
-            # call from the checkpoint as it would from the net's state in memory.
-            done = restore_training_state(self.net_, found, continue_run=whole_fit)
-            if whole_fit:
-                epochs = self.max_epochs - done
-            else:
-                torch.manual_seed(self._seed + done)  # as _seeded seeds an unbroken call
-        checkpoint.stop_at_ = done + epochs
-        return epochs
-
     def _checkpoint_config(self):
         """``{name: text}`` of what a checkpoint must share with the call resuming from it.
 
@@ -580,7 +528,7 @@ class SpectralEstimatorBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         state of the checkpoint's callback of the same name), the inference loader's
         settings and the training loader's memory settings.
         """
-        from ..training._checkpoint import describe
+        from ..training._fingerprint import describe
 
         ignored = {"verbose", "device", "checkpoint_dir", "checkpoint_every", "callbacks",
                    "callbacks__print_log"}
@@ -625,23 +573,25 @@ class SpectralEstimatorBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
                 for name in resolve_scope(module, "all")}
 
     def _start(self, scope, optimizer):
-        """Resolve the device and the seed, and build a fresh net.
+        """Resolve the device and the seed, and build a fresh net; return the checkpoint found.
 
-        With ``checkpoint_dir``, the folder's newest good checkpoint is read and verified
-        here (a damaged one falls back to the one before it, with a warning, or raises
-        :class:`~skspectral.training.CheckpointError`); its seed is the run's, and
-        :meth:`_train` resumes from it. The net gets a
-        :class:`~skspectral.training.TrainingCheckpoint` as its last callback.
+        With ``checkpoint_dir``, the net gets a
+        :class:`~skspectral.training.TrainingCheckpoint` as its last callback, which checks
+        the folder and reads its newest good checkpoint here, before the first epoch (a
+        damaged one falls back to the one before it, with a warning, or raises
+        :class:`~skspectral.training.CheckpointError`); its seed is the run's. What it
+        found (None for nothing) goes to :meth:`_train`.
         """
-        from ..training._checkpoint import TrainingCheckpoint, find_checkpoint
+        from ..training import TrainingCheckpoint
 
         self.device_ = resolve_device(self.device)
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-        found = None
+        checkpoint = found = None
         if self.checkpoint_dir is not None:
-            found = find_checkpoint(self.checkpoint_dir)
+            checkpoint = TrainingCheckpoint(self.checkpoint_dir, self.checkpoint_every)
+            found = checkpoint.find()
             if found is not None:  # the interrupted run's seed, random_state=None included
-                seed = int(found.header["seed"])
+                seed = found.header["seed"]
         if self.distributed:
             check_process_group(type(self).__name__)
             if self.device_ == "cuda":  # this process's current GPU, set by the launcher
@@ -649,13 +599,12 @@ class SpectralEstimatorBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
             seed = broadcast_object(seed)  # one seed for all ranks (random_state=None too)
         self._seed = seed
         self.net_ = self._build_net(self.n_features_in_, scope, optimizer, self.device_)
-        if self.checkpoint_dir is not None:
+        if checkpoint is not None:
             # Last (skorch's PrintLog aside): it saves the epoch after every other callback
             # has recorded it, and on resuming resets what their on_train_begin resets.
-            self.net_.callbacks = [*(self.net_.callbacks or []), ("training_checkpoint",
-                                   TrainingCheckpoint(self.checkpoint_dir,
-                                                      self.checkpoint_every))]
-        self._checkpoint_found = found
+            self.net_.callbacks = [*(self.net_.callbacks or []),
+                                   ("training_checkpoint", checkpoint)]
+        return found
 
     # ----------------------------------------------------------------- inference
     @worker_thread_limits()

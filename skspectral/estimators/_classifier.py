@@ -120,8 +120,8 @@ class SpectralClassifierBase(ClassifierMixin, SpectralEstimatorBase):
         """
         scope, optimizer = self._check_params()
         data, y_encoded = self._training_data(X, y, reset=True)
-        self._start(scope, optimizer)
-        return self._train(data, y_encoded, self.max_epochs)
+        found = self._start(scope, optimizer)
+        return self._train(data, y_encoded, self.max_epochs, found)
 
     def partial_fit(self, X, y=None, classes=None):
         """Train for one epoch, continuing from the current state.
@@ -154,9 +154,8 @@ class SpectralClassifierBase(ClassifierMixin, SpectralEstimatorBase):
         first = not hasattr(self, "net_")
         scope, optimizer = self._check_params()
         data, y_encoded = self._training_data(X, y, reset=first, classes=classes)
-        if first:
-            self._start(scope, optimizer)
-        return self._train(data, y_encoded, 1)
+        found = self._start(scope, optimizer) if first else None
+        return self._train(data, y_encoded, 1, found)
 
     def _logits(self, X):
         check_is_fitted(self)

@@ -89,7 +89,9 @@ class FineTuningMixin:
         if isinstance(weights, str) and not os.path.isfile(weights):
             weights = self._weights_enum(weights)
         if isinstance(weights, torchvision.models.WeightsEnum):
-            return weights.get_state_dict(progress=False)
+            # Data only (never unpickled code), and the download checked against the hash
+            # torchvision writes into the file's name.
+            return weights.get_state_dict(progress=False, check_hash=True, weights_only=True)
         return weights
 
     def _net_params(self):

@@ -357,8 +357,8 @@ class SpectralBarlowTwins(ImageInputMixin, SpectralEstimatorBase):
         """
         scope, optimizer = self._check_params()
         X = self._validate_images(X, reset=True)
-        self._start(scope, optimizer)
-        return self._train(X, None, self.max_epochs)
+        found = self._start(scope, optimizer)
+        return self._train(X, None, self.max_epochs, found)
 
     def partial_fit(self, X, y=None):
         """Train for one epoch, continuing from the current state (schedule included).
@@ -380,6 +380,5 @@ class SpectralBarlowTwins(ImageInputMixin, SpectralEstimatorBase):
         first = not hasattr(self, "net_")
         scope, optimizer = self._check_params()
         X = self._validate_images(X, reset=first)
-        if first:
-            self._start(scope, optimizer)
-        return self._train(X, None, 1)
+        found = self._start(scope, optimizer) if first else None
+        return self._train(X, None, 1, found)

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._files import differences, write_atomic
 from .._params import constraints, validate
 from .._threads import thread_limits
 from ._registry import get_experiment
@@ -34,21 +35,12 @@ _SAMPLE_FIELDS = ("condition", "regularizer", "seed", "readout", "sample", "labe
                   "queries")
 
 
-def _write_atomic(path, write):
-    # Write beside the target, then rename: an interrupted run never leaves half a file
-    # that a resumed run would take for a finished unit.
-    tmp = path.with_name(path.name + ".part")
-    with open(tmp, "w", newline="") as f:
-        write(f)
-    os.replace(tmp, path)
-
-
 def _write_rows(path, rows, fields=_SAMPLE_FIELDS):
     def write(f):
         writer = csv.DictWriter(f, fieldnames=fields, extrasaction="raise")
         writer.writeheader()
         writer.writerows(rows)
-    _write_atomic(path, write)
+    write_atomic(path, write)
 
 
 def _read_rows(path):
@@ -79,7 +71,7 @@ def _write_unit(out, unit, records, samples):
     """Write a finished unit's rows, then its records (their presence marks it done), and
     remove its checkpoints."""
     _write_rows(out / "units" / f"{unit.id}.csv", samples)
-    _write_atomic(out / "units" / f"{unit.id}.json",
+    write_atomic(out / "units" / f"{unit.id}.json",
                   lambda f: json.dump(records, f, indent=1, default=_json_default))
     shutil.rmtree(out / "checkpoints" / unit.id, ignore_errors=True)
 
@@ -122,13 +114,37 @@ def _execute_on_worker(experiment, unit, settings, out, marker):
     return dict(records=records, samples=samples, files=files, version=__version__)
 
 
+def _dask_result(future, unit, client):
+    """What the Dask task of ``unit`` returned, from a worker of this skspectral version."""
+    from .._threads import dask_distributed
+    from .._version import __version__
+    from ..parallel import ClusterError, check_workers
+
+    try:
+        result = future.result()
+    except dask_distributed().KilledWorker as exc:
+        raise ClusterError(
+            f"Unit {unit.id} was running on every worker that died while running it ({exc}); "
+            "out of memory? Finished units are kept: run the same command again to "
+            "continue.") from exc
+    except ImportError as exc:
+        if "skspectral" in str(exc):  # a worker joined without skspectral
+            check_workers(client)  # names it
+        raise
+    if result["version"] != __version__:
+        raise ClusterError(
+            f"Unit {unit.id} was computed by a Dask worker with skspectral "
+            f"{result['version']}, not this {__version__}; it is not written. Install the "
+            "same version on every worker.")
+    return result
+
+
 def _run_on_dask(experiment, todo, settings, out, scheduler, timeout, bar, done):
     """Run ``todo`` as Dask tasks of ``scheduler``; write each unit's files as it returns."""
     from uuid import uuid4
 
     from .._threads import dask_distributed
-    from .._version import __version__
-    from ..parallel import ClusterError, check_workers, open_client
+    from ..parallel import open_client
 
     distributed = dask_distributed()
     marker = out / "checkpoints" / f".client-{uuid4().hex}"
@@ -143,28 +159,11 @@ def _run_on_dask(experiment, todo, settings, out, scheduler, timeout, bar, done)
             try:
                 for future in distributed.as_completed(futures):
                     unit = futures[future]
-                    try:
-                        result = future.result()
-                    except distributed.KilledWorker as exc:
-                        raise ClusterError(
-                            f"Unit {unit.id} was running on every worker that died while "
-                            f"running it ({exc}); out of memory? Finished units are kept: "
-                            "run the same command again to continue.") from exc
-                    except ImportError as exc:
-                        if "skspectral" in str(exc):  # a worker joined without skspectral
-                            check_workers(client)  # names it
-                        raise
-                    if result["version"] != __version__:
-                        raise ClusterError(
-                            f"Unit {unit.id} was computed by a Dask worker with skspectral "
-                            f"{result['version']}, not this {__version__}; it is not "
-                            "written. Install the same version on every worker.")
+                    result = _dask_result(future, unit, client)
                     for name, content in result["files"].items():
                         path = out / "store" / name
                         path.parent.mkdir(parents=True, exist_ok=True)
-                        part = path.with_name(path.name + ".part")
-                        part.write_bytes(content)
-                        os.replace(part, path)
+                        write_atomic(path, content)
                     _write_unit(out, unit, result["records"], result["samples"])
                     done.append(unit)
                     bar.set_postfix_str(unit.id)
@@ -345,8 +344,8 @@ def _check_settings(out, header):
     if path.exists():
         previous = json.loads(path.read_text())
         if previous != header:
-            changed = sorted(k for k in set(previous["settings"]) | set(header["settings"])
-                             if previous["settings"].get(k) != header["settings"].get(k))
+            changed = [name for name, _, _ in differences(previous["settings"],
+                                                          header["settings"])]
             if previous["experiment"] != header["experiment"]:
                 changed = ["experiment"]
             raise ValueError(
@@ -355,7 +354,7 @@ def _check_settings(out, header):
                 "resume with the same settings, or choose another --out.")
     else:
         out.mkdir(parents=True, exist_ok=True)
-        _write_atomic(path, lambda f: json.dump(header, f, indent=1))
+        write_atomic(path, lambda f: json.dump(header, f, indent=1))
 
 
 def reproduce(experiment, out, seeds=10, jobs=1, device="auto", conditions=None,
@@ -441,12 +440,7 @@ def reproduce(experiment, out, seeds=10, jobs=1, device="auto", conditions=None,
         raise ValueError(f"jobs={jobs} and scheduler={scheduler!r} both say where units run: "
                          "pass one (jobs: processes of this machine; scheduler: a Dask "
                          "cluster).")
-    settings = _settings(experiment, overrides or {})
-    if conditions is not None:
-        unknown = sorted(set(conditions) - set(experiment.conditions))
-        if unknown:
-            raise ValueError(f"Unknown condition(s) {unknown} of {experiment.name!r}; its "
-                             f"conditions are {list(experiment.conditions)}.")
+    settings = check_settings(experiment, overrides or {}, conditions)
     out = Path(out)
     # Where it runs and reads from is not part of a unit's identity: units finished on a
     # GPU and on a CPU mix.
@@ -459,16 +453,7 @@ def reproduce(experiment, out, seeds=10, jobs=1, device="auto", conditions=None,
     with contextlib.suppress(OSError):  # empty once every unit run has finished
         (out / "checkpoints").rmdir()
 
-    # In the experiment's order (seed-major), whatever order the units finished in.
-    finished = [path for u in experiment.units(seeds)
-                if (path := out / "units" / f"{u.id}.json").exists()]
-    records = [r for path in finished for r in json.loads(path.read_text())]
-    samples = [row for path in finished for row in _read_rows(path.with_suffix(".csv"))]
-    _write_rows(out / "samples.csv", samples)
-    missing = [u.id for u in experiment.units(seeds)
-               if not (out / "units" / f"{u.id}.json").exists()]
-    records.sort(key=lambda r: (experiment.conditions.index(r["condition"]),
-                                experiment.regularizers.index(r["regularizer"]), r["seed"]))
+    records, samples, missing = _finished(experiment, seeds, out)
     try:
         figures = experiment.figures(records, samples, settings, out, out / "store")
     except ImportError as exc:  # the results stand without pictures; a rerun draws them
@@ -480,16 +465,37 @@ def reproduce(experiment, out, seeds=10, jobs=1, device="auto", conditions=None,
                    models=summarize(records), records=records, missing_units=missing,
                    figures=[str(Path(p).name) for p in figures],
                    seconds=round(time.perf_counter() - started, 1))
-    _write_atomic(out / "summary.json",
+    write_atomic(out / "summary.json",
                   lambda f: json.dump(summary, f, indent=1, default=_json_default))
     return summary
 
 
-def _settings(experiment, overrides):
+def _finished(experiment, seeds, out):
+    """``(records, samples, missing unit ids)`` of the units in ``out``; writes samples.csv."""
+    # In the experiment's order (seed-major), whatever order the units finished in.
+    finished = [path for u in experiment.units(seeds)
+                if (path := out / "units" / f"{u.id}.json").exists()]
+    records = [r for path in finished for r in json.loads(path.read_text())]
+    samples = [row for path in finished for row in _read_rows(path.with_suffix(".csv"))]
+    _write_rows(out / "samples.csv", samples)
+    missing = [u.id for u in experiment.units(seeds)
+               if not (out / "units" / f"{u.id}.json").exists()]
+    records.sort(key=lambda r: (experiment.conditions.index(r["condition"]),
+                                experiment.regularizers.index(r["regularizer"]), r["seed"]))
+    return records, samples, missing
+
+
+def check_settings(experiment, overrides, conditions=None):
+    """The experiment's settings with ``overrides``; a ValueError names unknown settings or
+    ``conditions``."""
     unknown = sorted(set(overrides) - set(experiment.defaults))
     if unknown:
         raise ValueError(f"Unknown setting(s) {unknown} of {experiment.name!r}; its settings "
                          f"are {sorted(experiment.defaults)}.")
+    unknown = sorted(set(conditions or ()) - set(experiment.conditions))
+    if unknown:
+        raise ValueError(f"Unknown condition(s) {unknown} of {experiment.name!r}; its "
+                         f"conditions are {list(experiment.conditions)}.")
     return {**experiment.defaults, **overrides}
 
 

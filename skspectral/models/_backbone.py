@@ -1,5 +1,6 @@
 """What every ``features``/``head`` model shares: freezing Φ, loading a pretrained Φ."""
 
+import pickle
 from collections import OrderedDict
 
 import torch
@@ -143,6 +144,14 @@ def load_backbone_state(module, state, hint):
 
 
 def read_state(weights):
-    """A state dict, or the path of one saved with ``torch.save`` (read on the CPU)."""
-    return weights if isinstance(weights, dict) else torch.load(weights, map_location="cpu",
-                                                                weights_only=True)
+    """A state dict, or the path of one saved with ``torch.save`` (read on the CPU as data
+    only: ``weights_only=True`` refuses a file that would run code when unpickled)."""
+    if isinstance(weights, dict):
+        return weights
+    try:
+        return torch.load(weights, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError) as exc:
+        first = (str(exc).strip().splitlines() or [""])[0]
+        raise ValueError(f"pretrained_weights {str(weights)!r} is not a state dict saved with "
+                         f"torch.save: torch.load with weights_only=True refused it "
+                         f"({type(exc).__name__}: {first}).") from exc

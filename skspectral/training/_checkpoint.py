@@ -1,66 +1,62 @@
-"""Resumable training: the whole training state in one checked file, written atomically.
+"""Resumable training: the whole training state as data in one checked file, written atomically.
 
-A checkpoint is one file: a magic line, a one-line JSON header (the configuration it belongs
-to, the number of epochs done, the seed, the payload's size and SHA-256) and the payload, a
-``torch.save`` archive of
+A checkpoint is one file: a magic line (``SKSPECTRAL-CHECKPOINT 2``), the SHA-256 of the
+rest of the file, a one-line JSON header (the configuration it belongs to, the number of
+epochs done, the seed, the payload's size) and the payload, a ``torch.save`` archive of
+state dicts, tensors and plain Python values (:mod:`._state`), read back with
+``torch.load(weights_only=True)``: a checkpoint file cannot run code when it is loaded. The
+module, optimizer, penalty and callbacks are rebuilt from the estimator's configuration and
+take their saved state.
 
-- the net's fitted attributes (``module_``, ``optimizer_``, ``criterion_``, ``penalty_`` with
-  its power-iteration vectors, ``scaler_``, ``history_``, ...), saved together so the
-  optimizer still holds the module's very parameters when loaded;
-- every callback's state (its attributes ending in ``_``: the penalty schedule's position,
-  best scores, L2-SP's reference weights, ...), each saved on its own, so that a callback
-  that cannot be saved or loaded does not take the rest with it; a learning-rate scheduler
-  held by a callback is saved as its ``state_dict``;
-- the random number generators' states at the end of the epoch (torch's CPU generator, the
-  training GPU's, NumPy's and Python's global ones).
-
-:class:`TrainingCheckpoint` (a skorch callback) writes it; :func:`find_checkpoint` reads the
-newest good one, :func:`restore_training_state` puts it into a freshly built net. See
-docs/checkpoints.md.
+:class:`TrainingCheckpoint` (a skorch callback) writes it, finds the newest good one of its
+folder and resumes a run from it. See docs/checkpoints.md.
 """
 
 import hashlib
 import io
 import json
-import numbers
 import os
-import random
-import re
-import types
+import stat
+import tempfile
 import warnings
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 from skorch.callbacks import Callback
 
 from .._collectives import world
+from .._files import PARTIAL_SUFFIX, differences, write_atomic
+from ._fingerprint import data_fingerprint
+from ._state import NotData, capture, check_payload, restore_callbacks, restore_net, set_rng_state
 
-__all__ = ["CHECKPOINT_FILES", "CheckpointError", "TrainingCheckpoint", "describe",
-           "data_fingerprint", "config_differences", "find_checkpoint", "restore_training_state"]
+__all__ = ["CHECKPOINT_FILES", "CheckpointError", "TrainingCheckpoint", "check_directory",
+           "find_checkpoint", "restore_training_state", "write_checkpoint"]
 
-_MAGIC = b"SKSPECTRAL-CHECKPOINT 1\n"
+_MAGIC = b"SKSPECTRAL-CHECKPOINT 2\n"
+
+#: The first line of the checkpoints of skspectral 0.2.0's development versions, whose
+#: payload was a pickle of whole Python objects.
+_PICKLED_MAGIC = b"SKSPECTRAL-CHECKPOINT 1\n"
 
 #: The two files of a checkpoint folder: the newest checkpoint and the one before it.
 CHECKPOINT_FILES = ("latest.ckpt", "previous.ckpt")
 
-#: Fitted attributes of a net that a freshly initialized net rebuilds identically (and some
-#: hold bound methods of the net that wrote them): never taken from a checkpoint.
-_NET_REBUILT = {"callbacks_", "virtual_params_", "init_context_", "prefixes_",
-                "cuda_dependent_attributes_", "initialized_"}
+#: Every header field and its type (``bool`` is not an ``int`` here).
+_HEADER = {"config": dict, "data": dict, "device": str, "epochs": int, "estimator": str,
+           "payload_bytes": int, "seed": int}
 
-#: Rows of an array hashed for its fingerprint (evenly spaced, first and last included).
-_FINGERPRINT_ROWS = 4096
+#: The ranges ``[low, high)`` of a header's numbers: a checkpoint is written at the end of
+#: an epoch, and seeds are drawn below 2**31.
+_RANGES = {"epochs": (1, 2**31), "seed": (0, 2**31)}
 
 
 class CheckpointError(RuntimeError):
     """A checkpoint folder holds checkpoints, but none that can be resumed from.
 
     Raised by an estimator's ``fit`` with ``checkpoint_dir`` when every checkpoint there is
-    damaged (the message names each file and what failed); delete the folder or pass
-    another to start afresh.
+    damaged, is not checkpoint data, or has an older format (the message names each file and
+    what failed); delete the folder or pass another to start afresh.
 
     Examples
     --------
@@ -74,236 +70,119 @@ class _Corrupt(Exception):
     """One checkpoint file failed verification (the message says how)."""
 
 
-# ----------------------------------------------------------------------- configuration
-def _digest(chunks):
-    h = hashlib.sha256()
-    for chunk in chunks:
-        h.update(chunk)
-    return h.hexdigest()[:16]
-
-
-def _tensor_bytes(t):
-    t = t.detach().cpu().contiguous().reshape(-1)
-    return t.view(torch.uint8).numpy().tobytes() if t.numel() else b""
-
-
-def _state_digest(state_dict):
-    return _digest(chunk for name, t in sorted(state_dict.items())
-                   for chunk in (name.encode(), str(t.dtype).encode(),
-                                 str(tuple(t.shape)).encode(), _tensor_bytes(t)))
-
-
-def describe(value):
-    """A canonical, comparable text of a parameter value (the checkpoint's record of it).
-
-    Numbers keep their kind (``1`` and ``1.0`` differ: ``burnin=1`` is an epoch,
-    ``burnin=1.0`` all of them); tuples and lists read alike; classes and functions are named
-    by module and qualified name; arrays, tensors, modules and fitted estimators by their
-    contents' SHA-256 (so pretrained weights are compared by value); anything else by its
-    ``repr`` without memory addresses.
-
-    Parameters
-    ----------
-    value : object
-
-    Returns
-    -------
-    str
-    """
-    if value is None or isinstance(value, (bool, str)):
-        return repr(value)
-    if isinstance(value, numbers.Integral):
-        return repr(int(value))
-    if isinstance(value, numbers.Real):
-        return repr(float(value))
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(describe(v) for v in value) + "]"
-    if isinstance(value, dict):
-        items = sorted((str(k), describe(v)) for k, v in value.items())
-        if items and all(isinstance(v, torch.Tensor) for v in value.values()):
-            return f"state dict sha256:{_state_digest(value)}"
-        return "{" + ", ".join(f"{k}: {v}" for k, v in items) + "}"
-    if isinstance(value, torch.Tensor):
-        return f"tensor{tuple(value.shape)} {value.dtype} sha256:{_digest([_tensor_bytes(value)])}"
-    if isinstance(value, np.ndarray):
-        return (f"array{value.shape} {value.dtype} "
-                f"sha256:{_digest([np.ascontiguousarray(value).tobytes()])}")
-    if isinstance(value, (type, types.FunctionType, types.BuiltinFunctionType)):
-        return f"{value.__module__}.{value.__qualname__}"
-    if isinstance(value, (np.random.RandomState, np.random.Generator)):
-        return f"a {type(value).__name__} instance"
-    if isinstance(value, torch.nn.Module):
-        return f"{_plain_repr(value)} sha256:{_state_digest(value.state_dict())}"
-    module = getattr(value, "__dict__", {}).get("net_")  # a fitted skspectral estimator
-    if module is not None and hasattr(module, "module_"):
-        return (f"fitted {type(value).__name__} "
-                f"sha256:{_state_digest(module.module_.state_dict())}")
-    if hasattr(value, "get_params") and not isinstance(value, type):
-        params = value.get_params(deep=False)
-        return f"{type(value).__qualname__}({describe(params)[1:-1]})"
-    return _plain_repr(value)
-
-
-def _plain_repr(value):
-    return re.sub(r" at 0x[0-9a-fA-F]+", "", repr(value))
-
-
-def data_fingerprint(X, y=None):
-    """What identifies the training data cheaply: shape, dtype and a hash of some rows.
-
-    Arrays: their shape and dtype, and the SHA-256 of up to 4096 evenly spaced rows (first
-    and last included) and of all of ``y``. A Dataset: its class, length, and its first and
-    last items (and its label codes where it holds them), read with the random generators
-    seeded alike and put back afterwards: random transforms give the same items every time,
-    and training draws what it draws without checkpoints.
-
-    Parameters
-    ----------
-    X : numpy.ndarray, torch.Tensor or torch.utils.data.Dataset
-    y : array-like, optional
-
-    Returns
-    -------
-    dict of str
-    """
-    out = {}
-    if isinstance(X, (np.ndarray, torch.Tensor)):
-        n = len(X)
-        rows = np.unique(np.linspace(0, n - 1, min(n, _FINGERPRINT_ROWS)).round().astype(int))
-        sample = X[torch.as_tensor(rows)] if isinstance(X, torch.Tensor) else X[rows]
-        out["X"] = (f"{type(X).__name__}{tuple(X.shape)} {X.dtype} rows "
-                    f"sha256:{_digest([_as_bytes(sample)])}")
-    else:
-        inner = getattr(X, "dataset", X)
-        n = len(X)
-        with _fixed_rng():  # random transforms give the same items, training draws the same
-            ends = [X[i] for i in sorted({0, n - 1})] if n else []
-        out["X"] = (f"{type(inner).__module__}.{type(inner).__qualname__} of {n} items, ends "
-                    f"sha256:{_digest(_as_bytes(part) for item in ends for part in item)}")
-        codes = getattr(X, "y", None)
-        if codes is not None:
-            out["y"] = f"{len(codes)} labels sha256:{_digest([_as_bytes(codes)])}"
-    if y is not None:
-        out["y"] = f"{len(y)} labels sha256:{_digest([_as_bytes(y)])}"
-    return out
-
-
-@contextmanager
-def _fixed_rng():
-    """Run the body with torch's CPU, NumPy's and Python's generators seeded with 0, and
-    put their states back afterwards."""
-    numpy_state, python_state = np.random.get_state(), random.getstate()  # noqa: NPY002
-    try:
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(0)
-            np.random.seed(0)  # noqa: NPY002
-            random.seed(0)
-            yield
-    finally:
-        np.random.set_state(numpy_state)  # noqa: NPY002
-        random.setstate(python_state)
-
-
-def _as_bytes(value):
-    if isinstance(value, torch.Tensor):
-        return _tensor_bytes(value)
-    return np.ascontiguousarray(np.asarray(value)).tobytes()
-
-
-def config_differences(saved, current):
-    """``[(name, saved text, current text)]`` of every entry that differs (sorted by name)."""
-    missing = "(not set)"
-    return [(name, saved.get(name, missing), current.get(name, missing))
-            for name in sorted(set(saved) | set(current))
-            if saved.get(name, missing) != current.get(name, missing)]
-
-
-# ----------------------------------------------------------------------- the file
 @dataclass
 class FoundCheckpoint:
-    """A verified checkpoint file: its path, header and (unparsed) payload."""
+    """A verified checkpoint file: its path, header and loaded state (plain data)."""
 
     path: Path
     header: dict
-    payload: bytes
+    state: dict
     latest_good: bool
 
 
+# ----------------------------------------------------------------------- the file
 def _encode(header, payload):
-    header = dict(header, payload_bytes=len(payload),
-                  payload_sha256=hashlib.sha256(payload).hexdigest())
-    return _MAGIC + json.dumps(header, sort_keys=True).encode() + b"\n" + payload
+    body = json.dumps(dict(header, payload_bytes=len(payload)), sort_keys=True).encode() \
+        + b"\n" + payload
+    return _MAGIC + hashlib.sha256(body).hexdigest().encode() + b"\n" + body
 
 
-def _decode(path):
-    """``(header, payload)`` of a checkpoint file, or :class:`_Corrupt` saying what is wrong."""
-    data = path.read_bytes()
+def _split(data):
+    """``(header, payload)`` of a checkpoint's bytes, the checksum verified."""
+    if data.startswith(_PICKLED_MAGIC):
+        raise _Corrupt("it has the format of skspectral 0.2.0's development versions "
+                       "(format 1, a pickle of Python objects), which this version does not "
+                       "load: unpickling can run code")
     if not data.startswith(_MAGIC):
         raise _Corrupt("it does not start as a skspectral checkpoint does"
                        + (" (the file is empty)" if not data else ""))
-    end = data.find(b"\n", len(_MAGIC))
-    if end < 0:
+    checksum_end = data.find(b"\n", len(_MAGIC))
+    header_end = data.find(b"\n", checksum_end + 1) if checksum_end >= 0 else -1
+    if header_end < 0:
         raise _Corrupt(f"truncated inside its header ({len(data)} bytes)")
     try:
-        header = json.loads(data[len(_MAGIC):end])
-        size, digest = int(header["payload_bytes"]), str(header["payload_sha256"])
+        header = json.loads(data[checksum_end + 1:header_end])
+        size = header["payload_bytes"]
     except (ValueError, KeyError, TypeError) as exc:
-        raise _Corrupt(f"its header is damaged ({exc})") from None
-    payload = data[end + 1:]
-    if len(payload) != size:
-        raise _Corrupt(f"truncated: {len(payload)} of its {size} payload bytes are there"
-                       if len(payload) < size else
-                       f"{len(payload) - size} bytes too long")
-    if hashlib.sha256(payload).hexdigest() != digest:
+        raise _Corrupt(f"its header is damaged ({type(exc).__name__}: {exc})") from None
+    payload = data[header_end + 1:]
+    if isinstance(size, int) and len(payload) < size:
+        raise _Corrupt(f"truncated: {len(payload)} of its {size} payload bytes are there")
+    if hashlib.sha256(data[checksum_end + 1:]).hexdigest().encode() \
+            != data[len(_MAGIC):checksum_end]:
         raise _Corrupt("its contents do not match their SHA-256 checksum (the file was "
                        "altered or damaged)")
     return header, payload
 
 
-def _fsync_directory(directory):
+def _check_header(header, payload):
+    """Every field there, of its type and in its range, and no other (a _Corrupt says not)."""
+    if not isinstance(header, dict) or set(header) != set(_HEADER):
+        found = sorted(header) if isinstance(header, dict) else type(header).__name__
+        raise _Corrupt(f"its header has the fields {found}, not {sorted(_HEADER)}")
+    for key, kind in _HEADER.items():
+        if type(header[key]) is not kind:
+            raise _Corrupt(f"its header's {key} is a {type(header[key]).__name__}, not a "
+                           f"{kind.__name__}")
+    for key in ("config", "data"):
+        if not all(isinstance(k, str) and isinstance(v, str) for k, v in header[key].items()):
+            raise _Corrupt(f"its header's {key} is not a mapping of texts")
+    for key, (low, high) in _RANGES.items():
+        if not low <= header[key] < high:
+            raise _Corrupt(f"its header's {key} ({header[key]}) is outside [{low}, {high})")
+    if header["payload_bytes"] != len(payload):
+        raise _Corrupt(f"its header's payload_bytes ({header['payload_bytes']}) is not its "
+                       f"payload's size ({len(payload)})")
     try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:  # not possible on every platform (Windows); the rename is still atomic
-        return
+        torch.device(header["device"])
+    except (RuntimeError, ValueError) as exc:
+        raise _Corrupt(f"its header's device {header['device']!r} is no device") from exc
+
+
+def _load_state(payload, epochs):
+    """The payload's training state, read as data only, its shape checked."""
     try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+        state = torch.load(io.BytesIO(payload), map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - whatever the bytes hold, they are refused
+        first = (str(exc).strip().splitlines() or [""])[0]
+        raise _Corrupt(f"its payload is not checkpoint data (torch.load with weights_only=True "
+                       f"refused it: {type(exc).__name__}: {first})") from None
+    try:
+        check_payload(state, epochs)
+    except ValueError as exc:
+        raise _Corrupt(str(exc)) from None
+    return state
+
+
+def _read(path):
+    """``(header, state)`` of a checkpoint file, or :class:`_Corrupt` saying what is wrong."""
+    header, payload = _split(path.read_bytes())
+    _check_header(header, payload)
+    return header, _load_state(payload, header["epochs"])
 
 
 def write_checkpoint(directory, header, payload, rotate=True):
-    """Write a checkpoint atomically as ``latest.ckpt``, keeping the one before.
+    """Write a checkpoint durably and atomically as ``latest.ckpt``, keeping the one before.
 
-    The bytes go to ``latest.ckpt.tmp`` beside the target, are flushed and fsynced, and the
-    file is renamed into place (``os.replace``, atomic on POSIX and Windows): a reader sees
-    the old file or the new one, never a part. The former ``latest.ckpt`` becomes
-    ``previous.ckpt`` first, unless ``rotate`` is False (it is known to be bad).
+    The former ``latest.ckpt`` becomes ``previous.ckpt`` just before the new one is renamed
+    into place, unless ``rotate`` is False (it is known to be bad).
     """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     latest, previous = (directory / name for name in CHECKPOINT_FILES)
-    tmp = latest.with_name(latest.name + ".tmp")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(_encode(header, payload))
-            f.flush()
-            os.fsync(f.fileno())
+
+    def keep_latest():
         if rotate and latest.exists():
             os.replace(latest, previous)
-        os.replace(tmp, latest)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    _fsync_directory(directory)
-    return latest
+
+    return write_atomic(latest, _encode(header, payload), durable=True,
+                        before_replace=keep_latest)
 
 
 def find_checkpoint(directory):
     """The newest good checkpoint in ``directory``, or None where there is none.
 
-    ``latest.ckpt`` is verified (magic, header, size, SHA-256); if it is missing or bad,
+    ``latest.ckpt`` is verified (magic, checksum, header, payload); if it is missing or bad,
     ``previous.ckpt`` is, with a UserWarning naming the bad file and what is wrong with it.
 
     Raises
@@ -321,144 +200,69 @@ def find_checkpoint(directory):
                 problems.append(f"{path} is missing (the run stopped while replacing it)")
             continue
         try:
-            header, payload = _decode(path)
+            header, state = _read(path)
         except (_Corrupt, OSError) as exc:
             problems.append(f"{path} is unusable: {exc}")
             continue
         if problems:
             warnings.warn(f"{'; '.join(problems)}. Resuming from the checkpoint before it, "
-                          f"{path} ({header['epochs']} epochs).", UserWarning, stacklevel=3)
-        return FoundCheckpoint(path, header, payload, latest_good=path == latest)
+                          f"{path} ({header['epochs']} epochs).", UserWarning, stacklevel=4)
+        return FoundCheckpoint(path, header, state, latest_good=path == latest)
     if problems:
         raise CheckpointError(
             f"No usable checkpoint in {directory}: {'; '.join(problems)}. Training does not "
             "restart from scratch over them: delete the folder (or pass another "
             "checkpoint_dir) to start afresh.")
-    if latest.with_name(latest.name + ".tmp").exists():
+    if latest.with_name(latest.name + PARTIAL_SUFFIX).exists():
         warnings.warn(f"{directory} holds only an incomplete checkpoint (the run stopped while "
                       "writing its first one); training starts from scratch.", UserWarning,
-                      stacklevel=3)
+                      stacklevel=4)
     return None
 
 
-# ----------------------------------------------------------------------- the state
-def _rng_state(device):
-    # NumPy's legacy global generator is the one code draws from without a Generator of its
-    # own (a callback, a transform): its state is what there is to save.
-    state = {"torch": torch.get_rng_state(), "numpy": np.random.get_state(),  # noqa: NPY002
-             "python": random.getstate(), "device": str(device)}
-    dev = torch.device(device)
-    if dev.type == "cuda":
-        state["cuda"] = torch.cuda.get_rng_state(dev.index or 0)
-    return state
+def check_directory(directory):
+    """Check a checkpoint folder before training: a folder (made if missing) that this
+    process can write to, and that other users cannot.
 
-
-def _set_rng_state(state, device):
-    torch.set_rng_state(state["torch"].cpu())
-    np.random.set_state(state["numpy"])  # noqa: NPY002
-    random.setstate(state["python"])
-    dev = torch.device(device)
-    if dev.type == "cuda" and "cuda" in state:
-        torch.cuda.set_rng_state(state["cuda"].cpu(), dev.index or 0)
-
-
-def _is_scheduler(value):
-    schedulers = torch.optim.lr_scheduler
-    return isinstance(value, (getattr(schedulers, "LRScheduler", ()),
-                              getattr(schedulers, "_LRScheduler", ()),
-                              schedulers.ReduceLROnPlateau))
-
-
-class _SchedulerState(dict):
-    """A learning-rate scheduler's ``state_dict`` standing in for the scheduler."""
-
-
-def _save(obj):
-    buffer = io.BytesIO()
-    torch.save(obj, buffer)
-    return buffer.getvalue()
-
-
-def _load(data, device):
-    return torch.load(io.BytesIO(data), map_location=device, weights_only=False)
-
-
-def _callback_state(cb):
-    """A callback's state: its attributes ending in ``_`` (skorch's convention for what
-    ``initialize`` sets and training changes), schedulers as their ``state_dict``."""
-    params = set(cb.get_params(deep=False)) if hasattr(cb, "get_params") else set()
-    state = {}
-    for key, value in vars(cb).items():
-        if key.endswith("_") and not key.startswith("_") and key not in params:
-            state[key] = _SchedulerState(value.state_dict()) if _is_scheduler(value) else value
-    return state
-
-
-#: The hooks of an ``nn.Module`` that code attaches to call it: forward and backward.
-_HOOKS = ("_forward_hooks", "_forward_hooks_with_kwargs", "_forward_hooks_always_called",
-          "_forward_pre_hooks", "_forward_pre_hooks_with_kwargs", "_backward_hooks",
-          "_backward_pre_hooks")
-
-
-@contextmanager
-def _without_hooks(modules):
-    """Detach every forward and backward hook of ``modules`` and their submodules for the body.
-
-    Callbacks attach them for training (Batch Spectral Shrinkage's, as closures that do not
-    pickle) and attach them again when a resumed run begins; the module a net builds has
-    its own, which :func:`_adopt_hooks` gives the loaded one.
+    Raises
+    ------
+    ValueError
+        If ``directory`` is ``""``, a file, cannot be created or written, or is writable by
+        every user of the machine (POSIX permission ``o+w``): anyone could put a checkpoint
+        of other weights there, which ``fit`` would continue from.
     """
-    detached = []
-    for module in modules:
-        for sub in module.modules():
-            for name in _HOOKS:
-                hooks = sub.__dict__.get(name)
-                if hooks:
-                    detached.append((sub, name, hooks))
-                    sub.__dict__[name] = type(hooks)()
+    if os.fspath(directory) == "":
+        raise ValueError("checkpoint_dir='' names no folder (it would write into the working "
+                         "directory): pass a folder, or None for no checkpoints.")
+    path = Path(directory)
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"checkpoint_dir={os.fspath(directory)!r} is a file, not a folder: "
+                         "pass a folder for the checkpoints.")
     try:
-        yield
-    finally:
-        for sub, name, hooks in detached:
-            sub.__dict__[name] = hooks
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path, prefix=".write-test-"):
+            pass
+    except OSError as exc:
+        raise ValueError(f"checkpoint_dir={os.fspath(directory)!r} cannot be written "
+                         f"({exc}): pass a folder this process can create files in.") from exc
+    mode = path.stat().st_mode
+    if os.name == "posix" and mode & stat.S_IWOTH:
+        raise ValueError(
+            f"checkpoint_dir={os.fspath(directory)!r} is writable by every user of this "
+            f"machine (permissions {stat.filemode(mode)}): anyone could put a checkpoint of "
+            "other weights there, which fit would continue from. Remove their write "
+            f"permission (chmod o-w {os.fspath(directory)}) or pass a folder of your own.")
 
 
-def _adopt_hooks(built, loaded):
-    """Give the submodules of ``loaded`` the hooks of their namesakes in ``built``."""
-    subs = dict(loaded.named_modules())
-    for name, sub in built.named_modules():
-        if name in subs:
-            for attr in _HOOKS:
-                if attr in sub.__dict__:
-                    subs[name].__dict__[attr] = sub.__dict__[attr]
-
-
-def _capture(net):
-    """The payload of a checkpoint of ``net`` now (at the end of an epoch)."""
-    fitted = {k: v for k, v in vars(net).items()
-              if k.endswith("_") and not k.startswith("_") and k not in _NET_REBUILT}
-    modules = [v for v in fitted.values() if isinstance(v, torch.nn.Module)]
-    callbacks = {}
-    for name, cb in net.callbacks_:
-        if isinstance(cb, TrainingCheckpoint):
-            continue
-        entry = {"class": f"{type(cb).__module__}.{type(cb).__qualname__}", "state": None}
-        try:
-            entry["state"] = _save(_callback_state(cb))
-        except Exception as exc:  # a user's callback holding something unpicklable
-            entry["error"] = f"{type(exc).__name__}: {exc}"
-        callbacks[name] = entry
-    with _without_hooks(modules):
-        return _save({"net": fitted, "callbacks": callbacks, "rng": _rng_state(net.device)})
-
-
+# ----------------------------------------------------------------------- resuming
 def restore_training_state(net, found, continue_run=True):
     """Put a checkpoint's training state into ``net``, freshly built and initialized.
 
     The net keeps its own parameters and callbacks (the current call's, which may differ
-    from those that wrote the checkpoint in anything the configuration check ignores); it
-    takes the checkpoint's fitted attributes (module, optimizer, penalty, history, ...) and
-    each callback's state where a callback of the same name and class is there.
+    from those that wrote the checkpoint in anything the configuration check ignores); its
+    module, optimizer, criterion, penalty and scaler load the checkpoint's state dicts, its
+    history becomes the checkpoint's, and each callback takes the state of the checkpoint's
+    callback of the same name and class.
 
     Parameters
     ----------
@@ -478,89 +282,80 @@ def restore_training_state(net, found, continue_run=True):
     -------
     int
         The number of epochs the checkpoint holds.
+
+    Raises
+    ------
+    CheckpointError
+        If the checkpoint's state does not fit the net this configuration builds.
     """
-    device = net.device
+    device, state = net.device, found.state
     try:
-        payload = _load(found.payload, device)
-    except Exception as exc:  # intact bytes (the checksum held) that do not load here
-        raise CheckpointError(
-            f"The checkpoint {found.path} is intact but cannot be loaded here "
-            f"({type(exc).__name__}: {exc}); a class or function it refers to may have "
-            "moved. Delete the folder (or pass another checkpoint_dir) to start "
-            "afresh.") from exc
-    for key, value in payload["net"].items():
-        built = net.__dict__.get(key)
-        if isinstance(built, torch.nn.Module) and isinstance(value, torch.nn.Module):
-            _adopt_hooks(built, value)
-        net.__dict__[key] = value  # bypass skorch's __setattr__: the names are registered
-    penalty = getattr(net, "penalty_", None)
-    if penalty is not None:
-        # Outside training the penalty runs on one rank; on_train_begin sets it per run.
-        penalty.distributed = False
-    schedulers = {}
-    for name, cb in net.callbacks_:
-        entry = payload["callbacks"].get(name)
-        if isinstance(cb, TrainingCheckpoint) or entry is None:
-            continue
-        kind = f"{type(cb).__module__}.{type(cb).__qualname__}"
-        if entry["class"] != kind:
-            warnings.warn(f"The checkpoint's callback {name!r} is a {entry['class']}, this "
-                          f"fit's a {kind}: it starts afresh.", UserWarning, stacklevel=4)
-            continue
-        if entry["state"] is None:
-            warnings.warn(f"The state of callback {name!r} could not be saved in the "
-                          f"checkpoint ({entry.get('error')}): it starts afresh.", UserWarning,
-                          stacklevel=4)
-            continue
-        try:
-            state = _load(entry["state"], device)
-        except Exception as exc:
-            warnings.warn(f"The state of callback {name!r} in {found.path} cannot be loaded "
-                          f"({type(exc).__name__}: {exc}): it starts afresh.", UserWarning,
-                          stacklevel=4)
-            continue
-        for key, value in state.items():
-            if isinstance(value, _SchedulerState):
-                schedulers[(name, key)] = dict(value)
-            else:
-                setattr(cb, key, value)
-    checkpoint = _checkpoint_callback(net)
+        restore_net(net, state["net"], device)
+        schedulers = restore_callbacks(net, state["callbacks"], device, found.path,
+                                       skip=TrainingCheckpoint)
+    except (ValueError, TypeError, KeyError, AttributeError, RuntimeError) as exc:
+        # Intact (the checksum held) and data, but not of this net: a file made by hand.
+        raise CheckpointError(f"The checkpoint {found.path} cannot be resumed: {exc}. Delete "
+                              "the folder (or pass another checkpoint_dir) to start afresh.") \
+            from exc
+    checkpoint = next(cb for _, cb in net.callbacks_ if isinstance(cb, TrainingCheckpoint))
     checkpoint.latest_good_ = found.latest_good
     if continue_run:
         checkpoint.pending_ = {
-            "rng": payload["rng"], "schedulers": schedulers,
+            "rng": state["rng"], "schedulers": schedulers,
             "param_groups": [{k: v for k, v in group.items() if k != "params"}
                              for group in net.optimizer_.param_groups]}
-    if torch.device(payload["rng"]["device"]).type != torch.device(device).type:
+    if torch.device(state["rng"]["device"]).type != torch.device(device).type:
         warnings.warn(f"The checkpoint {found.path} was written training on "
-                      f"{payload['rng']['device']}; training continues on {device}, which "
+                      f"{state['rng']['device']}; training continues on {device}, which "
                       "draws other random numbers and rounds otherwise: the result is not "
                       "bit-identical to an uninterrupted run.", UserWarning, stacklevel=4)
-    return int(found.header["epochs"])
+    return found.header["epochs"]
 
 
-def _checkpoint_callback(net):
-    for _, cb in net.callbacks_:
-        if isinstance(cb, TrainingCheckpoint):
-            return cb
-    raise ValueError("The net has no TrainingCheckpoint callback.")
+def _check_configuration(found, header, whole_fit, max_epochs, estimator):
+    """Refuse a checkpoint of another configuration (and, for ``fit``, other data)."""
+    changed = differences(found.header["config"], header["config"])
+    if whole_fit:
+        changed += [(f"training data ({name})", saved, now) for name, saved, now
+                    in differences(found.header["data"], header["data"])]
+    if changed:
+        listed = "; ".join(f"{name}: {saved} in the checkpoint, {now} now"
+                           for name, saved, now in changed)
+        raise ValueError(
+            f"{found.path} is a checkpoint of another configuration of {estimator}; it "
+            f"differs in {[d[0] for d in changed]} ({listed}). Fit with the checkpoint's "
+            "values to resume, or pass another checkpoint_dir (or delete this one) to start "
+            "afresh.")
+    if whole_fit and found.header["epochs"] > max_epochs:
+        raise ValueError(
+            f"{found.path} holds {found.header['epochs']} epochs, more than "
+            f"max_epochs={max_epochs} (partial_fit trained past it): fit cannot end where an "
+            "uninterrupted fit ends. Pass another checkpoint_dir.")
+
+
+def _serialize(state):
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    return buffer.getvalue()
 
 
 class TrainingCheckpoint(Callback):
-    """Write the whole training state to ``directory`` at the end of epochs.
+    """Write the whole training state to ``directory`` at the end of epochs, and resume from it.
 
     Every ``every`` epochs (counted over the whole history) and at the last epoch of every
     training call, after every other callback has recorded the epoch (the estimators add it
     last; skorch's PrintLog, which records nothing, still follows it). Only rank 0 writes
-    when the net trains data-parallel (``distributed=True``). The header it writes is set by
-    the estimator per call (``header_``: configuration, data fingerprint, seed).
+    when the net trains data-parallel (``distributed=True``).
 
-    On a resumed run (see ``restore_training_state``), its ``on_train_begin`` runs after
-    every other callback's and sets what those would otherwise set anew: the learning rates
-    and schedulers' states (skorch's ``LRScheduler`` rebuilds its scheduler from the history
-    at every train begin: a rebuilt ``StepLR`` decays once more on a step boundary) and the
-    random number generators, so the next epoch draws what it would have drawn
-    uninterrupted.
+    An estimator asks it for the folder's newest good checkpoint (:meth:`find`) before it
+    builds the net, and hands what it found to :meth:`prepare` before training: the callback
+    checks the configuration, restores the state and says how many epochs remain. Its
+    ``on_train_begin`` then runs after every other callback's and sets what those would
+    otherwise set anew: the learning rates and schedulers' states (skorch's ``LRScheduler``
+    rebuilds its scheduler from the history at every train begin: a rebuilt ``StepLR`` decays
+    once more on a step boundary) and the random number generators, so the next epoch draws
+    what it would have drawn uninterrupted.
 
     Parameters
     ----------
@@ -597,11 +392,100 @@ class TrainingCheckpoint(Callback):
         self.every = every
 
     def initialize(self):
+        """Forget the previous training call's settings (skorch calls this).
+
+        Returns
+        -------
+        self : TrainingCheckpoint
+        """
         self.header_ = {}
         self.stop_at_ = None
         self.pending_ = None
         self.latest_good_ = True
         return self
+
+    def find(self):
+        """Check the folder and read its newest good checkpoint.
+
+        The folder must not be ``""`` or a file, is made if missing, must take a file from
+        this process, and (on POSIX) must not be writable by every user of the machine;
+        see docs/checkpoints.md.
+
+        Returns
+        -------
+        FoundCheckpoint or None
+            The verified checkpoint (a damaged newest one falls back to the one before it,
+            with a warning), or None where the folder holds none.
+
+        Raises
+        ------
+        ValueError
+            If the folder is unusable (the message says why and how to fix it).
+        CheckpointError
+            If checkpoint files are there but none is good.
+        """
+        check_directory(self.directory)
+        return find_checkpoint(self.directory)
+
+    def prepare(self, net, found, X, y, epochs, *, max_epochs, config, seed, estimator):
+        """Set up a training call of ``epochs`` epochs; resume from ``found``.
+
+        ``found`` (what :meth:`find` returned when the net was built, None otherwise) must
+        belong to this ``config`` and, for ``fit`` (the call that asks for ``max_epochs``),
+        to this training data ``X``, ``y``. ``fit`` then trains what remains of its
+        epochs; ``partial_fit`` (one epoch, on data that may change from call to call)
+        trains its epoch after the checkpoint's, torch seeded with ``seed`` plus the epochs
+        done as in an unbroken sequence of calls. With ``max_epochs=1`` the two cannot be
+        told apart and both resume as ``fit``.
+
+        Parameters
+        ----------
+        net : SpectralNet
+            The initialized net this callback belongs to.
+        found : FoundCheckpoint or None
+            What :meth:`find` returned.
+        X : numpy.ndarray, torch.Tensor or torch.utils.data.Dataset
+            This call's training data, as the net takes it.
+        y : array-like or None
+            Its encoded targets.
+        epochs : int
+            The epochs the call asks for: ``max_epochs`` for ``fit``, 1 for ``partial_fit``.
+        max_epochs : int
+            The estimator's ``max_epochs``.
+        config : dict of str
+            ``{name: text}`` of what a checkpoint must share with this call (the
+            estimator's parameters as canonical texts).
+        seed : int
+            The run's seed.
+        estimator : str
+            The estimator's class name, for the header and messages.
+
+        Returns
+        -------
+        int
+            The epochs this call trains.
+
+        Raises
+        ------
+        ValueError
+            If ``found`` belongs to another configuration or data, or (for ``fit``) holds
+            more than ``max_epochs`` epochs.
+        """
+        whole_fit = epochs == max_epochs
+        self.header_ = {"config": config, "data": data_fingerprint(X, y), "seed": seed,
+                        "device": str(net.device), "estimator": estimator}
+        done = len(net.history or ())
+        if found is not None:
+            _check_configuration(found, self.header_, whole_fit, max_epochs, estimator)
+            # fit continues its interrupted run, generators and all; partial_fit starts its
+            # call from the checkpoint as it would from the net's state in memory.
+            done = restore_training_state(net, found, continue_run=whole_fit)
+            if whole_fit:
+                epochs = max_epochs - done
+            else:
+                torch.manual_seed(seed + done)
+        self.stop_at_ = done + epochs
+        return epochs
 
     def on_train_begin(self, net, **kwargs):
         pending, self.pending_ = self.pending_, None
@@ -615,7 +499,7 @@ class TrainingCheckpoint(Callback):
             scheduler = getattr(callbacks[name], key, None)
             if scheduler is not None and hasattr(scheduler, "load_state_dict"):
                 scheduler.load_state_dict(state)
-        _set_rng_state(pending["rng"], net.device)
+        set_rng_state(pending["rng"], net.device)
 
     def on_epoch_end(self, net, **kwargs):
         done = len(net.history)
@@ -623,6 +507,12 @@ class TrainingCheckpoint(Callback):
             return
         if getattr(net, "distributed", False) and world()[0] != 0:
             return  # one writer: every rank holds the same state
-        header = dict(self.header_, epochs=done)
-        write_checkpoint(self.directory, header, _capture(net), rotate=self.latest_good_)
+        try:
+            payload = _serialize(capture(net, skip=TrainingCheckpoint))
+        except NotData as exc:
+            raise TypeError(f"Epoch {done} cannot be checkpointed: {exc}. Checkpoints hold "
+                            "tensors, state dicts and plain Python values only "
+                            "(docs/checkpoints.md).") from exc
+        write_checkpoint(self.directory, dict(self.header_, epochs=done), payload,
+                         rotate=self.latest_good_)
         self.latest_good_ = True
