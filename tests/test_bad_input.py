@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 import torch
+from sklearn.base import clone
 from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
 from sklearn.exceptions import NotFittedError
@@ -221,7 +222,16 @@ def test_a_dataset_item_that_is_not_finite_is_refused_with_its_index(clf, digits
         _DATASET_CALLS[call](clf, _Items(X, y))
 
 
-@pytest.mark.parametrize("device", ["meta", "garbage", "xla", "cuda:x", "mps"])
+def test_a_dataset_item_that_is_not_finite_is_named_also_from_a_loader_worker(clf, digits):
+    X, y = digits
+    X = X.copy()
+    X[11, 0] = np.nan
+    clf = clone(clf).set_params(iterator_valid__num_workers=1).fit(*digits)
+    with pytest.raises(ValueError, match="Item 11 of the dataset contains NaN"):
+        clf.predict(_Items(X, y))
+
+
+@pytest.mark.parametrize("device", ["meta", "garbage", "xla", "cuda:x", "cuda:99", "mps"])
 def test_a_device_this_process_cannot_use_is_refused_naming_device(digits, device):
     if device == "mps" and torch.backends.mps.is_available():
         pytest.skip("mps is available here")
