@@ -129,7 +129,7 @@ def adversarial_distances(estimator, X, y=None, *, n_samples=None, attack="tange
         if sp.issparse(X):
             raise TypeError("X is a scipy sparse matrix; the attacks need dense inputs "
                             "(X.toarray()).")
-        X = np.asarray(X)
+        X = check_array(X, "X", min_ndim=2)
         y = None if y is None else check_labels(y, len(X))
         indices = _draw(len(X), n_samples, rng)
         X, y = X[indices], (None if y is None else np.asarray(y)[indices])

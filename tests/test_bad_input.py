@@ -280,6 +280,12 @@ def test_attacked_samples_must_be_one_array_of_real_numbers(clf, X):
         adversarial_distances(clf, X, max_iter=1)
 
 
+@pytest.mark.parametrize("X", [0.5, None, "X"])
+def test_attacked_samples_that_are_not_an_array_of_samples_are_refused_before_the_draw(clf, X):
+    with pytest.raises((ValueError, TypeError), match="X must"):
+        adversarial_distances(clf, X, n_samples=2, random_state=0, max_iter=1)
+
+
 def test_the_scorer_needs_predict_to_find_the_correct_samples(clf, digits):
     class Featurizer:
         def transform(self, X):
