@@ -6,6 +6,8 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils import Bunch, check_random_state
 
+from ._checks import check_numbers
+
 __all__ = ["make_xor", "load_mnist", "find_mnist", "get_data_home", "DATA_HOME_ENV"]
 
 #: Environment variable naming the default data folder.
@@ -44,8 +46,7 @@ def make_xor(n_per_corner=1, noise=0.0, random_state=None):
     if isinstance(n_per_corner, bool) or not isinstance(n_per_corner, (int, np.integer)) \
             or n_per_corner < 1:
         raise ValueError(f"n_per_corner must be an int >= 1, got {n_per_corner!r}.")
-    if not (np.isfinite(noise) and noise >= 0):
-        raise ValueError(f"noise must be a finite float >= 0, got {noise!r}.")
+    noise = float(check_numbers(noise, "noise", low=0.0, allow_inf=False, scalar=True))
     corners = np.array([[-1.0, -1.0], [-1.0, 1.0], [1.0, -1.0], [1.0, 1.0]])
     X = np.repeat(corners, n_per_corner, axis=0)
     y = (X[:, 0] * X[:, 1] < 0).astype(np.int64)
@@ -68,6 +69,11 @@ def get_data_home(data_home=None):
         ``data_home``, else the ``SKSPECTRAL_DATA`` environment variable, else
         ``~/skspectral_data``.
 
+    Raises
+    ------
+    TypeError
+        If ``data_home`` is neither a str, a path nor None.
+
     Examples
     --------
     >>> from pathlib import Path
@@ -77,6 +83,9 @@ def get_data_home(data_home=None):
     """
     if data_home is None:
         data_home = os.environ.get(DATA_HOME_ENV) or Path.home() / "skspectral_data"
+    elif not isinstance(data_home, (str, os.PathLike)):
+        raise TypeError(f"data_home must be a str, a path or None, got "
+                        f"{type(data_home).__name__}.")
     return Path(data_home).expanduser()
 
 

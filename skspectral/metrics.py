@@ -12,6 +12,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from ._checks import check_array, check_labels
 from ._params import CONSTRAINTS, StrictInterval, validate
 from .attacks import DecisionAttack, HopSkipJump, TangentAttack
 from .data import check_map_style, dataset_labels, is_dataset, read_items
@@ -128,7 +129,8 @@ def adversarial_distances(estimator, X, y=None, *, n_samples=None, attack="tange
         if sp.issparse(X):
             raise TypeError("X is a scipy sparse matrix; the attacks need dense inputs "
                             "(X.toarray()).")
-        X = np.asarray(X)
+        X = check_array(X, "X", min_ndim=2)
+        y = None if y is None else check_labels(y, len(X))
         indices = _draw(len(X), n_samples, rng)
         X, y = X[indices], (None if y is None else np.asarray(y)[indices])
     else:
@@ -262,6 +264,10 @@ class RobustnessScorer:
         self._check()
         rng = check_random_state(self.random_state)
         exclude = self.misclassified == "exclude" and self.statistic != "robust_accuracy"
+        if exclude and not hasattr(estimator, "predict"):
+            raise TypeError(f"RobustnessScorer needs an estimator with predict to find the "
+                            f"correctly classified samples; {type(estimator).__name__} has "
+                            "none (a featurizer: score a Pipeline of it and a classifier).")
         if is_dataset(X):
             X, y, shape = self._draw_from_dataset(estimator, X, y, rng, exclude)
             if X is None:
@@ -351,13 +357,23 @@ def certified_lower_bound(estimator, X):
     linear maps with a fixed operator norm, or hide how their parts compose; for them the
     bound is not defined and the function refuses.
 
+    A Pipeline must be exactly: the featurizer first, a linear classifier last, and between
+    them only affine per-feature steps (``StandardScaler``, ``MaxAbsScaler``,
+    ``MinMaxScaler(clip=False)``, ``"passthrough"``). Such a step maps ``z`` to
+    ``z * a + s``, so the head sees ``W (z * a + s) + b``: the bound folds it into the head
+    exactly (``W diag(a)``, ``b + W s``) instead of multiplying ``Lip(Φ)`` by ``max |a|``.
+    Any other step (a non-linear transformer, a clipping scaler, PCA, another estimator),
+    a head that is not linear (k-NN, trees, kernels, an MLP), and any other model are
+    refused with the reason: for them this number would not be a bound.
+
     Parameters
     ----------
     estimator : fitted estimator or Pipeline
-        A SpectralMLPClassifier or SpectralClassifier, alone or followed by a linear
-        classifier in a two-step Pipeline. With a Pipeline, the readout ``W, b`` is the
-        linear classifier's (``coef_``, ``intercept_``), retrained on the features as in
-        the paper's transfer setting.
+        A SpectralMLPClassifier or SpectralClassifier, alone or as the first step of a
+        Pipeline ending in a scikit-learn linear classifier (``LinearClassifierMixin``:
+        LogisticRegression, LinearSVC, RidgeClassifier, SGDClassifier, ...). With a
+        Pipeline, the readout ``W, b`` is the linear classifier's (``coef_``,
+        ``intercept_``), retrained on the features as in the paper's transfer setting.
     X : array-like
         Samples as the estimator takes them: ``(n_samples, n_features)`` rows, or images
         for a SpectralClassifier.
@@ -372,7 +388,13 @@ def certified_lower_bound(estimator, X):
     ------
     TypeError
         For models whose Lipschitz constant skspectral cannot bound, naming the module
-        that prevents it.
+        that prevents it; for a Pipeline step or head the bound does not cover, naming
+        the step.
+    ValueError
+        If X is not valid input of the estimator (NaN, wrong number of features), or the
+        head takes another number of features than the featurizer gives.
+    sklearn.exceptions.NotFittedError
+        If the estimator, a step or the head is not fitted (a ValueError).
 
     Examples
     --------
@@ -387,29 +409,23 @@ def certified_lower_bound(estimator, X):
     >>> bound.shape, bool((bound >= 0).all())
     ((3,), True)
     """
-    from .models import FeatureNetwork  # the module's class decides which bound applies
-
-    featurizer, head = (estimator.steps[0][1], estimator.steps[-1][1]) \
-        if isinstance(estimator, Pipeline) else (estimator, None)
-    check_is_fitted(featurizer)
-    module = getattr(featurizer, "module_", None)
-    if isinstance(module, MLP):
-        activation = lipschitz_constant(featurizer.activation)
-        hidden = [m for m in module.features if isinstance(m, torch.nn.Linear)]
-        lip = activation ** len(hidden) * math.prod(operator_norm(m) for m in hidden)
-    elif isinstance(module, FeatureNetwork):
-        lip = _chain_lipschitz(module.features, featurizer.input_shape_)
-    else:
-        raise TypeError("certified_lower_bound is implemented for SpectralMLPClassifier and "
-                        "SpectralClassifier (alone or as the first step of a two-step "
-                        "Pipeline): no Lipschitz bound of "
-                        f"{type(featurizer).__name__}'s feature map is implemented.")
+    featurizer, scalers, head = _bound_structure(estimator)
+    lip = _feature_lipschitz(featurizer)
     Z = featurizer.transform(X).astype(np.float64)
     if head is None:
+        module = featurizer.module_
         W = module.head.weight.detach().cpu().double().numpy()
         b = module.head.bias.detach().cpu().double().numpy()
     else:
-        W, b = np.atleast_2d(head.coef_).astype(np.float64), np.ravel(head.intercept_)
+        W = np.atleast_2d(head.coef_).astype(np.float64)
+        b = np.ravel(head.intercept_).astype(np.float64)
+        if W.shape[1] != Z.shape[1]:
+            raise ValueError(f"The Pipeline's head {type(head).__name__} takes "
+                             f"{W.shape[1]} features (coef_ of shape {W.shape}), but the "
+                             f"featurizer gives {Z.shape[1]}.")
+        for _, scaler in reversed(scalers):  # fold each affine step into the head, exactly
+            scale, shift = _affine_step(scaler, Z.shape[1])
+            W, b = W * scale[None, :], b + W @ shift
         if W.shape[0] == 1:  # binary: decision function w.z + b against 0
             W, b = np.vstack([np.zeros_like(W[0]), W[0]]), np.array([0.0, b[0]])
     scores = Z @ W.T + b
@@ -419,6 +435,84 @@ def certified_lower_bound(estimator, X):
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(np.arange(W.shape[0])[None, :] == c[:, None], np.inf, margins / norms)
     return ratio.min(axis=1) / lip
+
+
+#: Steps a Pipeline may hold between the featurizer and the head: affine per-feature maps
+#: ``z * scale + shift``, folded into the linear head exactly (no Lipschitz factor needed).
+_AFFINE_STEPS = ("StandardScaler", "MaxAbsScaler", "MinMaxScaler (clip=False)", "'passthrough'")
+
+
+def _affine_step(step, n_features):
+    """``(scale, shift)`` of a fitted affine step: it maps ``z`` to ``z * scale + shift``."""
+    from sklearn.preprocessing import MaxAbsScaler, MinMaxScaler, StandardScaler
+
+    ones, zeros = np.ones(n_features), np.zeros(n_features)
+    if step is None or (isinstance(step, str) and step == "passthrough"):
+        return ones, zeros
+    if isinstance(step, StandardScaler):
+        scale = ones if step.scale_ is None else 1.0 / np.asarray(step.scale_, np.float64)
+        mean = zeros if step.mean_ is None or not step.with_mean \
+            else np.asarray(step.mean_, np.float64)
+        return scale, -mean * scale
+    if isinstance(step, MaxAbsScaler):
+        return 1.0 / np.asarray(step.scale_, np.float64), zeros
+    if isinstance(step, MinMaxScaler) and not step.clip:
+        return np.asarray(step.scale_, np.float64), np.asarray(step.min_, np.float64)
+    raise TypeError(f"{type(step).__name__} is not an affine step of {_AFFINE_STEPS}.")
+
+
+def _bound_structure(estimator):
+    """``(featurizer, [(name, affine step)], head or None)`` of a model the bound is defined
+    for; TypeError naming the step that is not (see :func:`certified_lower_bound`)."""
+    from sklearn.linear_model._base import LinearClassifierMixin
+    from sklearn.preprocessing import MaxAbsScaler, MinMaxScaler, StandardScaler
+
+    if not isinstance(estimator, Pipeline):
+        check_is_fitted(estimator)
+        return estimator, [], None
+    steps = estimator.steps
+    if len(steps) < 2:
+        raise TypeError("certified_lower_bound needs a Pipeline of a skspectral featurizer "
+                        f"and a linear classifier; this one has {len(steps)} step.")
+    (_, featurizer), (head_name, head) = steps[0], steps[-1]
+    check_is_fitted(featurizer)
+    for name, step in steps[1:-1]:
+        affine = step is None or (isinstance(step, str) and step == "passthrough") \
+            or isinstance(step, (StandardScaler, MaxAbsScaler)) \
+            or (isinstance(step, MinMaxScaler) and not step.clip)
+        if not affine:
+            raise TypeError(
+                f"certified_lower_bound is not defined for this Pipeline: step {name!r} is a "
+                f"{type(step).__name__}, whose effect on distances the bound does not "
+                f"account for; between the featurizer and the linear head only affine "
+                f"per-feature steps are allowed ({', '.join(_AFFINE_STEPS)}).")
+        if step is not None and not isinstance(step, str):
+            check_is_fitted(step)
+    if not isinstance(head, LinearClassifierMixin):
+        raise TypeError(
+            f"certified_lower_bound is not defined for this Pipeline: its last step "
+            f"{head_name!r} is a {type(head).__name__}, not a linear classifier (scikit-learn's "
+            "LinearClassifierMixin: LogisticRegression, LinearSVC, RidgeClassifier, "
+            "SGDClassifier, ...), whose decision regions are bounded by hyperplanes.")
+    check_is_fitted(head)
+    return featurizer, steps[1:-1], head
+
+
+def _feature_lipschitz(featurizer):
+    """An upper bound of Lip(Φ) of a fitted SpectralMLPClassifier or SpectralClassifier."""
+    from .models import FeatureNetwork  # the module's class decides which bound applies
+
+    module = getattr(featurizer, "module_", None)
+    if isinstance(module, MLP):
+        activation = lipschitz_constant(featurizer.activation)
+        hidden = [m for m in module.features if isinstance(m, torch.nn.Linear)]
+        return activation ** len(hidden) * math.prod(operator_norm(m) for m in hidden)
+    if isinstance(module, FeatureNetwork):
+        return _chain_lipschitz(module.features, featurizer.input_shape_)
+    raise TypeError("certified_lower_bound is implemented for SpectralMLPClassifier and "
+                    "SpectralClassifier (alone or as the first step of a Pipeline ending in a "
+                    "linear classifier): no Lipschitz bound of "
+                    f"{type(featurizer).__name__}'s feature map is implemented.")
 
 
 _DENSE_ENTRIES = 2 ** 24  # largest explicit convolution matrix built for an exact norm
@@ -555,7 +649,11 @@ def volume_element(model, X, *, log=False, return_lambda_max=False, batch_size=6
     Raises
     ------
     ValueError
-        If X holds no sample, or the input dimension exceeds the feature dimension.
+        If X holds no sample, holds NaN or infinity, does not fit the model, or the input
+        dimension exceeds the feature dimension; if ``batch_size`` is not a positive int.
+    TypeError
+        If ``model`` is neither a fitted skspectral estimator (or a Pipeline starting with
+        one) nor a torch module, or ``log``/``return_lambda_max`` is not a bool.
 
     Examples
     --------
@@ -580,15 +678,24 @@ def volume_element(model, X, *, log=False, return_lambda_max=False, batch_size=6
     >>> volume_element(clf, X[:3]).shape
     (3,)
     """
+    validate("volume_element", {"log": ["boolean"], "return_lambda_max": ["boolean"],
+                                "batch_size": CONSTRAINTS["batch_size"]},
+             {"log": log, "return_lambda_max": return_lambda_max, "batch_size": batch_size})
     if isinstance(model, Pipeline):
         model = model.steps[0][1]
     if isinstance(model, torch.nn.Module):
         features = getattr(model, "features", model)
-        X = torch.as_tensor(np.asarray(X, dtype=np.float32))
-        device = next(features.parameters()).device
+        X = torch.as_tensor(check_array(X, "X").astype(np.float32, copy=False))
+        param = next(features.parameters(), None)
+        device = param.device if param is not None else torch.device("cpu")
     else:
         check_is_fitted(model)
-        features = model.module_.features
+        module = getattr(model, "module_", None)
+        if not isinstance(module, torch.nn.Module) or not hasattr(module, "features"):
+            raise TypeError(f"volume_element needs a fitted skspectral estimator (its "
+                            f"module_.features is Φ), a Pipeline starting with one, or a torch "
+                            f"module; got {type(model).__name__}.")
+        features = module.features
         X = torch.as_tensor(model._validate_X(X, reset=False)[0])
         device = torch.device(model.device_)
     if X.ndim < 2 or len(X) == 0:
@@ -601,7 +708,11 @@ def volume_element(model, X, *, log=False, return_lambda_max=False, batch_size=6
 
         d = math.prod(X.shape[1:])
         with torch.no_grad():
-            m = phi(X[0].to(device)).numel()
+            try:
+                m = phi(X[0].to(device)).numel()
+            except RuntimeError as exc:  # a module that cannot take X's samples
+                raise ValueError(f"The feature map failed on X's samples of shape "
+                                 f"{tuple(X.shape[1:])}: {exc}") from exc
         if d > m:
             raise ValueError(f"volume_element needs an input dimension d <= the feature "
                              f"dimension m: J^T J is d x d of rank <= m, so with d = {d} > "

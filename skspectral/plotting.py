@@ -5,8 +5,14 @@ Figure, for a grid), and never calls ``show``: save with ``ax.figure.savefig(...
 ``plot`` extra (``pip install "skspectral[plot]"``).
 """
 
+import math
+from collections.abc import Mapping
+from numbers import Integral, Real
+
 import numpy as np
 
+from ._checks import check_array, check_labels, check_numbers
+from ._params import StrictInterval, validate
 from .attacks import AttackResult
 from .metrics import volume_element
 
@@ -41,16 +47,39 @@ def _axes(ax):
     return _pyplot().subplots()[1] if ax is None else ax
 
 
-def _grid(bounds, resolution):
-    (x0, x1), (y0, y1) = bounds
+def _grid(bounds, resolution, owner):
+    validate(owner, {"resolution": [StrictInterval(Integral, 2, None, closed="left")]},
+             {"resolution": resolution})
+    (x0, x1), (y0, y1) = _check_bounds(bounds)
     xs, ys = np.linspace(x0, x1, resolution), np.linspace(y0, y1, resolution)
     xx, yy = np.meshgrid(xs, ys)
     return xx, yy, np.column_stack([xx.ravel(), yy.ravel()]).astype(np.float32)
 
 
-def _distances(result):
-    """Per-sample distances of correctly classified samples (finite, > 0)."""
-    d = np.asarray(result.distances if isinstance(result, AttackResult) else result, float)
+def _check_bounds(bounds):
+    """``((x_min, x_max), (y_min, y_max))`` of finite numbers, each min below its max."""
+    try:
+        box = check_numbers(bounds, "bounds", allow_inf=False)
+    except TypeError:
+        box = None
+    if box is None or box.shape != (2, 2) or not (box[:, 0] < box[:, 1]).all():
+        raise ValueError(f"bounds must be ((x_min, x_max), (y_min, y_max)) of finite numbers "
+                         f"with each min < max, got {bounds!r}.")
+    return box
+
+
+def _results(results):
+    """``{label: distances}`` of a dict of attack results or distance arrays."""
+    if not isinstance(results, Mapping):
+        raise TypeError(f"results must be a dict {{label: AttackResult or distances}}, got "
+                        f"{type(results).__name__}.")
+    return {label: _distances(r, f"results[{label!r}]") for label, r in results.items()}
+
+
+def _distances(result, name="result"):
+    """Per-sample distances of correctly classified samples (finite, > 0); NaN refused."""
+    d = np.ravel(check_numbers(result.distances if isinstance(result, AttackResult)
+                               else result, name, low=0.0))
     return d[np.isfinite(d) & (d > 0)]
 
 
@@ -98,12 +127,13 @@ def plot_decision_regions(estimator, X, y, bounds=None, resolution=200, ax=None)
     >>> len(ax.collections) >= 3, ax.get_legend().get_title().get_text()
     (True, 'class')
     """
-    X, y = np.asarray(X, dtype=np.float32), np.asarray(y)
-    if X.ndim != 2 or X.shape[1] != 2:
+    X = check_array(X, "X").astype(np.float32, copy=False)
+    if X.ndim != 2 or X.shape[1] != 2 or not len(X):
         raise ValueError(f"plot_decision_regions needs X of shape (n_samples, 2), got {X.shape}.")
+    y = check_labels(y, len(X))
     bounds = _bounds(X) if bounds is None else bounds
+    xx, yy, grid = _grid(bounds, resolution, "plot_decision_regions")
     ax = _axes(ax)
-    xx, yy, grid = _grid(bounds, resolution)
     classes = np.unique(y)
     codes = np.searchsorted(classes, estimator.predict(grid)).reshape(xx.shape)
     ax.contourf(xx, yy, codes, levels=np.arange(len(classes) + 1) - 0.5, alpha=0.3,
@@ -164,8 +194,8 @@ def plot_volume_element(model, bounds, resolution=100, ax=None, vmin=None, vmax=
     2
     """
     LogNorm = _matplotlib().colors.LogNorm
+    xx, yy, grid = _grid(bounds, resolution, "plot_volume_element")
     ax = _axes(ax)
-    xx, yy, grid = _grid(bounds, resolution)
     volume = volume_element(model, grid).reshape(xx.shape)
     positive = volume[volume > 0]
     norm = None
@@ -214,8 +244,15 @@ def plot_distance_density(results, ax=None, bandwidth=None):
     """
     from scipy.stats import gaussian_kde
 
+    data = _results(results)
+    if isinstance(bandwidth, Real) and not isinstance(bandwidth, bool):
+        check_numbers(bandwidth, "bandwidth", allow_inf=False)
+        if bandwidth <= 0:
+            raise ValueError(f"bandwidth must be > 0, got {bandwidth!r}.")
+    elif not (bandwidth is None or isinstance(bandwidth, str) or callable(bandwidth)):
+        raise TypeError(f"bandwidth must be None, 'scott', 'silverman', a float > 0 or a "
+                        f"callable, got {type(bandwidth).__name__}.")
     ax = _axes(ax)
-    data = {label: _distances(r) for label, r in results.items()}
     top = max((d.max() for d in data.values() if len(d)), default=1.0)
     xs = np.linspace(0.0, 1.1 * top, 400)
     for label, d in data.items():
@@ -259,12 +296,12 @@ def plot_fraction_above(results, thresholds=None, ax=None):
     >>> ax.get_lines()[0].get_ydata().tolist()
     [1.0, 0.5, 0.0]
     """
-    ax = _axes(ax)
-    data = {label: _distances(r) for label, r in results.items()}
+    data = _results(results)
     if thresholds is None:
         top = max((d.max() for d in data.values() if len(d)), default=1.0)
         thresholds = np.linspace(0.0, top, 15)
-    thresholds = np.asarray(thresholds, dtype=float)
+    thresholds = np.atleast_1d(check_numbers(thresholds, "thresholds"))
+    ax = _axes(ax)
     for label, d in data.items():
         fraction = (d[:, None] > thresholds[None, :]).mean(axis=0) if len(d) else \
             np.full(len(thresholds), np.nan)
@@ -303,9 +340,18 @@ def plot_seed_boxes(values, ylabel="", ax=None):
     >>> [t.get_text() for t in ax.get_xticklabels()], len(ax.collections)
     (['none', 'rep'], 2)
     """
-    ax = _axes(ax)
+    if not isinstance(values, Mapping):
+        raise TypeError(f"values must be a dict {{label: per-seed values}}, got "
+                        f"{type(values).__name__}.")
+    if not values:
+        raise ValueError("values is empty: give at least one model's per-seed values.")
     labels = list(values)
-    data = [np.asarray(values[k], dtype=float) for k in labels]
+    data = [np.ravel(check_numbers(values[k], f"values[{k!r}]", allow_inf=False))
+            for k in labels]
+    empty = [k for k, d in zip(labels, data, strict=True) if not len(d)]
+    if empty:
+        raise ValueError(f"values[{empty[0]!r}] holds no value.")
+    ax = _axes(ax)
     ax.boxplot(data, showfliers=False)
     ax.set_xticks(range(1, len(labels) + 1), labels)
     jitter = np.random.default_rng(0)
@@ -353,6 +399,12 @@ def plot_spectral_norms(estimator, ax=None):
     >>> [(line.get_label(), len(line.get_ydata())) for line in ax.get_lines()]
     [('features.hidden0', 3), ('features.hidden1', 3)]
     """
+    from sklearn.utils.validation import check_is_fitted
+
+    check_is_fitted(estimator)
+    if not hasattr(type(estimator), "history_"):
+        raise TypeError(f"plot_spectral_norms needs a fitted skspectral estimator (its "
+                        f"history_), got {type(estimator).__name__}.")
     history = estimator.history_
     if not len(history) or "spectral_norms" not in history[-1]:
         raise ValueError(f"{type(estimator).__name__}'s history has no spectral_norms record: "
@@ -409,9 +461,19 @@ def plot_adversarial_examples(X, result, n=8, image_shape=None):
     >>> len(fig.axes), [ax.get_title() for ax in fig.axes[-2:]]
     (6, ['0.50', '1.50'])
     """
-    plt = _pyplot()
-    X = np.asarray(X, dtype=float)
+    if not isinstance(result, AttackResult):
+        raise TypeError(f"result must be an AttackResult, got {type(result).__name__}.")
+    validate("plot_adversarial_examples",
+             {"n": [StrictInterval(Integral, 1, None, closed="left")]}, {"n": n})
+    X = check_array(X, "X", min_ndim=2).astype(float)
+    if len(X) != len(result):
+        raise ValueError(f"X has {len(X)} samples but result has {len(result)}: pass the "
+                         "attacked samples.")
     shape = X.shape[1:] if image_shape is None else tuple(image_shape)
+    if math.prod(shape) != X[0].size or not 2 <= len(shape) <= 3:
+        raise ValueError(f"image_shape {shape} must be (H, W) or (C, H, W) of the "
+                         f"{X[0].size} values of each sample of X.")
+    plt = _pyplot()
     picked = np.flatnonzero(result.success & (result.distances > 0))[:n]
     if not len(picked):
         raise ValueError("result holds no adversarial point at a distance > 0 to show.")

@@ -16,12 +16,12 @@ from abc import ABC, abstractmethod
 from numbers import Integral, Real
 
 import numpy as np
-import scipy.sparse as sp
 import torch
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import StrOptions
 from tqdm.auto import tqdm
 
+from .._checks import check_array, check_labels
 from .._params import CONSTRAINTS, StrictInterval, validate
 from .._threads import worker_thread_limits
 from ._oracle import as_oracle
@@ -676,14 +676,7 @@ def _argmin_by_group(values, groups, n_groups):
 
 def _check_X(X, clip_min, clip_max):
     """X as a dense NumPy array of at least one finite sample inside the box."""
-    X = _dense_array(X)
-    if X.ndim < 2 or len(X) == 0:
-        raise ValueError(f"X must hold at least one sample of at least one feature, got "
-                         f"shape {X.shape}.")
-    if not np.issubdtype(X.dtype, np.number):
-        raise ValueError(f"X must be numeric, got dtype {X.dtype}.")
-    if not np.isfinite(X).all():
-        raise ValueError("X contains NaN or infinity.")
+    X = check_array(X, "X", min_ndim=2)
     if X.min() < clip_min or X.max() > clip_max:
         raise ValueError(f"X lies outside the input box [{clip_min}, {clip_max}] "
                          f"(its values span [{X.min():.4g}, {X.max():.4g}]); set "
@@ -692,19 +685,11 @@ def _check_X(X, clip_min, clip_max):
 
 
 def _check_starting_points(starting_points, shape):
-    given = np.asarray(starting_points, dtype=np.float32)
+    given = check_array(starting_points, "starting_points").astype(np.float32, copy=False)
     if given.shape != shape:
         raise ValueError(f"starting_points must have the shape of X {shape}, got "
                          f"{given.shape}.")
     return given
-
-
-def _dense_array(X):
-    """X as a NumPy array; sparse matrices are refused (attacks move dense points)."""
-    if sp.issparse(X):
-        raise TypeError("X is a scipy sparse matrix; the attacks need dense inputs "
-                        "(X.toarray()).")
-    return X.detach().cpu().numpy() if isinstance(X, torch.Tensor) else np.asarray(X)
 
 
 def _check_sample_shape(shape, expected):
@@ -729,10 +714,7 @@ def _encode_labels(oracle, y):
 
 
 def _check_y(y, n):
-    y = np.asarray(y)
-    if y.shape != (n,):
-        raise ValueError(f"y must have shape ({n},) to match X, got {y.shape}.")
-    return y
+    return check_labels(y, n)
 
 
 # The Parameters section of every concrete attack's docstring, written once so that the

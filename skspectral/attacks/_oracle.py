@@ -206,7 +206,8 @@ def as_oracle(model, input_shape=None, *, device=None, batch_size=10_000):
     TypeError
         If ``model`` is a featurizer that predicts no labels.
     ValueError
-        If ``input_shape`` is needed and missing.
+        If ``input_shape`` is needed and missing, or a torch module cannot take samples
+        of ``input_shape``.
 
     Examples
     --------
@@ -245,6 +246,7 @@ def as_oracle(model, input_shape=None, *, device=None, batch_size=10_000):
             param = next(model.parameters(), None)
             device = param.device if param is not None else "cpu"
         model.eval()
+        _check_takes(model, input_shape, device)
         return LabelOracle(lambda x: model(x).argmax(dim=1), input_shape, device, batch_size)
     if hasattr(model, "predict") or callable(model):
         if input_shape is None:
@@ -266,6 +268,21 @@ def as_oracle(model, input_shape=None, *, device=None, batch_size=10_000):
         return oracle
     raise TypeError(f"Cannot query labels from {type(model).__name__}: expected a fitted "
                     "estimator or Pipeline, a torch module, or a callable.")
+
+
+@torch.inference_mode()
+def _check_takes(module, input_shape, device):
+    """ValueError naming the samples' shape where ``module`` cannot take one (a pure read:
+    evaluation mode, no query counted)."""
+    param = next(module.parameters(), None)
+    dtype = param.dtype if param is not None and param.is_floating_point() else None
+    try:
+        module(torch.zeros(1, *input_shape, device=device, dtype=dtype))
+    except RuntimeError as exc:
+        if isinstance(exc, torch.cuda.OutOfMemoryError):
+            raise
+        raise ValueError(f"The torch module cannot take samples of shape {tuple(input_shape)} "
+                         f"(X's): {type(exc).__name__}: {exc}") from exc
 
 
 def _on_device(module, device):

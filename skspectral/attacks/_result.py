@@ -4,6 +4,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._checks import check_numbers
+
 __all__ = ["AttackResult"]
 
 
@@ -142,11 +144,19 @@ class AttackResult:
         -------
         float or numpy.ndarray
             The quantile(s), of the shape of ``q``; NaN where no sample is left.
+
+        Raises
+        ------
+        TypeError
+            If ``q`` holds something other than real numbers.
+        ValueError
+            If a level is NaN or outside [0, 1], or ``misclassified`` is unknown.
         """
+        q = check_numbers(q, "q", low=0.0, high=1.0)
         d = np.sort(self._select(misclassified))
         if not len(d):
             return np.full(np.shape(q), np.nan)
-        h = (len(d) - 1) * np.asarray(q, dtype=float)
+        h = (len(d) - 1) * q
         lo, hi = np.floor(h).astype(int), np.ceil(h).astype(int)
         low, high = d[lo], d[hi]
         with np.errstate(invalid="ignore"):
@@ -167,9 +177,16 @@ class AttackResult:
         -------
         numpy.ndarray of shape (n_thresholds,)
             One fraction per threshold; NaN where no sample is left.
+
+        Raises
+        ------
+        TypeError
+            If ``thresholds`` holds something other than real numbers.
+        ValueError
+            If a threshold is NaN, or ``misclassified`` is unknown.
         """
+        thresholds = np.atleast_1d(check_numbers(thresholds, "thresholds"))
         d = self._select(misclassified)
-        thresholds = np.atleast_1d(np.asarray(thresholds, dtype=float))
         if not len(d):
             return np.full(thresholds.shape, np.nan)
         return (d[:, None] > thresholds[None, :]).mean(axis=0)
@@ -187,7 +204,16 @@ class AttackResult:
         float
             An upper bound of the accuracy under L2 attacks of size ``eps`` (the attack's
             distances are upper bounds of the minimal ones).
+
+        Raises
+        ------
+        TypeError
+            If ``eps`` is not a real number.
+        ValueError
+            If ``eps`` is NaN or negative (``inf`` gives 0.0).
         """
+        # A negative radius would count the misclassified samples (distance 0) as robust.
+        eps = float(check_numbers(eps, "eps", low=0.0, scalar=True))
         return float(np.mean(self.distances > eps))
 
     def summary(self, thresholds=None):

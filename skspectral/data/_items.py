@@ -6,6 +6,8 @@ import numpy as np
 import torch
 from torchvision.transforms.functional import pil_to_tensor
 
+from .._checks import check_finite, check_label_kinds
+
 __all__ = ["ItemDataset", "check_map_style", "dataset_labels", "first_image", "is_dataset",
            "read_items"]
 
@@ -126,7 +128,7 @@ class ItemDataset(torch.utils.data.Dataset):
     a tensor of ``sample_shape`` (uint8 images stay uint8 until the training device) and
     ``code`` the label's index in ``classes`` (``-1`` where no labels are used). Every
     mistake names the item's index: a wrong type, shape or dtype, a missing label, a label
-    outside ``classes``, pixels outside ``value_range``.
+    outside ``classes``, NaN or infinite values, pixels outside ``value_range``.
 
     Parameters
     ----------
@@ -205,6 +207,8 @@ class ItemDataset(torch.utils.data.Dataset):
             raise TypeError(f"Item {index} of the dataset has dtype {x.dtype}, but the first "
                             f"item's is {'uint8' if self.uint8 else 'floating point'}: one "
                             "dataset holds one kind of pixels.")
+        if not self.uint8:  # NaN would give NaN scores, which predict labels class 0
+            check_finite(x, f"Item {index} of the dataset", samples=False)
         if self.value_range is not None and not self.uint8:
             low, high = self.value_range
             if x.numel() and (x.min() < low or x.max() > high):
@@ -324,9 +328,11 @@ def dataset_labels(dataset, owner="skspectral"):
     if any(label is None for label in labels):
         i = next(i for i, label in enumerate(labels) if label is None)
         raise ValueError(f"Item {i} of the dataset has no label (None in its targets).")
-    if not all(isinstance(v, (numbers.Number, str)) for v in labels):
+    odd = [v for v in labels if not isinstance(v, (numbers.Number, str))]
+    if odd:
         raise TypeError(f"{owner} needs labels that are numbers or strings; the dataset's "
-                        f"include {next(type(v).__name__ for v in labels)}.")
+                        f"include {type(odd[0]).__name__}.")
+    check_label_kinds(labels, "The dataset's labels")
     return np.asarray(labels)
 
 

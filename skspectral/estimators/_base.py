@@ -19,6 +19,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .._checks import check_callbacks, check_device
 from .._collectives import broadcast_object, check_process_group, world
 from .._params import ModuleNames, SubclassOf, constraints, nested_validation_skipped, validate
 from .._threads import worker_thread_limits
@@ -70,7 +71,8 @@ def resolve_device(device):
     Raises
     ------
     ValueError
-        If the device string is malformed, or CUDA is asked for and not available.
+        If the device string is malformed, names the meta device, or a backend this
+        process lacks (CUDA or ``mps`` not available, an index past the last device).
 
     Examples
     --------
@@ -80,17 +82,7 @@ def resolve_device(device):
     >>> resolve_device("auto") in ("cpu", "cuda")
     True
     """
-    if isinstance(device, str) and device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    try:
-        resolved = torch.device(device)
-    except (RuntimeError, TypeError) as exc:
-        raise ValueError(f"device must be 'auto' or a torch device such as 'cpu' or 'cuda', "
-                         f"got {device!r}.") from exc
-    if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device={device!r} was requested but CUDA is not available; use "
-                         "device='auto' or 'cpu'.")
-    return str(resolved)
+    return check_device(device)
 
 
 def _takes_momentum(optimizer):
@@ -350,6 +342,7 @@ class SpectralEstimatorBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         relates parameters to each other (``burnin`` to ``max_epochs``) or to the model.
         """
         self._validate_params()
+        check_callbacks(self.callbacks)
         reg = self.regularizer
         scope = list(reg) if isinstance(reg, (list, tuple)) else REGULARIZERS.get(reg)
         with nested_validation_skipped():  # burnin's type and range are checked just above

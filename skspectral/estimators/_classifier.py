@@ -7,6 +7,7 @@ from sklearn.base import ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
+from .._checks import check_label_kinds
 from ..data import dataset_labels, is_dataset
 from ._base import SpectralEstimatorBase
 
@@ -71,6 +72,9 @@ class SpectralClassifierBase(ClassifierMixin, SpectralEstimatorBase):
         ``targets``, or its items); the items are encoded as they are read, so ``y_encoded``
         is None.
         """
+        check_label_kinds(y)
+        if classes is not None:
+            check_label_kinds(classes, "classes")
         if is_dataset(X):
             labels = dataset_labels(X, type(self).__name__) if y is None else np.asarray(y)
             if reset:

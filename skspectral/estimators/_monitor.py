@@ -1,5 +1,7 @@
 """skorch callbacks that record what self-supervised training learns, epoch by epoch."""
 
+from numbers import Integral
+
 import numpy as np
 import torch
 from sklearn.linear_model import LogisticRegression
@@ -7,7 +9,11 @@ from sklearn.model_selection import StratifiedKFold, cross_val_score
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils._param_validation import StrOptions
 from skorch.callbacks import Callback
+
+from .._checks import check_array, check_labels
+from .._params import CONSTRAINTS, StrictInterval, validate
 
 __all__ = ["DivergenceGuard", "FeatureProbe", "LossParts"]
 
@@ -80,7 +86,11 @@ class FeatureProbe(Callback):
     Raises
     ------
     ValueError
-        At the start of training, if ``method`` is unknown or X and y differ in length.
+        When built, and again when training starts (skorch's ``initialize``), if a
+        parameter is out of range, X holds NaN or infinity, or X and y differ in length;
+        before the first epoch, if the network cannot take X's samples.
+    TypeError
+        If a parameter has the wrong type (``name`` not a str, say).
 
     See Also
     --------
@@ -104,6 +114,16 @@ class FeatureProbe(Callback):
     self-supervised features are worth to a readout as pretraining goes on.
     """
 
+    #: Declarative constraints (see :mod:`skspectral._params`), checked when built and at
+    #: ``initialize``.
+    _parameter_constraints = {
+        "method": [StrOptions({"knn", "linear"})],
+        "cv": [StrictInterval(Integral, 2, None, closed="left")],
+        "every": [StrictInterval(Integral, 1, None, closed="left")],
+        "name": [str],
+        "batch_size": CONSTRAINTS["batch_size"],
+    }
+
     def __init__(self, X, y, method="knn", cv=5, every=1, name="probe_accuracy",
                  batch_size=1024):
         self.X = X
@@ -113,6 +133,18 @@ class FeatureProbe(Callback):
         self.every = every
         self.name = name
         self.batch_size = batch_size
+        self._check()
+
+    def _check(self):
+        """Every argument, before any epoch: ``(X, y)`` as arrays."""
+        validate(type(self).__name__, self._parameter_constraints,
+                 {name: getattr(self, name) for name in self._parameter_constraints})
+        X = check_array(self.X, "FeatureProbe's X", min_ndim=2)
+        y = check_labels(self.y, len(X), name="FeatureProbe's y")
+        if self.cv > len(y):
+            raise ValueError(f"FeatureProbe's cv={self.cv} folds need at least {self.cv} "
+                             f"samples; X has {len(y)}.")
+        return X, y
 
     def initialize(self):
         """Check the parameters and keep the labels as an array (skorch calls this).
@@ -125,15 +157,37 @@ class FeatureProbe(Callback):
         Raises
         ------
         ValueError
-            If ``method`` is unknown or X and y differ in length.
+            If a parameter is out of range, X holds NaN or infinity, or X and y differ
+            in length.
+        TypeError
+            If a parameter has the wrong type.
         """
-        if self.method not in ("knn", "linear"):
-            raise ValueError(f"method must be 'knn' or 'linear', got {self.method!r}.")
-        self.y_ = np.asarray(self.y)
-        if len(self.y_) != len(self.X):
-            raise ValueError(f"FeatureProbe: X and y have different lengths ({len(self.X)} and "
-                             f"{len(self.y_)}).")
+        _, self.y_ = self._check()
         return self
+
+    def on_train_begin(self, net, **kwargs):
+        """Refuse, before the first epoch, an X the network cannot take.
+
+        Parameters
+        ----------
+        net : skorch.NeuralNet
+            The net about to train.
+        **kwargs : dict
+            Other callback arguments from skorch, unused.
+
+        Raises
+        ------
+        ValueError
+            If the features of X's first sample cannot be computed.
+        """
+        try:
+            self._features(net, stop=1)
+        except RuntimeError as exc:
+            if isinstance(exc, torch.cuda.OutOfMemoryError):
+                raise
+            raise ValueError(f"FeatureProbe's X has samples of shape "
+                             f"{np.shape(self.X)[1:]}, which the network cannot take: "
+                             f"{exc}") from exc
 
     def _readout(self):
         if self.method == "knn":
@@ -141,11 +195,11 @@ class FeatureProbe(Callback):
         return make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
 
     @torch.inference_mode()
-    def _features(self, net):
+    def _features(self, net, stop=None):
         module = net.module_
         was_training = module.training
         module.eval()
-        X = torch.as_tensor(np.asarray(self.X, dtype=np.float32))
+        X = torch.as_tensor(np.asarray(self.X, dtype=np.float32)[:stop])
         try:
             parts = [module.features(X[i:i + self.batch_size].to(net.device)).flatten(1)
                      .float().cpu() for i in range(0, len(X), self.batch_size)]

@@ -125,7 +125,7 @@ def paper_estimator(name, **overrides):
 
 
 def _lookup(name):
-    if name not in PAPER_PRESETS:
+    if not isinstance(name, str) or name not in PAPER_PRESETS:
         raise ValueError(f"Unknown paper preset {name!r}; the presets are "
                          f"{sorted(PAPER_PRESETS)}.")
     return PAPER_PRESETS[name]

@@ -414,6 +414,17 @@ def _cut(net, input_shape, features):
             children = [n for n, _ in net.named_children()]
             raise ValueError(f"features={features!r} is not a submodule of "
                              f"{type(net).__name__}; its children are {children}.") from None
+        ran = []
+        if isinstance(phi, nn.Linear):  # the readout itself? (the last Linear to run)
+            try:
+                _probe(net, sample, record=ran)
+            except Exception:  # noqa: BLE001 - the network's own failure is reported below
+                ran = []
+        if ran and ran[-1][0] == features:
+            raise ValueError(f"features={features!r} names the network's final Linear layer, "
+                             "its readout: Φ is what comes before it. Leave features=None (Φ "
+                             "is then everything before the readout), or name the submodule "
+                             "whose output the readout takes.")
     elif callable(features):
         phi = features(net)
         if not isinstance(phi, nn.Module):
@@ -425,7 +436,9 @@ def _cut(net, input_shape, features):
     try:
         out = _probe(phi, sample)
     except Exception as exc:
-        raise _probe_error(f"Φ ({type(phi).__name__})", input_shape, exc) from exc
+        what = f"Φ ({type(phi).__name__})" if features is None or callable(features) \
+            else f"Φ (features={features!r}, a {type(phi).__name__})"
+        raise _probe_error(what, input_shape, exc) from exc
     if not isinstance(out, torch.Tensor) or out.ndim < 2 or out.shape[0] != 1:
         what = (f"a {type(out).__name__}" if not isinstance(out, torch.Tensor)
                 else f"a tensor of shape {tuple(out.shape)}")
