@@ -19,10 +19,9 @@ from ..spectral import (
 
 __all__ = ["SpectralPenalty"]
 
-# converge_ decomposes a matrix by a full SVD (cost ~ m n min(m, n)) up to this cost: the
-# paper's MNIST MLP layer (2000 x 784, 1.2e9) keeps its exact start; larger ones (a ViT-B MLP
-# weight, 768 x 3072; a wide ResNet's 2048 x 1024 pointwise convolution) take seconds on one
-# core and start from a power iteration instead.
+# converge_ decomposes a matrix by a full SVD (cost ~ m n min(m, n)) up to this cost, which
+# the paper's MNIST MLP layer (2000 x 784) is within; larger matrices start from a power
+# iteration instead, whose cost per step is m n (docs/guide.md names such layers).
 _SVD_COST = 1.3e9
 
 
@@ -118,13 +117,32 @@ class SpectralPenalty(nn.Module):
 
     Examples
     --------
+    A diagonal weight's operator norm is its largest entry. Before any refresh every norm is
+    0; :meth:`estimate` refines them without storing anything:
+
     >>> import torch
     >>> from skspectral.regularization import SpectralPenalty
     >>> net = torch.nn.Sequential(torch.nn.Linear(3, 3, bias=False))
     >>> _ = net[0].weight.data.copy_(torch.diag(torch.tensor([4.0, 1.0, 2.0])))
-    >>> penalty = SpectralPenalty(net, ["0"], gamma=0.5).converge_(net)
-    >>> penalty.norms(), float(penalty.value())  # (0.5 / 2) * 4^2
+    >>> penalty = SpectralPenalty(net, ["0"], gamma=0.5)
+    >>> penalty
+    SpectralPenalty(layers=['0'], gamma=0.5, n_power_iterations=1)
+    >>> round(penalty.estimate(net, n_iter=200, tol=1e-9)["0"], 4), penalty.norms()
+    (4.0, {'0': 0.0})
+
+    :meth:`converge_` stores the exact singular vectors, :meth:`refresh_` advances the power
+    iteration from them; both store the norms:
+
+    >>> penalty.converge_(net).norms(), float(penalty.value())  # (0.5 / 2) * 4^2
     ({'0': 4.0}, 4.0)
+    >>> [round(float(s), 4) for s in penalty.refresh_(net, n_iter=5).sigmas()]
+    [4.0]
+
+    :meth:`apply_` adds ``gamma * sigma * u v^T`` to the weight's gradient:
+
+    >>> net[0].weight.grad = None
+    >>> penalty.apply_(net).norms(), net[0].weight.grad.abs().tolist()
+    ({'0': 4.0}, [[2.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]])
     """
 
     def __init__(self, module, layers, gamma=0.0, n_power_iterations=1, input_shapes=None,
@@ -184,8 +202,7 @@ class SpectralPenalty(nn.Module):
     def converge_(self, module, n_iter=50, tol=1e-3):
         """Set the vectors to the top singular vectors: by SVD for matrices up to the size of
         the paper's 2000 x 784 layer, by up to ``n_iter`` power iterations (relative tolerance
-        ``tol``) for larger ones (a full SVD of a ViT-B MLP weight, 768 x 3072, takes seconds
-        on one core) and for convolutions.
+        ``tol``) for larger ones and for convolutions.
 
         Parameters
         ----------
@@ -200,15 +217,6 @@ class SpectralPenalty(nn.Module):
         -------
         self : SpectralPenalty
             With ``converged`` True.
-
-        Examples
-        --------
-        >>> import torch
-        >>> from skspectral.regularization import SpectralPenalty
-        >>> net = torch.nn.Sequential(torch.nn.Linear(2, 2, bias=False))
-        >>> _ = net[0].weight.data.copy_(torch.tensor([[3.0, 0.0], [0.0, 1.0]]))
-        >>> SpectralPenalty(net, ["0"]).converge_(net).converged
-        True
         """
         with self._autocast_off():
             for i, layer in self._layers(module):
@@ -254,16 +262,6 @@ class SpectralPenalty(nn.Module):
             ``{layer name: sigma}`` as Python floats.
         vectors : list of torch.Tensor
             Only when ``return_vectors``.
-
-        Examples
-        --------
-        >>> import torch
-        >>> from skspectral.regularization import SpectralPenalty
-        >>> net = torch.nn.Sequential(torch.nn.Linear(2, 2, bias=False))
-        >>> _ = net[0].weight.data.copy_(torch.tensor([[3.0, 0.0], [0.0, 1.0]]))
-        >>> penalty = SpectralPenalty(net, ["0"])
-        >>> round(penalty.estimate(net, n_iter=200, tol=1e-9)["0"], 4), penalty.norms()
-        (3.0, {'0': 0.0})
         """
         norms, vectors = {}, []
         for i, (sigma, v) in self._iterate(module, n_iter, tol, start):
@@ -301,15 +299,6 @@ class SpectralPenalty(nn.Module):
         -------
         self : SpectralPenalty
             With the refined vectors and norms stored.
-
-        Examples
-        --------
-        >>> import torch
-        >>> from skspectral.regularization import SpectralPenalty
-        >>> net = torch.nn.Sequential(torch.nn.Linear(2, 2, bias=False))
-        >>> _ = net[0].weight.data.copy_(torch.tensor([[3.0, 0.0], [0.0, 1.0]]))
-        >>> round(SpectralPenalty(net, ["0"]).refresh_(net, n_iter=200).norms()["0"], 4)
-        3.0
         """
         for i, (sigma, v) in self._iterate(module, n_iter, tol):
             self._store(i, sigma, v)
@@ -332,17 +321,6 @@ class SpectralPenalty(nn.Module):
         -------
         self : SpectralPenalty
             With the refreshed vectors and norms stored.
-
-        Examples
-        --------
-        >>> import torch
-        >>> from skspectral.regularization import SpectralPenalty
-        >>> net = torch.nn.Sequential(torch.nn.Linear(2, 2, bias=False))
-        >>> _ = net[0].weight.data.copy_(torch.tensor([[3.0, 0.0], [0.0, 1.0]]))
-        >>> penalty = SpectralPenalty(net, ["0"], gamma=1.0).converge_(net)
-        >>> net[0].weight.grad = None
-        >>> penalty.apply_(net).norms(), net[0].weight.grad.abs().tolist()  # gamma sigma u v^T
-        ({'0': 3.0}, [[3.0, 0.0], [0.0, 0.0]])
         """
         added = []
         with self._autocast_off():
@@ -375,15 +353,6 @@ class SpectralPenalty(nn.Module):
         -------
         torch.Tensor (0-d)
             0 before any refresh.
-
-        Examples
-        --------
-        >>> import torch
-        >>> from skspectral.regularization import SpectralPenalty
-        >>> net = torch.nn.Sequential(torch.nn.Linear(2, 2, bias=False))
-        >>> _ = net[0].weight.data.copy_(torch.eye(2) * 2)
-        >>> float(SpectralPenalty(net, ["0"], gamma=1.0).converge_(net).value())
-        2.0
         """
         sigmas = self.sigmas()
         if not sigmas:
@@ -397,15 +366,6 @@ class SpectralPenalty(nn.Module):
         -------
         list of torch.Tensor (0-d)
             The buffers themselves (0 before any refresh).
-
-        Examples
-        --------
-        >>> import torch
-        >>> from skspectral.regularization import SpectralPenalty
-        >>> net = torch.nn.Sequential(torch.nn.Linear(2, 2, bias=False))
-        >>> _ = net[0].weight.data.copy_(torch.eye(2) * 2)
-        >>> [float(s) for s in SpectralPenalty(net, ["0"]).converge_(net).sigmas()]
-        [2.0]
         """
         return [getattr(self, f"sigma{i}") for i in range(len(self.layers))]
 
@@ -416,14 +376,6 @@ class SpectralPenalty(nn.Module):
         -------
         dict
             0.0 for every layer before any refresh.
-
-        Examples
-        --------
-        >>> import torch
-        >>> from skspectral.regularization import SpectralPenalty
-        >>> net = torch.nn.Sequential(torch.nn.Linear(2, 2, bias=False))
-        >>> SpectralPenalty(net, ["0"]).norms()
-        {'0': 0.0}
         """
         return {name: float(s) for name, s in zip(self.layers, self.sigmas(), strict=True)}
 
@@ -434,13 +386,6 @@ class SpectralPenalty(nn.Module):
         -------
         str
             ``layers=[...], gamma=..., n_power_iterations=...``.
-
-        Examples
-        --------
-        >>> import torch
-        >>> from skspectral.regularization import SpectralPenalty
-        >>> SpectralPenalty(torch.nn.Sequential(torch.nn.Linear(2, 2)), ["0"]).extra_repr()
-        "layers=['0'], gamma=0.0, n_power_iterations=1"
         """
         return (f"layers={self.layers}, gamma={self.gamma}, "
                 f"n_power_iterations={self.n_power_iterations}")
