@@ -169,10 +169,11 @@ def nested_validation_skipped():
     Why not ``sklearn.base._fit_context(prefer_skip_nested_validation=True)`` on ``fit``: it
     switches validation off for the whole method, but the estimators' ``fit`` still validates
     values of its own after ``_validate_params`` (the routed ``iterator_train__num_workers``
-    and the other DataLoader settings, which are not constructor parameters), and those
-    checks would then be skipped (tests/test_dataset_inputs.py pins that they run); and it skips ``_validate_params`` in ``partial_fit`` once
-    fitted, where ours re-checks parameters changed by ``set_params``. This context covers
-    exactly the building and training below the checks.
+    and the other DataLoader settings, which are not constructor parameters; pinned by
+    tests/test_dataset_inputs.py), and those checks would then be skipped; and it skips
+    ``_validate_params`` in ``partial_fit`` once fitted, where ours re-checks parameters
+    changed by ``set_params``. This context covers exactly the building and training below
+    the checks.
     """
     with config_context(skip_parameter_validation=True):
         yield
