@@ -64,6 +64,13 @@ def _is_dense(layer):
     return isinstance(layer, nn.Linear) or (isinstance(layer, CONV_TYPES) and is_pointwise(layer))
 
 
+def _power_iteration(layer, v, n_iter, tol=None):
+    """``(sigma, u, v)`` by power iteration on the layer's operator, from ``v``."""
+    if _is_dense(layer):
+        return power_iteration(as_matrix(layer), v, n_iter=n_iter, tol=tol)
+    return conv_power_iteration(layer, v, n_iter=n_iter, tol=tol)
+
+
 class SpectralPenalty(nn.Module):
     """Spectral penalty over a set of layers, with its power-iteration state.
 
@@ -222,12 +229,8 @@ class SpectralPenalty(nn.Module):
             for i, layer in self._layers(module):
                 if _is_dense(layer) and _svd_affordable(as_matrix(layer)):
                     sigma, _, v = top_singular_triplet(as_matrix(layer))
-                elif _is_dense(layer):
-                    sigma, _, v = power_iteration(as_matrix(layer), getattr(self, f"v{i}"),
-                                                  n_iter=n_iter, tol=tol)
                 else:
-                    sigma, _, v = conv_power_iteration(layer, getattr(self, f"v{i}"),
-                                                       n_iter=n_iter, tol=tol)
+                    sigma, _, v = _power_iteration(layer, getattr(self, f"v{i}"), n_iter, tol)
                 self._store(i, sigma, v)
         self._synchronize()
         self.converged = True
@@ -276,10 +279,7 @@ class SpectralPenalty(nn.Module):
                 state = getattr(self, f"v{i}")
                 if start is not None and start[i].shape == state.shape:
                     state = start[i]
-                if _is_dense(layer):
-                    sigma, _, v = power_iteration(as_matrix(layer), state, n_iter=n_iter, tol=tol)
-                else:
-                    sigma, _, v = conv_power_iteration(layer, state, n_iter=n_iter, tol=tol)
+                sigma, _, v = _power_iteration(layer, state, n_iter, tol)
                 yield i, (sigma, v)
 
     @torch.no_grad()
@@ -290,10 +290,8 @@ class SpectralPenalty(nn.Module):
         ----------
         module : torch.nn.Module
             The network (wrapped or not).
-        n_iter : int, optional
-            Iterations; ``n_power_iterations`` when None.
-        tol : float, optional
-            Early-stopping tolerance (synchronizes with the device).
+        n_iter, tol : optional
+            As in :meth:`estimate`.
 
         Returns
         -------
@@ -325,13 +323,12 @@ class SpectralPenalty(nn.Module):
         added = []
         with self._autocast_off():
             for i, layer in self._layers(module):
-                state, weight = getattr(self, f"v{i}"), layer.weight
+                weight = layer.weight
+                sigma, u, v = _power_iteration(layer, getattr(self, f"v{i}"),
+                                               self.n_power_iterations)
                 if _is_dense(layer):
-                    sigma, u, v = power_iteration(as_matrix(layer), state,
-                                                  n_iter=self.n_power_iterations)
                     dsigma = torch.outer(u, v).reshape(weight.shape)
                 else:
-                    _, _, v = conv_power_iteration(layer, state, n_iter=self.n_power_iterations)
                     sigma, dsigma = conv_sigma_and_grad(layer, v)
                 self._store(i, sigma, v)
                 if weight.requires_grad and self.gamma != 0.0:
