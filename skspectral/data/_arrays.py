@@ -68,19 +68,9 @@ class TensorBatchIterator:
     ----------
     dataset : ArrayDataset
         The arrays to iterate over.
-    batch_size : int
-        The global batch size.
-    shuffle : bool, default=False
-        Draw a new permutation (from torch's global generator) for every pass.
-    drop_last : bool, default=False
-        Skip the last incomplete batch.
-    num_replicas : int, default=1
-        Number of data-parallel processes (torch.distributed's world size).
-    rank : int, default=0
-        This process's rank.
-    min_last_batch : int, default=1
-        Skip a last batch of fewer rows (global count) unless it is the only batch; e.g.
-        ``batch_size`` drops an incomplete last batch where there are full ones.
+    batch_size, shuffle, drop_last, num_replicas, rank, min_last_batch
+        The batch order and this process's share of it, as :class:`GlobalBatches` takes
+        them.
 
     Raises
     ------
