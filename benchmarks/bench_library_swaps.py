@@ -8,7 +8,8 @@
    ``bench_xor.py`` (``paper_estimator("xor")``, one 4-point batch per epoch),
    ``bench_mlp_overhead.py`` (the MNIST MLP, batch 1024, MNIST-shaped random data) and
    ``bench_barlow.py`` (``SpectralBarlowTwins`` steps, batch ``--barlow-batch``). Each pair is
-   checked to train identical weights.
+   checked to train identical weights. Also one pass over the XOR set alone (iteration
+   only, microseconds), the per-epoch cost the two differ by.
 2. :class:`~skspectral.models.RandomCropFlip` (zero padding 4, flip) against kornia's
    ``RandomCrop(padding=4)`` + ``RandomHorizontalFlip``, training-mode calls on 32 x 32 RGB
    batches; and whether one seed gives the two the same output.
@@ -30,7 +31,7 @@ import numpy as np
 import torch
 
 from skspectral import SpectralBarlowTwins, paper_estimator
-from skspectral.data import GlobalBatches
+from skspectral.data import ArrayDataset, GlobalBatches, TensorBatchIterator
 from skspectral.datasets import make_xor
 from skspectral.models import RandomCropFlip
 
@@ -86,6 +87,23 @@ def batch_configs(args):
                                         update_every=2, projector=(64,), random_state=0),
             X_img, None),
     }
+
+
+def one_pass(args):
+    X, y = make_xor()
+    data = ArrayDataset(X.astype(np.float32), y)
+    iterators = {"TensorBatchIterator": TensorBatchIterator(data, batch_size=4, shuffle=True),
+                 "DataLoader": DataLoaderBatches(data, batch_size=4, shuffle=True)}
+    passes = 20 * args.xor_epochs
+    times = {name: [] for name in iterators}
+    for _ in range(args.rounds):
+        for name, iterator in iterators.items():
+            start = time.perf_counter()
+            for _ in range(passes):
+                for _batch in iterator:
+                    pass
+            times[name].append((time.perf_counter() - start) / passes)
+    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def crop_flip(args):
@@ -147,6 +165,10 @@ def main():
         same = all(torch.equal(a, b) for a, b in
                    zip(weights[name, False], weights[name, True], strict=True))
         print(f"   {name:<48s} {ours:8.3f} {lib:8.3f}   {lib / ours:.3f}   {same}")
+
+    passes = one_pass(args)
+    print("   one pass over the XOR set (4 rows, shuffled), us: "
+          + ", ".join(f"{name} {1e6 * t:.1f}" for name, t in passes.items()))
 
     per_call, same = crop_flip(args)
     print(f"\n2. crop (padding 4) and flip, batch {args.crop_batch} x 3 x 32 x 32, "

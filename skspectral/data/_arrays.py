@@ -62,7 +62,10 @@ class TensorBatchIterator:
     ``TensorBatchIterator(dataset, batch_size=..., shuffle=...)``). Indexing the stored
     tensors once per batch avoids the per-sample ``__getitem__`` and collate of a
     ``DataLoader``, which costs more than a small network's step on a CPU. The batches are
-    those of :class:`GlobalBatches` (order, padding and data-parallel sharding).
+    those of :class:`GlobalBatches` (order, padding and data-parallel sharding). A
+    ``DataLoader`` fetching whole batches from the same :class:`GlobalBatches` gives the same
+    batches, but starts an iterator and draws a seed on every pass, which an epoch of one
+    small batch (the XOR preset's) feels.
 
     Parameters
     ----------
