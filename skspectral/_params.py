@@ -27,15 +27,19 @@ from sklearn.utils._param_validation import (
     validate_parameter_constraints,
 )
 
-
-class _Structured(Options):
-    # scikit-learn's validator passes through instances of its own constraint classes only
-    # (make_constraint), so structured constraints derive from Options, overriding its test.
-    def __init__(self):
-        super().__init__(tuple, set())
-
 __all__ = ["CONSTRAINTS", "ModuleNames", "PositiveInts", "StrictInterval", "SubclassOf",
            "constraints", "nested_validation_skipped", "validate"]
+
+
+class _Structured(Options):
+    # There is no public route to a constraint with its own test: scikit-learn (1.6 to 1.9)
+    # exposes no constraint API at all, and its validator's make_constraint takes keywords,
+    # types (isinstance only, blind to a tuple's items), None, ``callable``, and instances of
+    # Interval, StrOptions, Options, HasMethods and MissingValues; anything else raises
+    # "Unknown constraint type". Options is the one of those whose test and message can be
+    # overridden without changing what it means elsewhere.
+    def __init__(self):
+        super().__init__(tuple, set())
 
 
 class PositiveInts(_Structured):
@@ -161,6 +165,15 @@ def nested_validation_skipped():
     the modules, penalty and callbacks below it from checked values; those check the same
     entries when used on their own. scikit-learn's ``prefer_skip_nested_validation`` does the
     same with the same (thread-local) configuration flag.
+
+    Why not ``sklearn.base._fit_context(prefer_skip_nested_validation=True)`` on ``fit``: it
+    switches validation off for the whole method, but the estimators' ``fit`` still validates
+    values of its own after ``_validate_params`` (the routed ``iterator_train__num_workers``
+    and the other DataLoader settings, which are not constructor parameters; pinned by
+    tests/test_dataset_inputs.py), and those checks would then be skipped; and it skips
+    ``_validate_params`` in ``partial_fit`` once fitted, where ours re-checks parameters
+    changed by ``set_params``. This context covers exactly the building and training below
+    the checks.
     """
     with config_context(skip_parameter_validation=True):
         yield

@@ -62,25 +62,18 @@ class TensorBatchIterator:
     ``TensorBatchIterator(dataset, batch_size=..., shuffle=...)``). Indexing the stored
     tensors once per batch avoids the per-sample ``__getitem__`` and collate of a
     ``DataLoader``, which costs more than a small network's step on a CPU. The batches are
-    those of :class:`GlobalBatches` (order, padding and data-parallel sharding).
+    those of :class:`GlobalBatches` (order, padding and data-parallel sharding). A
+    ``DataLoader`` fetching whole batches from the same :class:`GlobalBatches` gives the same
+    batches, but starts an iterator and draws a seed on every pass, which an epoch of one
+    small batch (the XOR preset's) feels.
 
     Parameters
     ----------
     dataset : ArrayDataset
         The arrays to iterate over.
-    batch_size : int
-        The global batch size.
-    shuffle : bool, default=False
-        Draw a new permutation (from torch's global generator) for every pass.
-    drop_last : bool, default=False
-        Skip the last incomplete batch.
-    num_replicas : int, default=1
-        Number of data-parallel processes (torch.distributed's world size).
-    rank : int, default=0
-        This process's rank.
-    min_last_batch : int, default=1
-        Skip a last batch of fewer rows (global count) unless it is the only batch; e.g.
-        ``batch_size`` drops an incomplete last batch where there are full ones.
+    batch_size, shuffle, drop_last, num_replicas, rank, min_last_batch
+        The batch order and this process's share of it, as :class:`GlobalBatches` takes
+        them.
 
     Raises
     ------

@@ -35,7 +35,8 @@ class GlobalBatches(torch.utils.data.Sampler):
     drop_last : bool, default=False
         Skip the last incomplete batch.
     min_last_batch : int, default=1
-        Skip a last batch of fewer rows (global count) unless it is the only batch.
+        Skip a last batch of fewer rows (global count) unless it is the only batch; e.g.
+        ``batch_size`` drops an incomplete last batch where there are full ones.
     num_replicas : int, default=1
         Number of data-parallel processes sharing each global batch.
     rank : int, default=0

@@ -82,18 +82,9 @@ class BatchLoader:
     ----------
     dataset : ArrayDataset or torch.utils.data.Dataset
         A Dataset's items are ``(x, code)`` pairs (see :class:`ItemDataset`).
-    batch_size : int
-        Global batch size, divisible by ``num_replicas``.
-    shuffle : bool, default=False
-        Draw a new permutation of the samples every pass (torch's global generator).
-    drop_last : bool, default=False
-        Skip the last incomplete batch.
-    min_last_batch : int, default=1
-        Skip a last batch of fewer rows (global count) unless it is the only batch.
-    num_replicas : int, default=1
-        Number of data-parallel processes sharing each global batch.
-    rank : int, default=0
-        This process's rank: which share of each batch it loads.
+    batch_size, shuffle, drop_last, min_last_batch, num_replicas, rank
+        The batch order and this process's share of it, as :class:`GlobalBatches` takes
+        them.
     num_workers : int, default=0
         DataLoader worker processes (0: load in the main process).
     pin_memory : bool, default=False

@@ -8,7 +8,8 @@ import torch.nn as nn
 
 from .preprocess import Normalize, RandomCropFlip, Resize
 
-__all__ = ["PREPROCESSING", "BackboneMixin", "load_backbone_state", "preprocessing"]
+__all__ = ["PREPROCESSING", "BackboneMixin", "load_backbone_state", "preprocessing",
+           "require_fit"]
 
 #: Names of the preprocessing steps that may run first in ``features`` (no pretrained state).
 PREPROCESSING = ("augment", "resize", "normalize")
@@ -112,6 +113,16 @@ def _first(names, count=5):
     return str(names[:count])[:-1] + (", ...]" if len(names) > count else "]")
 
 
+def require_fit(own, state, keys, what):
+    """Raise ValueError unless ``state`` holds each of ``keys`` with its shape in ``own``."""
+    missing = [k for k in keys if k not in state]
+    wrong = [f"{k}: {tuple(state[k].shape)} for {tuple(own[k].shape)}" for k in keys
+             if k in state and state[k].shape != own[k].shape]
+    if missing or wrong:
+        raise ValueError(f"pretrained weights do not fit {what}: {len(missing)} missing "
+                         f"{_first(missing)}; {len(wrong)} of another shape {_first(wrong)}.")
+
+
 def load_backbone_state(module, state, hint):
     """Load ``state`` (in ``module``'s key layout) into Φ, and into the head where it fits.
 
@@ -128,13 +139,7 @@ def load_backbone_state(module, state, hint):
     own = module.state_dict()
     steps = tuple(f"features.{name}." for name in PREPROCESSING)
     backbone = [k for k in own if k.startswith("features.") and not k.startswith(steps)]
-    missing = [k for k in backbone if k not in state]
-    wrong = [f"{k}: {tuple(state[k].shape)} for {tuple(own[k].shape)}" for k in backbone
-             if k in state and state[k].shape != own[k].shape]
-    if missing or wrong:
-        raise ValueError(
-            f"pretrained weights do not fit this backbone ({hint}): {len(missing)} missing "
-            f"{_first(missing)}; {len(wrong)} of another shape {_first(wrong)}.")
+    require_fit(own, state, backbone, f"this backbone ({hint})")
     head = [k for k in own if k.startswith("head.")]
     head_fits = all(k in state and state[k].shape == own[k].shape for k in head)
     loaded = backbone + (head if head_fits else [])

@@ -18,7 +18,13 @@ import torch.nn as nn
 import torchvision
 
 from ..regularization import PENALIZABLE_TYPES
-from ._backbone import BackboneMixin, load_backbone_state, preprocessing, read_state
+from ._backbone import (
+    BackboneMixin,
+    load_backbone_state,
+    preprocessing,
+    read_state,
+    require_fit,
+)
 
 __all__ = ["SMALL_STEM_FAMILIES", "FeatureNetwork", "build_network", "check_network",
            "feature_map", "small_stem_", "torchvision_model_names"]
@@ -115,8 +121,7 @@ def check_network(network, params=None, features=None):
     """
     params = dict(params or {})
     if features is not None and not isinstance(features, str) and not callable(features):
-        raise TypeError(f"features must be None, a submodule name or a callable module -> Φ; "
-                        f"got {type(features).__name__}.")
+        raise _features_type_error(features)
     if isinstance(network, nn.Module):
         if params:
             raise _instance_params(network, params)
@@ -307,15 +312,15 @@ def _named_parent(root, name):
 
 
 @torch.no_grad()
-def _probe(module, sample, record=None):
-    """Run one sample through ``module`` in evaluation mode; ``record`` hooks Linear layers
-    (their names and inputs, in the order they run)."""
+def _run_one_sample(module, sample, linear_inputs=None):
+    """``module(sample)`` in evaluation mode (its mode restored); with ``linear_inputs``, the
+    name and input of every Linear layer that runs are appended to it, in order."""
     hooks = []
-    if record is not None:
+    if linear_inputs is not None:
         for name, m in module.named_modules():
             if isinstance(m, nn.Linear):
                 hooks.append(m.register_forward_hook(
-                    lambda m, args, out, name=name: record.append((name, args[0]))))
+                    lambda m, args, out, name=name: linear_inputs.append((name, args[0]))))
     was_training = module.training
     module.eval()
     try:
@@ -391,54 +396,17 @@ def _cut(net, input_shape, features):
                          dtype=param.dtype if param is not None else None)
     if param is not None:
         sample = sample.to(param.device)
-    readout = None
+    readout = readout_input = None
     if features is None:
-        ran = []
-        try:
-            _probe(net, sample, record=ran)
-        except Exception as exc:
-            raise _probe_error(type(net).__name__, input_shape, exc) from exc
-        if not ran:
-            raise ValueError(f"{type(net).__name__} runs no Linear layer, so it has no final "
-                             "Linear readout to separate Φ from: pass features= (the name of "
-                             "the submodule whose output is Φ, or a callable module -> Φ).")
-        name, readout_input = ran[-1]
-        parent, child = _named_parent(net, name)
-        readout = (name, getattr(parent, child))
-        setattr(parent, child, nn.Identity())
-        phi = net
-    elif isinstance(features, str):
-        try:
-            phi = net.get_submodule(features)
-        except AttributeError:
-            children = [n for n, _ in net.named_children()]
-            raise ValueError(f"features={features!r} is not a submodule of "
-                             f"{type(net).__name__}; its children are {children}.") from None
-        ran = []
-        if isinstance(phi, nn.Linear):  # the readout itself? (the last Linear to run)
-            try:
-                _probe(net, sample, record=ran)
-            except Exception:  # noqa: BLE001 - the network's own failure is reported below
-                ran = []
-        if ran and ran[-1][0] == features:
-            raise ValueError(f"features={features!r} names the network's final Linear layer, "
-                             "its readout: Φ is what comes before it. Leave features=None (Φ "
-                             "is then everything before the readout), or name the submodule "
-                             "whose output the readout takes.")
-    elif callable(features):
-        phi = features(net)
-        if not isinstance(phi, nn.Module):
-            raise TypeError(f"features (a callable) must return the Φ module, an nn.Module; "
-                            f"it returned {type(phi).__name__}.")
+        phi, readout, readout_input = _cut_at_readout(net, sample, input_shape)
     else:
-        raise TypeError(f"features must be None, a submodule name or a callable module -> Φ; "
-                        f"got {type(features).__name__}.")
+        phi = _named_phi(net, features, sample)
     try:
-        out = _probe(phi, sample)
+        out = _run_one_sample(phi, sample)
     except Exception as exc:
         what = f"Φ ({type(phi).__name__})" if features is None or callable(features) \
             else f"Φ (features={features!r}, a {type(phi).__name__})"
-        raise _probe_error(what, input_shape, exc) from exc
+        raise _sample_error(what, input_shape, exc) from exc
     if not isinstance(out, torch.Tensor) or out.ndim < 2 or out.shape[0] != 1:
         what = (f"a {type(out).__name__}" if not isinstance(out, torch.Tensor)
                 else f"a tensor of shape {tuple(out.shape)}")
@@ -449,8 +417,9 @@ def _cut(net, input_shape, features):
     if readout is not None and not (out.shape == readout_input.shape
                                     and torch.allclose(out, readout_input)):
         raise ValueError(f"{type(net).__name__} computes more after its final Linear "
-                         f"readout ({name!r}), so removing it does not leave Φ: pass features= "
-                         "(the name of the submodule whose output is Φ, or a callable).")
+                         f"readout ({readout[0]!r}), so removing it does not leave Φ: pass "
+                         "features= (the name of the submodule whose output is Φ, or a "
+                         "callable).")
     if not any(isinstance(m, PENALIZABLE_TYPES) for m in phi.modules()):
         names = "/".join(t.__name__ for t in PENALIZABLE_TYPES)
         raise ValueError(f"The feature map Φ ({type(phi).__name__}) has no {names} layer: "
@@ -458,7 +427,65 @@ def _cut(net, input_shape, features):
     return phi, int(out[0].numel()), readout
 
 
-def _probe_error(what, input_shape, exc):
+def _cut_at_readout(net, sample, input_shape):
+    """Replace the last Linear layer to run by the identity: ``(net, (name, layer), its
+    input on ``sample``)``."""
+    ran = []
+    try:
+        _run_one_sample(net, sample, linear_inputs=ran)
+    except Exception as exc:
+        raise _sample_error(type(net).__name__, input_shape, exc) from exc
+    if not ran:
+        raise ValueError(f"{type(net).__name__} runs no Linear layer, so it has no final "
+                         "Linear readout to separate Φ from: pass features= (the name of "
+                         "the submodule whose output is Φ, or a callable module -> Φ).")
+    name, readout_input = ran[-1]
+    parent, child = _named_parent(net, name)
+    readout = (name, getattr(parent, child))
+    setattr(parent, child, nn.Identity())
+    return net, readout, readout_input
+
+
+def _named_phi(net, features, sample):
+    """Φ given by ``features``, a submodule name or a callable ``net -> Φ``."""
+    if isinstance(features, str):
+        try:
+            phi = net.get_submodule(features)
+        except AttributeError:
+            children = [n for n, _ in net.named_children()]
+            raise ValueError(f"features={features!r} is not a submodule of "
+                             f"{type(net).__name__}; its children are {children}.") from None
+        if isinstance(phi, nn.Linear) and _last_linear(net, sample) == features:
+            raise ValueError(f"features={features!r} names the network's final Linear layer, "
+                             "its readout: Φ is what comes before it. Leave features=None (Φ "
+                             "is then everything before the readout), or name the submodule "
+                             "whose output the readout takes.")
+        return phi
+    if callable(features):
+        phi = features(net)
+        if not isinstance(phi, nn.Module):
+            raise TypeError(f"features (a callable) must return the Φ module, an nn.Module; "
+                            f"it returned {type(phi).__name__}.")
+        return phi
+    raise _features_type_error(features)
+
+
+def _last_linear(net, sample):
+    """The name of the last Linear layer ``net`` runs on ``sample``; None if it fails."""
+    ran = []
+    try:
+        _run_one_sample(net, sample, linear_inputs=ran)
+    except Exception:  # noqa: BLE001 - the network's own failure is reported by the caller
+        return None
+    return ran[-1][0] if ran else None
+
+
+def _features_type_error(features):
+    return TypeError(f"features must be None, a submodule name or a callable module -> Φ; "
+                     f"got {type(features).__name__}.")
+
+
+def _sample_error(what, input_shape, exc):
     return ValueError(f"{what} failed on one sample of shape {tuple(input_shape)}: "
                       f"{type(exc).__name__}: {exc}")
 
@@ -617,14 +644,8 @@ class FeatureNetwork(BackboneMixin, nn.Module):
 def _load_whole(net, state):
     """Load a state dict in the network's own layout; every tensor must fit."""
     own = net.state_dict()
-    missing = [k for k in own if k not in state]
-    wrong = [f"{k}: {tuple(state[k].shape)} for {tuple(own[k].shape)}" for k in own
-             if k in state and state[k].shape != own[k].shape]
-    if missing or wrong:
-        raise ValueError(
-            f"pretrained weights do not fit {type(net).__name__} as built (its parameters "
-            f"must match the source's): {len(missing)} missing {missing[:5]}; {len(wrong)} of "
-            f"another shape {wrong[:5]}.")
+    require_fit(own, state, list(own), f"{type(net).__name__} as built (its parameters must "
+                "match the source's)")
     net.load_state_dict({k: state[k] for k in own})
 
 

@@ -19,10 +19,9 @@ from ..spectral import (
 
 __all__ = ["SpectralPenalty"]
 
-# converge_ decomposes a matrix by a full SVD (cost ~ m n min(m, n)) up to this cost: the
-# paper's MNIST MLP layer (2000 x 784, 1.2e9) keeps its exact start; larger ones (a ViT-B MLP
-# weight, 768 x 3072; a wide ResNet's 2048 x 1024 pointwise convolution) take seconds on one
-# core and start from a power iteration instead.
+# converge_ decomposes a matrix by a full SVD (cost ~ m n min(m, n)) up to this cost, which
+# the paper's MNIST MLP layer (2000 x 784) is within; larger matrices start from a power
+# iteration instead, whose cost per step is m n (docs/guide.md names such layers).
 _SVD_COST = 1.3e9
 
 
@@ -63,6 +62,13 @@ def unwrap(module):
 
 def _is_dense(layer):
     return isinstance(layer, nn.Linear) or (isinstance(layer, CONV_TYPES) and is_pointwise(layer))
+
+
+def _power_iteration(layer, v, n_iter, tol=None):
+    """``(sigma, u, v)`` by power iteration on the layer's operator, from ``v``."""
+    if _is_dense(layer):
+        return power_iteration(as_matrix(layer), v, n_iter=n_iter, tol=tol)
+    return conv_power_iteration(layer, v, n_iter=n_iter, tol=tol)
 
 
 class SpectralPenalty(nn.Module):
@@ -118,13 +124,32 @@ class SpectralPenalty(nn.Module):
 
     Examples
     --------
+    A diagonal weight's operator norm is its largest entry. Before any refresh every norm is
+    0; :meth:`estimate` refines them without storing anything:
+
     >>> import torch
     >>> from skspectral.regularization import SpectralPenalty
     >>> net = torch.nn.Sequential(torch.nn.Linear(3, 3, bias=False))
     >>> _ = net[0].weight.data.copy_(torch.diag(torch.tensor([4.0, 1.0, 2.0])))
-    >>> penalty = SpectralPenalty(net, ["0"], gamma=0.5).converge_(net)
-    >>> penalty.norms(), float(penalty.value())  # (0.5 / 2) * 4^2
+    >>> penalty = SpectralPenalty(net, ["0"], gamma=0.5)
+    >>> penalty
+    SpectralPenalty(layers=['0'], gamma=0.5, n_power_iterations=1)
+    >>> round(penalty.estimate(net, n_iter=200, tol=1e-9)["0"], 4), penalty.norms()
+    (4.0, {'0': 0.0})
+
+    :meth:`converge_` stores the exact singular vectors, :meth:`refresh_` advances the power
+    iteration from them; both store the norms:
+
+    >>> penalty.converge_(net).norms(), float(penalty.value())  # (0.5 / 2) * 4^2
     ({'0': 4.0}, 4.0)
+    >>> [round(float(s), 4) for s in penalty.refresh_(net, n_iter=5).sigmas()]
+    [4.0]
+
+    :meth:`apply_` adds ``gamma * sigma * u v^T`` to the weight's gradient:
+
+    >>> net[0].weight.grad = None
+    >>> penalty.apply_(net).norms(), net[0].weight.grad.abs().tolist()
+    ({'0': 4.0}, [[2.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]])
     """
 
     def __init__(self, module, layers, gamma=0.0, n_power_iterations=1, input_shapes=None,
@@ -184,8 +209,7 @@ class SpectralPenalty(nn.Module):
     def converge_(self, module, n_iter=50, tol=1e-3):
         """Set the vectors to the top singular vectors: by SVD for matrices up to the size of
         the paper's 2000 x 784 layer, by up to ``n_iter`` power iterations (relative tolerance
-        ``tol``) for larger ones (a full SVD of a ViT-B MLP weight, 768 x 3072, takes seconds
-        on one core) and for convolutions.
+        ``tol``) for larger ones and for convolutions.
 
         Parameters
         ----------
@@ -200,26 +224,13 @@ class SpectralPenalty(nn.Module):
         -------
         self : SpectralPenalty
             With ``converged`` True.
-
-        Examples
-        --------
-        >>> import torch
-        >>> from skspectral.regularization import SpectralPenalty
-        >>> net = torch.nn.Sequential(torch.nn.Linear(2, 2, bias=False))
-        >>> _ = net[0].weight.data.copy_(torch.tensor([[3.0, 0.0], [0.0, 1.0]]))
-        >>> SpectralPenalty(net, ["0"]).converge_(net).converged
-        True
         """
         with self._autocast_off():
             for i, layer in self._layers(module):
                 if _is_dense(layer) and _svd_affordable(as_matrix(layer)):
                     sigma, _, v = top_singular_triplet(as_matrix(layer))
-                elif _is_dense(layer):
-                    sigma, _, v = power_iteration(as_matrix(layer), getattr(self, f"v{i}"),
-                                                  n_iter=n_iter, tol=tol)
                 else:
-                    sigma, _, v = conv_power_iteration(layer, getattr(self, f"v{i}"),
-                                                       n_iter=n_iter, tol=tol)
+                    sigma, _, v = _power_iteration(layer, getattr(self, f"v{i}"), n_iter, tol)
                 self._store(i, sigma, v)
         self._synchronize()
         self.converged = True
@@ -254,16 +265,6 @@ class SpectralPenalty(nn.Module):
             ``{layer name: sigma}`` as Python floats.
         vectors : list of torch.Tensor
             Only when ``return_vectors``.
-
-        Examples
-        --------
-        >>> import torch
-        >>> from skspectral.regularization import SpectralPenalty
-        >>> net = torch.nn.Sequential(torch.nn.Linear(2, 2, bias=False))
-        >>> _ = net[0].weight.data.copy_(torch.tensor([[3.0, 0.0], [0.0, 1.0]]))
-        >>> penalty = SpectralPenalty(net, ["0"])
-        >>> round(penalty.estimate(net, n_iter=200, tol=1e-9)["0"], 4), penalty.norms()
-        (3.0, {'0': 0.0})
         """
         norms, vectors = {}, []
         for i, (sigma, v) in self._iterate(module, n_iter, tol, start):
@@ -278,10 +279,7 @@ class SpectralPenalty(nn.Module):
                 state = getattr(self, f"v{i}")
                 if start is not None and start[i].shape == state.shape:
                     state = start[i]
-                if _is_dense(layer):
-                    sigma, _, v = power_iteration(as_matrix(layer), state, n_iter=n_iter, tol=tol)
-                else:
-                    sigma, _, v = conv_power_iteration(layer, state, n_iter=n_iter, tol=tol)
+                sigma, _, v = _power_iteration(layer, state, n_iter, tol)
                 yield i, (sigma, v)
 
     @torch.no_grad()
@@ -292,24 +290,13 @@ class SpectralPenalty(nn.Module):
         ----------
         module : torch.nn.Module
             The network (wrapped or not).
-        n_iter : int, optional
-            Iterations; ``n_power_iterations`` when None.
-        tol : float, optional
-            Early-stopping tolerance (synchronizes with the device).
+        n_iter, tol : optional
+            As in :meth:`estimate`.
 
         Returns
         -------
         self : SpectralPenalty
             With the refined vectors and norms stored.
-
-        Examples
-        --------
-        >>> import torch
-        >>> from skspectral.regularization import SpectralPenalty
-        >>> net = torch.nn.Sequential(torch.nn.Linear(2, 2, bias=False))
-        >>> _ = net[0].weight.data.copy_(torch.tensor([[3.0, 0.0], [0.0, 1.0]]))
-        >>> round(SpectralPenalty(net, ["0"]).refresh_(net, n_iter=200).norms()["0"], 4)
-        3.0
         """
         for i, (sigma, v) in self._iterate(module, n_iter, tol):
             self._store(i, sigma, v)
@@ -332,28 +319,16 @@ class SpectralPenalty(nn.Module):
         -------
         self : SpectralPenalty
             With the refreshed vectors and norms stored.
-
-        Examples
-        --------
-        >>> import torch
-        >>> from skspectral.regularization import SpectralPenalty
-        >>> net = torch.nn.Sequential(torch.nn.Linear(2, 2, bias=False))
-        >>> _ = net[0].weight.data.copy_(torch.tensor([[3.0, 0.0], [0.0, 1.0]]))
-        >>> penalty = SpectralPenalty(net, ["0"], gamma=1.0).converge_(net)
-        >>> net[0].weight.grad = None
-        >>> penalty.apply_(net).norms(), net[0].weight.grad.abs().tolist()  # gamma sigma u v^T
-        ({'0': 3.0}, [[3.0, 0.0], [0.0, 0.0]])
         """
         added = []
         with self._autocast_off():
             for i, layer in self._layers(module):
-                state, weight = getattr(self, f"v{i}"), layer.weight
+                weight = layer.weight
+                sigma, u, v = _power_iteration(layer, getattr(self, f"v{i}"),
+                                               self.n_power_iterations)
                 if _is_dense(layer):
-                    sigma, u, v = power_iteration(as_matrix(layer), state,
-                                                  n_iter=self.n_power_iterations)
                     dsigma = torch.outer(u, v).reshape(weight.shape)
                 else:
-                    _, _, v = conv_power_iteration(layer, state, n_iter=self.n_power_iterations)
                     sigma, dsigma = conv_sigma_and_grad(layer, v)
                 self._store(i, sigma, v)
                 if weight.requires_grad and self.gamma != 0.0:
@@ -375,15 +350,6 @@ class SpectralPenalty(nn.Module):
         -------
         torch.Tensor (0-d)
             0 before any refresh.
-
-        Examples
-        --------
-        >>> import torch
-        >>> from skspectral.regularization import SpectralPenalty
-        >>> net = torch.nn.Sequential(torch.nn.Linear(2, 2, bias=False))
-        >>> _ = net[0].weight.data.copy_(torch.eye(2) * 2)
-        >>> float(SpectralPenalty(net, ["0"], gamma=1.0).converge_(net).value())
-        2.0
         """
         sigmas = self.sigmas()
         if not sigmas:
@@ -397,15 +363,6 @@ class SpectralPenalty(nn.Module):
         -------
         list of torch.Tensor (0-d)
             The buffers themselves (0 before any refresh).
-
-        Examples
-        --------
-        >>> import torch
-        >>> from skspectral.regularization import SpectralPenalty
-        >>> net = torch.nn.Sequential(torch.nn.Linear(2, 2, bias=False))
-        >>> _ = net[0].weight.data.copy_(torch.eye(2) * 2)
-        >>> [float(s) for s in SpectralPenalty(net, ["0"]).converge_(net).sigmas()]
-        [2.0]
         """
         return [getattr(self, f"sigma{i}") for i in range(len(self.layers))]
 
@@ -416,14 +373,6 @@ class SpectralPenalty(nn.Module):
         -------
         dict
             0.0 for every layer before any refresh.
-
-        Examples
-        --------
-        >>> import torch
-        >>> from skspectral.regularization import SpectralPenalty
-        >>> net = torch.nn.Sequential(torch.nn.Linear(2, 2, bias=False))
-        >>> SpectralPenalty(net, ["0"]).norms()
-        {'0': 0.0}
         """
         return {name: float(s) for name, s in zip(self.layers, self.sigmas(), strict=True)}
 
@@ -434,13 +383,6 @@ class SpectralPenalty(nn.Module):
         -------
         str
             ``layers=[...], gamma=..., n_power_iterations=...``.
-
-        Examples
-        --------
-        >>> import torch
-        >>> from skspectral.regularization import SpectralPenalty
-        >>> SpectralPenalty(torch.nn.Sequential(torch.nn.Linear(2, 2)), ["0"]).extra_repr()
-        "layers=['0'], gamma=0.0, n_power_iterations=1"
         """
         return (f"layers={self.layers}, gamma={self.gamma}, "
                 f"n_power_iterations={self.n_power_iterations}")

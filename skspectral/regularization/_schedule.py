@@ -5,8 +5,13 @@ import numbers
 from skorch.callbacks import Callback
 
 from .._params import constraints, validate
+from ._hooks import hook_parameters
 
 __all__ = ["SpectralRegularization", "resolve_burnin"]
+
+_spectral_net_hook = hook_parameters(
+    "skspectral.training.SpectralNet",
+    "The net being trained; its ``penalty_`` is the penalty this callback drives.")
 
 
 def resolve_burnin(burnin, max_epochs):
@@ -151,30 +156,16 @@ class SpectralRegularization(Callback):
         state["record_vectors_"] = None
         return state
 
+    @_spectral_net_hook
     def on_train_begin(self, net, **kwargs):
-        """Resolve the burn-in and converge the penalty's vectors on first training.
-
-        Parameters
-        ----------
-        net : skspectral.training.SpectralNet
-            The net being trained; its ``penalty_`` is the penalty this callback drives.
-        **kwargs : dict
-            Further arguments skorch passes to callbacks; ignored.
-        """
+        """Resolve the burn-in and converge the penalty's vectors on first training."""
         self.burnin_epochs_ = resolve_burnin(self.burnin, net.max_epochs)
         if not net.penalty_.converged:
             net.penalty_.converge_(net.module_)
 
+    @_spectral_net_hook
     def on_epoch_begin(self, net, **kwargs):
-        """Switch the penalty on once the burn-in is over (re-converging its vectors then).
-
-        Parameters
-        ----------
-        net : skspectral.training.SpectralNet
-            The net being trained; its ``penalty_`` is the penalty this callback drives.
-        **kwargs : dict
-            Further arguments skorch passes to callbacks; ignored.
-        """
+        """Switch the penalty on once the burn-in is over (re-converging its vectors then)."""
         # The net has already opened this epoch's history row: len(history) is its number.
         active = len(net.history) > self.burnin_epochs_
         if active and not self.active_ and len(net.history) > 1:
@@ -182,37 +173,18 @@ class SpectralRegularization(Callback):
             net.penalty_.converge_(net.module_)
         self.active_ = active
 
+    @_spectral_net_hook
     def on_grad_computed(self, net, named_parameters, training=False, **kwargs):
-        """Add the penalty's gradient on every ``update_every``-th active training step.
-
-        Parameters
-        ----------
-        net : skspectral.training.SpectralNet
-            The net being trained; its ``penalty_`` is the penalty this callback drives.
-        named_parameters : iterator of (str, torch.nn.Parameter)
-            The parameters whose gradients were computed (skorch's argument; unused: the
-            penalty knows its layers).
-        training : bool, default=False
-            Whether the step is a training step; validation steps are left alone.
-        **kwargs : dict
-            Further arguments skorch passes to callbacks; ignored.
-        """
+        """Add the penalty's gradient on every ``update_every``-th active training step."""
         if not (training and self.active_):
             return
         if self.steps_ % self.update_every == 0:
             net.penalty_.apply_(net.module_)
         self.steps_ += 1
 
+    @_spectral_net_hook
     def on_epoch_end(self, net, **kwargs):
-        """Record ``spectral_norms`` and ``spectral_penalty`` in the net's history.
-
-        Parameters
-        ----------
-        net : skspectral.training.SpectralNet
-            The net being trained; its ``penalty_`` is the penalty this callback drives.
-        **kwargs : dict
-            Further arguments skorch passes to callbacks; ignored.
-        """
+        """Record ``spectral_norms`` and ``spectral_penalty`` in the net's history."""
         penalty = net.penalty_
         norms, self.record_vectors_ = penalty.estimate(
             net.module_, n_iter=20, tol=1e-4, start=self.record_vectors_, return_vectors=True)

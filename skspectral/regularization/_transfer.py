@@ -9,6 +9,8 @@ epoch in the history.
 import torch
 from skorch.callbacks import Callback
 
+from ._hooks import hook_parameters
+
 __all__ = ["BackboneWarmup", "BatchSpectralShrinkage", "L2SP", "batch_spectral_shrinkage"]
 
 
@@ -133,16 +135,9 @@ class BatchSpectralShrinkage(Callback):
         self._handle = None
         return self
 
+    @hook_parameters()
     def on_train_begin(self, net, **kwargs):
-        """Register the forward hook that adds the penalty's gradient on ``layer``'s output.
-
-        Parameters
-        ----------
-        net : skorch.NeuralNet
-            The net being trained.
-        **kwargs : dict
-            Further arguments skorch passes to callbacks; ignored.
-        """
+        """Register the forward hook that adds the penalty's gradient on ``layer``'s output."""
         def hook(module, inputs, output):
             if module.training and torch.is_grad_enabled():
                 return _AddShrinkageGradient.apply(output, float(self.eta), int(self.k),
@@ -151,30 +146,16 @@ class BatchSpectralShrinkage(Callback):
 
         self._handle = net.module_.get_submodule(self.layer).register_forward_hook(hook)
 
+    @hook_parameters()
     def on_train_end(self, net, **kwargs):
-        """Remove the forward hook: inference after training is not penalized.
-
-        Parameters
-        ----------
-        net : skorch.NeuralNet
-            The net being trained.
-        **kwargs : dict
-            Further arguments skorch passes to callbacks; ignored.
-        """
+        """Remove the forward hook: inference after training is not penalized."""
         if self._handle is not None:
             self._handle.remove()
             self._handle = None
 
+    @hook_parameters()
     def on_epoch_end(self, net, **kwargs):
-        """Record ``bss_penalty``, ``eta`` times the epoch's mean batch value.
-
-        Parameters
-        ----------
-        net : skorch.NeuralNet
-            The net being trained.
-        **kwargs : dict
-            Further arguments skorch passes to callbacks; ignored.
-        """
+        """Record ``bss_penalty``, ``eta`` times the epoch's mean batch value."""
         values, self.values_[:] = list(self.values_), []
         mean = float(torch.stack(values).mean()) if values else 0.0
         net.history.record("bss_penalty", float(self.eta) * mean)
@@ -257,36 +238,17 @@ class L2SP(Callback):
         return (list(module.get_submodule(self.backbone).named_parameters()),
                 list(module.get_submodule(self.head).named_parameters()))
 
+    @hook_parameters()
     def on_train_begin(self, net, **kwargs):
-        """Record the backbone's starting point, unless an earlier run already did.
-
-        Parameters
-        ----------
-        net : skorch.NeuralNet
-            The net being trained.
-        **kwargs : dict
-            Further arguments skorch passes to callbacks; ignored.
-        """
+        """Record the backbone's starting point, unless an earlier run already did."""
         if self.reference_ is None:  # partial_fit keeps the first starting point
             backbone, _ = self._groups(net)
             self.reference_ = {name: p.detach().clone() for name, p in backbone}
 
     @torch.no_grad()
+    @hook_parameters()
     def on_grad_computed(self, net, named_parameters, training=False, **kwargs):
-        """Add ``alpha (w - w0)`` and ``beta w`` to the gradients after a training step.
-
-        Parameters
-        ----------
-        net : skorch.NeuralNet
-            The net being trained.
-        named_parameters : iterator of (str, torch.nn.Parameter)
-            The parameters whose gradients were computed (skorch's argument; unused: the
-            groups come from ``backbone`` and ``head``).
-        training : bool, default=False
-            Whether the step is a training step; validation steps are left alone.
-        **kwargs : dict
-            Further arguments skorch passes to callbacks; ignored.
-        """
+        """Add ``alpha (w - w0)`` and ``beta w`` to the gradients after a training step."""
         if not training:
             return
         backbone, head = self._groups(net)
@@ -316,16 +278,9 @@ class L2SP(Callback):
         size = sum(float((p ** 2).sum()) for _, p in head)
         return 0.5 * float(self.alpha) * drift + 0.5 * float(self.beta) * size
 
+    @hook_parameters()
     def on_epoch_end(self, net, **kwargs):
-        """Record ``l2sp_penalty``, the penalty's value at the epoch's end.
-
-        Parameters
-        ----------
-        net : skorch.NeuralNet
-            The net being trained.
-        **kwargs : dict
-            Further arguments skorch passes to callbacks; ignored.
-        """
+        """Record ``l2sp_penalty``, the penalty's value at the epoch's end."""
         net.history.record("l2sp_penalty", self.penalty(net))
 
 
@@ -365,15 +320,9 @@ class BackboneWarmup(Callback):
         self.epochs = epochs
         self.always = always
 
+    @hook_parameters(net_text="The net being trained; its ``module_`` must have "
+                              "``freeze_backbone_``.")
     def on_epoch_begin(self, net, **kwargs):
-        """Freeze the backbone during the warm-up epochs (or always), unfreeze it after.
-
-        Parameters
-        ----------
-        net : skorch.NeuralNet
-            The net being trained; its ``module_`` must have ``freeze_backbone_``.
-        **kwargs : dict
-            Further arguments skorch passes to callbacks; ignored.
-        """
+        """Freeze the backbone during the warm-up epochs (or always), unfreeze it after."""
         # The net has already opened this epoch's history row: len(history) is its number.
         net.module_.freeze_backbone_(self.always or len(net.history) <= self.epochs)

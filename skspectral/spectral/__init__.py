@@ -18,6 +18,7 @@ from ._dense import power_iteration, random_unit_vector, top_singular_triplet
 from ._lipschitz import ACTIVATIONS, lipschitz_constant
 from ._operator import as_matrix, capture_input_shapes, operator_norm, resolve_input_shape
 
+# The submodules are private: this list is the one statement of the public names.
 __all__ = [
     "ACTIVATIONS",
     "CONV_TYPES",

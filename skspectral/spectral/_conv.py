@@ -9,18 +9,6 @@ does, gives a different number.
 import torch
 import torch.nn as nn
 
-__all__ = [
-    "CONV_TYPES",
-    "conv_adjoint",
-    "conv_apply",
-    "conv_dense_matrix",
-    "conv_fft_norm",
-    "conv_power_iteration",
-    "conv_sigma_and_grad",
-    "is_pointwise",
-    "supports_fft",
-]
-
 #: The convolution types whose operator norms this module computes.
 CONV_TYPES = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
 

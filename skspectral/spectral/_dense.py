@@ -2,8 +2,6 @@
 
 import torch
 
-__all__ = ["power_iteration", "top_singular_triplet", "random_unit_vector"]
-
 
 def random_unit_vector(n, *, dtype=None, device=None, generator=None):
     """Draw a vector uniformly from the unit sphere in ``R^n``.

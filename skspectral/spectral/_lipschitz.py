@@ -4,8 +4,6 @@ import math
 
 import torch.nn as nn
 
-__all__ = ["ACTIVATIONS", "lipschitz_constant"]
-
 
 def _gelu_lipschitz():
     # GELU'(z) = Phi(z) + z phi(z) peaks where GELU''(z) = phi(z) (2 - z^2) = 0, at z = sqrt(2).

@@ -15,8 +15,6 @@ from ._conv import (
 )
 from ._dense import power_iteration, random_unit_vector
 
-__all__ = ["as_matrix", "capture_input_shapes", "operator_norm", "resolve_input_shape"]
-
 _METHODS = ("auto", "exact", "power", "fft", "dense")
 _AXES = {1: "L", 2: "H, W", 3: "D, H, W"}  # spatial axes of Conv1d/2d/3d inputs
 _DENSE_LIMIT = 1024  # largest c_in*H*W for which "auto" builds the explicit matrix
