@@ -49,6 +49,10 @@ __all__ = ["SpectralEstimatorBase", "REGULARIZERS", "OPTIMIZERS", "resolve_devic
 #: ``optimizer`` names.
 OPTIMIZERS = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
 
+#: The least number of rows per inference batch when ``iterator_valid__batch_size`` is not
+#: routed (the training ``batch_size`` when that is larger).
+_INFERENCE_BATCH_SIZE = 1024
+
 #: Prefixes of the skorch parameters an estimator routes to its net (``module__x`` ...).
 ROUTED_PREFIXES = ("module", "optimizer", "criterion", "iterator_train", "iterator_valid",
                    "callbacks")
@@ -149,7 +153,8 @@ class SpectralEstimatorBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
     weight_decay : float
         L2 weight decay of the optimizer.
     batch_size : int
-        Mini-batch size for training and inference.
+        Mini-batch size for training; inference batches hold ``batch_size`` rows and at
+        least 1024 (routed ``iterator_valid__batch_size`` sets them).
     max_epochs : int
         Epochs trained by ``fit``.
     optimizer : {"sgd", "adam", "adamw"} or torch.optim.Optimizer subclass
@@ -379,6 +384,21 @@ class SpectralEstimatorBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
                 raise ValueError(
                     f"{prefix}__persistent_workers and {prefix}__prefetch_factor concern "
                     f"worker processes; set {prefix}__num_workers > 0 with them.")
+        if "iterator_valid__batch_size" in self._routed_params():
+            validate(type(self).__name__,
+                     {"iterator_valid__batch_size": constraints("batch_size")["batch_size"]},
+                     {"iterator_valid__batch_size": self._inference_batch_size()})
+
+    def _inference_batch_size(self):
+        """Rows per batch of ``predict``, ``transform`` and ``score``.
+
+        ``iterator_valid__batch_size`` when routed (skorch's name), else ``batch_size`` and
+        at least 1024 rows: inference keeps no activations for a backward
+        pass, so it affords larger batches than training, and a small training batch would
+        otherwise cost one forward call per few rows.
+        """
+        return self._routed_params().get("iterator_valid__batch_size",
+                                         max(self.batch_size, _INFERENCE_BATCH_SIZE))
 
     # ----------------------------------------------------------------- data
     def _check_sample_shape(self, shape, reset):
@@ -676,10 +696,11 @@ class SpectralEstimatorBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         module = self.net_.module_
         module.eval()
         device = self.net_.device
+        size = self._inference_batch_size()
         if isinstance(X, ItemDataset):
-            batches = BatchLoader(X, self.batch_size, **self._loader_params("iterator_valid"))
+            batches = BatchLoader(X, size, **self._loader_params("iterator_valid"))
         else:
-            batches = TensorBatchIterator(ArrayDataset(X), self.batch_size)
+            batches = TensorBatchIterator(ArrayDataset(X), size)
         return torch.cat([fn(module, as_model_input(xb, device)).float().cpu()
                           for xb, _ in batches])
 

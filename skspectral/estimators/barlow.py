@@ -107,6 +107,8 @@ class SpectralBarlowTwins(ImageInputMixin, SpectralEstimatorBase):
     batch_size : int, default=1024
         Images per step (each gives two views); the last incomplete batch of an epoch is
         dropped when X holds more than one batch (the loss needs batch statistics).
+        ``transform`` reads ``max(batch_size, 1024)`` images a batch unless
+        ``iterator_valid__batch_size`` is routed.
     max_epochs : int, default=1000
         Epochs trained by ``fit``.
     optimizer : {"sgd", "adam", "adamw"} or torch.optim.Optimizer subclass, default="sgd"

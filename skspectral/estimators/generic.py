@@ -155,7 +155,8 @@ class SpectralClassifier(FineTuningMixin, ImageInputMixin, SpectralClassifierBas
     weight_decay : float, default=1e-4
         The optimizer's weight decay.
     batch_size : int, default=1024
-        Images per training step.
+        Images per training step; inference reads ``max(batch_size, 1024)`` a batch unless
+        ``iterator_valid__batch_size`` is routed.
     max_epochs : int, default=200
         Epochs of ``fit``.
     optimizer : {"sgd", "adam", "adamw"} or torch.optim.Optimizer subclass, default="sgd"

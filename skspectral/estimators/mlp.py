@@ -65,7 +65,9 @@ class SpectralMLPClassifier(SpectralClassifierBase):
     weight_decay : float, default=1e-4
         L2 weight decay of the optimizer.
     batch_size : int, default=200
-        Mini-batch size for training and inference.
+        Mini-batch size for training; inference (``predict``, ``transform``, ``score``)
+        reads ``max(batch_size, 1024)`` rows a batch unless ``iterator_valid__batch_size``
+        is routed.
     max_epochs : int, default=100
         Epochs trained by ``fit``.
     optimizer : {"adam", "sgd", "adamw"} or torch.optim.Optimizer subclass, default="adam"

@@ -105,7 +105,9 @@ class SpectralResNetClassifier(FineTuningMixin, ImageInputMixin, SpectralClassif
     weight_decay : float, default=1e-4
         L2 weight decay of the optimizer.
     batch_size : int, default=1024
-        Mini-batch size for training and inference.
+        Mini-batch size for training; inference (``predict``, ``transform``, ``score``)
+        reads ``max(batch_size, 1024)`` images a batch unless ``iterator_valid__batch_size``
+        is routed.
     max_epochs : int, default=200
         Epochs trained by ``fit``.
     optimizer : {"sgd", "adam", "adamw"} or torch.optim.Optimizer subclass, default="sgd"
