@@ -292,7 +292,7 @@ class SpectralBarlowTwins(ImageInputMixin, SpectralEstimatorBase):
             X, _ = self._validate_X(X, reset=reset)
         if reset and len(X) < 2:
             raise ValueError(f"{type(self).__name__} needs at least 2 images (the loss "
-                             f"standardizes over the batch), got {len(X)} image(s).")
+                             f"standardizes over the batch), got {len(X)} sample(s).")
         if not is_dataset(X):
             if reset:
                 self.value_range_ = self._value_range(uint8)
