@@ -69,7 +69,7 @@ def norm_costs(device):
     model = ResNet("resnet18", stem="small").to(device)
     shapes = capture_input_shapes(model, (3, 32, 32))
     rows = []
-    for name in resolve_scope(model, "representation"):
+    for name in resolve_scope(model, "rep"):
         layer = model.get_submodule(name)
         shape = shapes[name]
         if is_pointwise(layer):

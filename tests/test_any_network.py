@@ -64,7 +64,7 @@ def test_custom_features_penalty_and_gradients_equal_the_layers_listed_by_hand()
     torch.manual_seed(0)
     cnn = CNN(width=4).double()
     model = FeatureNetwork.build(cnn, n_classes=3, input_shape=(1, 8, 8), features="body")
-    names = resolve_scope(model, "representation")
+    names = resolve_scope(model, "rep")
     assert names == ["features.phi.0", "features.phi.2", "features.phi.4"]
     by_hand = ["body.0", "body.2", "body.4"]  # the same layers in the user's own module
 
@@ -188,7 +188,7 @@ def test_torchvision_families_build_at_32x32_with_their_penalized_layer_counts(n
     params, count = FAMILY_COUNTS[name]
     torch.manual_seed(0)
     model = FeatureNetwork.build(name, n_classes=10, input_shape=(3, 32, 32), **params)
-    layers = resolve_scope(model, "representation")
+    layers = resolve_scope(model, "rep")
     assert len(layers) == count
     shapes = capture_input_shapes(model, (3, 32, 32))
     convs = [n for n in layers if isinstance(model.get_submodule(n), nn.Conv2d)]

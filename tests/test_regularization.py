@@ -10,7 +10,13 @@ import torch.nn as nn
 from test_spectral_conv import _operator_matrix as _conv_operator  # one definition
 
 from skspectral.models import MLP
-from skspectral.regularization import SpectralPenalty, resolve_burnin, resolve_scope
+from skspectral.regularization import (
+    REGULARIZERS,
+    SCOPES,
+    SpectralPenalty,
+    resolve_burnin,
+    resolve_scope,
+)
 from skspectral.spectral import capture_input_shapes
 
 
@@ -22,10 +28,19 @@ def _mlp(hidden=(6, 5), n_features=4, n_classes=3):
 # ------------------------------------------------------------------------ scopes
 def test_named_scopes_of_a_two_hidden_layer_mlp():
     mlp = _mlp()
-    assert resolve_scope(mlp, "representation") == ["features.hidden0", "features.hidden1"]
+    assert resolve_scope(mlp, "rep") == ["features.hidden0", "features.hidden1"]
     assert resolve_scope(mlp, "head") == ["head"]
     assert resolve_scope(mlp, "all") == ["features.hidden0", "features.hidden1", "head"]
     assert resolve_scope(mlp, ["head", "features.hidden0"]) == ["head", "features.hidden0"]
+
+
+def test_representation_is_a_deprecated_spelling_of_rep_that_warns():
+    mlp = _mlp()
+    with pytest.warns(FutureWarning, match="'representation' is deprecated.*use 'rep'"):
+        layers = resolve_scope(mlp, "representation")
+    assert layers == resolve_scope(mlp, "rep")
+    assert REGULARIZERS == {"rep": "rep", "head": "head", "all": "all"}
+    assert SCOPES == ("rep", "head", "all")
 
 
 def test_scope_errors_name_the_problem():
@@ -38,7 +53,7 @@ def test_scope_errors_name_the_problem():
     with pytest.raises(ValueError, match="unique"):
         resolve_scope(mlp, ["head", "head"])
     with pytest.raises(TypeError, match="'features' submodule"):
-        resolve_scope(nn.Sequential(nn.Linear(2, 2)), "representation")
+        resolve_scope(nn.Sequential(nn.Linear(2, 2)), "rep")
     with pytest.raises(ValueError, match="matches no Linear/Conv1d/Conv2d/Conv3d"):
         resolve_scope(nn.Sequential(nn.ReLU()), "all")
 
@@ -50,7 +65,7 @@ def _penalty_by_autograd(module, layers, gamma):
     return torch.autograd.grad(value, weights), value
 
 
-@pytest.mark.parametrize("scope", ["representation", "head", "all"])
+@pytest.mark.parametrize("scope", ["rep", "head", "all"])
 def test_analytic_gradient_equals_autograd_of_the_penalty(scope):
     mlp, gamma = _mlp(), 0.37
     layers = resolve_scope(mlp, scope)

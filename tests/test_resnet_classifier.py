@@ -56,7 +56,7 @@ def test_rep_scope_counts_every_convolution_of_each_architecture(arch, expected)
     # (ResNet50); ResNet34: 1 + 2 * 16 + 3 = 36 (ResNet50's first stage also widens 64 -> 256)
     assert 1 + per_block * sum(blocks) + shortcuts == expected
     module = ResNet(arch, n_classes=10, in_channels=1)
-    layers = resolve_scope(module, "representation")
+    layers = resolve_scope(module, "rep")
     assert len(layers) == expected
     assert layers[0] == "features.conv1"
     assert all(isinstance(module.get_submodule(name), torch.nn.Conv2d) for name in layers)

@@ -50,6 +50,10 @@ __all__ = ["SpectralEstimatorBase", "REGULARIZERS", "OPTIMIZERS", "resolve_devic
 #: ``optimizer`` names.
 OPTIMIZERS = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
 
+#: The least number of rows per inference batch when ``iterator_valid__batch_size`` is not
+#: routed (the training ``batch_size`` when that is larger).
+_INFERENCE_BATCH_SIZE = 1024
+
 #: Prefixes of the skorch parameters an estimator routes to its net (``module__x`` ...).
 ROUTED_PREFIXES = ("module", "optimizer", "criterion", "iterator_train", "iterator_valid",
                    "callbacks")
@@ -105,10 +109,9 @@ class SpectralEstimatorBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
     """Task-neutral base of the spectrally regularized estimators.
 
     A concrete estimator defines ``__init__`` (its own parameters, then the shared ones,
-    then ``**kwargs`` for routed skorch parameters, all passed on to this ``__init__``, which
-    stores the shared ones) and the abstract hooks below; a task layer (classifier,
-    self-supervised transformer) defines ``fit`` from ``_check_params``,
-    ``_validate_X``, ``_start`` and ``_train``.
+    then ``**kwargs`` for routed skorch parameters, stored by ``self._store_params(locals())``)
+    and the abstract hooks below; a task layer (classifier, self-supervised transformer)
+    defines how its training data is read (``_training_data``).
 
     Routed parameters. Keyword arguments named ``<prefix>__<name>`` with a prefix in
     ``module``, ``optimizer``, ``criterion``, ``iterator_train``, ``iterator_valid``,
@@ -142,7 +145,8 @@ class SpectralEstimatorBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
     weight_decay : float
         L2 weight decay of the optimizer.
     batch_size : int
-        Mini-batch size for training and inference.
+        Mini-batch size for training; inference batches hold ``batch_size`` rows and at
+        least 1024 (routed ``iterator_valid__batch_size`` sets them).
     max_epochs : int
         Epochs trained by ``fit``.
     optimizer : {"sgd", "adam", "adamw"} or torch.optim.Optimizer subclass
@@ -219,6 +223,11 @@ class SpectralEstimatorBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         """Validated ``(X, y)``: X as the float32 array the module takes."""
 
     @abstractmethod
+    def _training_data(self, X, y, reset):
+        """``(data, encoded targets or None)`` that training reads; on ``reset``, the data's
+        fitted attributes (``n_features_in_``, ``classes_``, ...) are set from X and y."""
+
+    @abstractmethod
     def _criterion(self):
         """``(criterion class, {parameter: value})`` of the training loss."""
 
@@ -231,28 +240,20 @@ class SpectralEstimatorBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
                  momentum, weight_decay, batch_size, max_epochs, optimizer, device,
                  distributed, random_state, verbose, callbacks, checkpoint_dir,
                  checkpoint_every, **kwargs):
-        # The hyperparameters every estimator shares, stored in one place (as scikit-learn's
-        # BaseMultilayerPerceptron does); a concrete __init__ lists them in its own signature,
-        # with its defaults, so that get_params sees them, and passes them on here.
-        self.regularizer = regularizer
-        self.gamma = gamma
-        self.burnin = burnin
-        self.update_every = update_every
-        self.n_power_iterations = n_power_iterations
-        self.lr = lr
-        self.momentum = momentum
-        self.weight_decay = weight_decay
-        self.batch_size = batch_size
-        self.max_epochs = max_epochs
-        self.optimizer = optimizer
-        self.device = device
-        self.distributed = distributed
-        self.random_state = random_state
-        self.verbose = verbose
-        self.callbacks = callbacks
-        self.checkpoint_dir = checkpoint_dir
-        self.checkpoint_every = checkpoint_every
-        self._store_routed(kwargs)
+        self._store_params(locals())
+
+    def _store_params(self, arguments):
+        """Store a constructor's arguments (its ``locals()``): every parameter unchanged.
+
+        scikit-learn's rule for ``__init__``; routed ``**kwargs`` are checked by name only.
+        A concrete ``__init__`` lists its own parameters and the shared ones, with its
+        defaults, so that ``get_params`` sees them, and calls this once.
+        """
+        names = self._get_param_names()
+        for name, value in arguments.items():
+            if name in names:
+                setattr(self, name, value)
+        self._store_routed(arguments.get("kwargs", {}))
 
     def _store_routed(self, kwargs, error=TypeError):
         # Routed values are stored unchecked (scikit-learn's rule for __init__ and
@@ -350,8 +351,7 @@ class SpectralEstimatorBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         optimizer = OPTIMIZERS.get(self.optimizer, self.optimizer)
         self._check_loader_params()
         if self.momentum is not None and not _takes_momentum(optimizer):
-            # Silently dropping it would train another optimizer than the caller meant (a
-            # script written when SpectralMLPClassifier's default was SGD, say).
+            # Silently dropping it would train another optimizer than the caller meant.
             raise ValueError(
                 f"momentum={self.momentum!r} was given, but optimizer={self.optimizer!r} "
                 f"takes no momentum: pass optimizer='sgd' for SGD with momentum, or leave "
@@ -377,6 +377,21 @@ class SpectralEstimatorBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
                 raise ValueError(
                     f"{prefix}__persistent_workers and {prefix}__prefetch_factor concern "
                     f"worker processes; set {prefix}__num_workers > 0 with them.")
+        if "iterator_valid__batch_size" in self._routed_params():
+            validate(type(self).__name__,
+                     {"iterator_valid__batch_size": constraints("batch_size")["batch_size"]},
+                     {"iterator_valid__batch_size": self._inference_batch_size()})
+
+    def _inference_batch_size(self):
+        """Rows per batch of ``predict``, ``transform`` and ``score``.
+
+        ``iterator_valid__batch_size`` when routed (skorch's name), else ``batch_size`` and
+        at least 1024 rows: inference keeps no activations for a backward
+        pass, so it affords larger batches than training, and a small training batch would
+        otherwise cost one forward call per few rows.
+        """
+        return self._routed_params().get("iterator_valid__batch_size",
+                                         max(self.batch_size, _INFERENCE_BATCH_SIZE))
 
     # ----------------------------------------------------------------- data
     def _check_sample_shape(self, shape, reset):
@@ -418,40 +433,58 @@ class SpectralEstimatorBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
             return self._dataset_input(X, reset=False)
         return self._validate_X(X, reset=False)[0]
 
+    # ----------------------------------------------------------------- training
+    def _fit(self, X, y, epochs, reset, **data_options):
+        """The template of ``fit`` (``reset``: a fresh net) and ``partial_fit`` (``reset`` on
+        the first call): check the hyperparameters, read the training data
+        (:meth:`_training_data`, given ``data_options``), build the net on ``reset``, and
+        train ``epochs`` epochs."""
+        scope, optimizer = self._check_params()
+        data, y_encoded = self._training_data(X, y, reset, **data_options)
+        found = self._build_fresh_net(scope, optimizer) if reset else None
+        return self._train(data, y_encoded, epochs, found)
+
     # ----------------------------------------------------------------- the net
     def _net_params(self):
         """Extra :class:`~skspectral.training.SpectralNet` parameters of a subclass."""
         return {}
 
-    def _build_net(self, n_features, scope, optimizer, device):
-        module_params = {f"module__{k}": v for k, v in self._module_params(n_features).items()}
-        criterion, criterion_params = self._criterion()
-        criterion_params = {f"criterion__{k}": v for k, v in criterion_params.items()}
-        optimizer_params = {"optimizer__weight_decay": self.weight_decay}
+    def _own_net_params(self, n_features, optimizer):
+        """The module's, criterion's and optimizer's parameters, prefixed as skorch routes them."""
+        optimizer_params = {"weight_decay": self.weight_decay}
         momentum = 0.9 if self.momentum is None and optimizer is torch.optim.SGD \
             else self.momentum
         if momentum is not None:
-            optimizer_params["optimizer__momentum"] = momentum
-        routed = self._routed_params()
-        clash = sorted(set(routed) & (set(module_params) | set(optimizer_params)
-                                      | set(criterion_params)))
-        if clash:
-            raise ValueError(f"Routed parameters {clash} duplicate {type(self).__name__}'s own "
-                             "parameters; set those directly.")
+            optimizer_params["momentum"] = momentum
+        return {f"{prefix}__{k}": v for prefix, params in (
+                    ("module", self._module_params(n_features)),
+                    ("criterion", self._criterion()[1]), ("optimizer", optimizer_params))
+                for k, v in params.items()}
+
+    def _net_callbacks(self, scope):
+        """The net's callbacks: the estimator's own, then the caller's ``callbacks``."""
         callbacks = [("divergence", DivergenceGuard()), *self._task_callbacks()]
         if scope is not None:
             callbacks.append(("spectral", SpectralRegularization(
                 burnin=self.burnin, update_every=self.update_every)))
         if self.verbose >= 1 and world()[0] == 0:  # one bar, on rank 0
             callbacks.append(("progress", EpochProgressBar()))
-        callbacks.extend(self.callbacks or [])
+        return callbacks + list(self.callbacks or [])
+
+    def _build_net(self, n_features, scope, optimizer, device):
+        own = self._own_net_params(n_features, optimizer)
+        routed = self._routed_params()
+        clash = sorted(set(routed) & set(own))
+        if clash:
+            raise ValueError(f"Routed parameters {clash} duplicate {type(self).__name__}'s own "
+                             "parameters; set those directly.")
         if self.verbose < 2 and "callbacks__print_log" not in routed:
-            # skorch's PrintLog formats its table every epoch even when it prints nothing
-            # (14% of a tiny full-batch epoch); below verbose=2 it has nothing to show.
+            # skorch's PrintLog formats its table every epoch even when it prints nothing,
+            # a cost that tiny full-batch epochs feel; below verbose=2 it has nothing to show.
             routed["callbacks__print_log"] = None
         return self._net_class(
             module=self._module_class,
-            criterion=criterion,
+            criterion=self._criterion()[0],
             optimizer=optimizer,
             lr=self.lr,
             max_epochs=self.max_epochs,
@@ -462,7 +495,7 @@ class SpectralEstimatorBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
             iterator_train__shuffle=True,
             iterator_train__seed=self._seed,
             iterator_valid=BatchLoader,
-            callbacks=callbacks,
+            callbacks=self._net_callbacks(scope),
             device=device,
             verbose=int(self.verbose >= 2),
             spectral_scope=scope,
@@ -470,9 +503,7 @@ class SpectralEstimatorBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
             spectral_n_power_iterations=int(self.n_power_iterations),
             distributed=self.distributed,
             **self._net_params(),
-            **module_params,
-            **criterion_params,
-            **optimizer_params,
+            **own,
             **routed,
         )
 
@@ -481,7 +512,7 @@ class SpectralEstimatorBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         """Train ``epochs`` more epochs on ``X`` (and encoded targets, None for none).
 
         With ``checkpoint_dir``, the net's :class:`~skspectral.training.TrainingCheckpoint`
-        prepares the call: a net :meth:`_start` has just built first takes the state of the
+        prepares the call: a net :meth:`_build_fresh_net` has just built first takes the state of the
         checkpoint ``found`` then (the configuration checked), and checkpoints are written
         as it trains.
         """
@@ -565,7 +596,7 @@ class SpectralEstimatorBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
                     tol=1e-5)
                 for name in resolve_scope(module, "all")}
 
-    def _start(self, scope, optimizer):
+    def _build_fresh_net(self, scope, optimizer):
         """Resolve the device and the seed, and build a fresh net; return the checkpoint found.
 
         With ``checkpoint_dir``, the net gets a
@@ -606,10 +637,11 @@ class SpectralEstimatorBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         module = self.net_.module_
         module.eval()
         device = self.net_.device
+        size = self._inference_batch_size()
         if isinstance(X, ItemDataset):
-            batches = BatchLoader(X, self.batch_size, **self._loader_params("iterator_valid"))
+            batches = BatchLoader(X, size, **self._loader_params("iterator_valid"))
         else:
-            batches = TensorBatchIterator(ArrayDataset(X), self.batch_size)
+            batches = TensorBatchIterator(ArrayDataset(X), size)
         return torch.cat([fn(module, as_model_input(xb, device)).float().cpu()
                           for xb, _ in batches])
 

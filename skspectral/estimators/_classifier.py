@@ -122,10 +122,7 @@ class SpectralClassifierBase(ClassifierMixin, SpectralEstimatorBase):
             If a hyperparameter is out of range, X is not finite, or y holds fewer than two
             classes.
         """
-        scope, optimizer = self._check_params()
-        data, y_encoded = self._training_data(X, y, reset=True)
-        found = self._start(scope, optimizer)
-        return self._train(data, y_encoded, self.max_epochs, found)
+        return self._fit(X, y, self.max_epochs, reset=True)
 
     def partial_fit(self, X, y=None, classes=None):
         """Train for one epoch, continuing from the current state.
@@ -155,11 +152,7 @@ class SpectralClassifierBase(ClassifierMixin, SpectralEstimatorBase):
             If ``y`` holds a label outside ``classes_``, or X does not match the data of the
             first call.
         """
-        first = not hasattr(self, "net_")
-        scope, optimizer = self._check_params()
-        data, y_encoded = self._training_data(X, y, reset=first, classes=classes)
-        found = self._start(scope, optimizer) if first else None
-        return self._train(data, y_encoded, 1, found)
+        return self._fit(X, y, 1, reset=not hasattr(self, "net_"), classes=classes)
 
     def _logits(self, X):
         check_is_fitted(self)

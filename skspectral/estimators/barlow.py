@@ -107,6 +107,8 @@ class SpectralBarlowTwins(ImageInputMixin, SpectralEstimatorBase):
     batch_size : int, default=1024
         Images per step (each gives two views); the last incomplete batch of an epoch is
         dropped when X holds more than one batch (the loss needs batch statistics).
+        ``transform`` reads ``max(batch_size, 1024)`` images a batch unless
+        ``iterator_valid__batch_size`` is routed.
     max_epochs : int, default=1000
         Epochs trained by ``fit``.
     optimizer : {"sgd", "adam", "adamw"} or torch.optim.Optimizer subclass, default="sgd"
@@ -223,27 +225,7 @@ class SpectralBarlowTwins(ImageInputMixin, SpectralEstimatorBase):
                  precision="32", channels_last=False, device="auto", distributed=False,
                  random_state=None, verbose=0, callbacks=None, checkpoint_dir=None,
                  checkpoint_every=1, **kwargs):
-        self.arch = arch
-        self.stem = stem
-        self.padding_mode = padding_mode
-        self.projector = projector
-        self.lambda_offdiag = lambda_offdiag
-        self.augmentation = augmentation
-        self.value_range = value_range
-        self.normalize = normalize
-        self.image_shape = image_shape
-        self.input_size = input_size
-        self.backbone = backbone
-        self.features = features
-        self.precision = precision
-        self.channels_last = channels_last
-        super().__init__(
-            regularizer=regularizer, gamma=gamma, burnin=burnin, update_every=update_every,
-            n_power_iterations=n_power_iterations, lr=lr, momentum=momentum,
-            weight_decay=weight_decay, batch_size=batch_size, max_epochs=max_epochs,
-            optimizer=optimizer, device=device, distributed=distributed,
-            random_state=random_state, verbose=verbose, callbacks=callbacks,
-            checkpoint_dir=checkpoint_dir, checkpoint_every=checkpoint_every, **kwargs)
+        self._store_params(locals())
 
     # ----------------------------------------------------------------- hooks
     def _check_module_params(self):
@@ -298,36 +280,34 @@ class SpectralBarlowTwins(ImageInputMixin, SpectralEstimatorBase):
                 *((name, PassthroughScoring(name, on_train=True)) for name in _PARTS)]
 
     # ----------------------------------------------------------------- data
-    def _validate_images(self, X, reset):
+    def _training_data(self, X, y, reset):
+        # Images only: y is ignored (self-supervised) and no targets are encoded.
         if is_dataset(X):
             if reset:
-                _, uint8 = first_image(X)
-                self.value_range_ = (self._range(self.value_range) if self.value_range
-                                     is not None else (0.0, 255.0) if uint8 else (0.0, 1.0))
+                self.value_range_ = self._value_range(first_image(X)[1])
             # each item's pixels are checked against value_range_ as it is read
-            data = self._dataset_input(X, reset, value_range=self.value_range_)
-            if reset and len(data) < 2:
-                raise ValueError(f"{type(self).__name__} needs at least 2 images (the loss "
-                                 f"standardizes over the batch), got {len(data)}.")
-            return data
-        raw_dtype = getattr(X, "dtype", None)
-        X, _ = self._validate_X(X, reset=reset)
-        if reset:
-            if len(X) < 2:
-                raise ValueError(f"{type(self).__name__} needs at least 2 images (the loss "
-                                 f"standardizes over the batch), got {len(X)} sample(s).")
-            if self.value_range is not None:
-                self.value_range_ = self._range(self.value_range)
-            elif raw_dtype == np.uint8:
-                self.value_range_ = (0.0, 255.0)
-            else:
-                self.value_range_ = (0.0, 1.0)
-        low, high = self.value_range_
-        if X.size and (X.min() < low or X.max() > high):
-            raise ValueError(f"X has pixel values in [{X.min():.4g}, {X.max():.4g}], outside "
-                             f"value_range {self.value_range_}; pass value_range=(low, high) "
-                             "with the range of your pixels.")
-        return X
+            X = self._dataset_input(X, reset, value_range=self.value_range_)
+        else:
+            uint8 = getattr(X, "dtype", None) == np.uint8
+            X, _ = self._validate_X(X, reset=reset)
+        if reset and len(X) < 2:
+            raise ValueError(f"{type(self).__name__} needs at least 2 images (the loss "
+                             f"standardizes over the batch), got {len(X)} sample(s).")
+        if not is_dataset(X):
+            if reset:
+                self.value_range_ = self._value_range(uint8)
+            low, high = self.value_range_
+            if X.size and (X.min() < low or X.max() > high):
+                raise ValueError(f"X has pixel values in [{X.min():.4g}, {X.max():.4g}], "
+                                 f"outside value_range {self.value_range_}; pass "
+                                 "value_range=(low, high) with the range of your pixels.")
+        return X, None
+
+    def _value_range(self, uint8):
+        """``value_range`` as a pair, or the pixels' kind's range: (0, 255) uint8, (0, 1)."""
+        if self.value_range is not None:
+            return self._range(self.value_range)
+        return (0.0, 255.0) if uint8 else (0.0, 1.0)
 
     # ----------------------------------------------------------------- API
     def fit(self, X, y=None):
@@ -355,10 +335,7 @@ class SpectralBarlowTwins(ImageInputMixin, SpectralEstimatorBase):
             If a hyperparameter is out of range, X holds fewer than 2 images, or pixels lie
             outside ``value_range``.
         """
-        scope, optimizer = self._check_params()
-        X = self._validate_images(X, reset=True)
-        found = self._start(scope, optimizer)
-        return self._train(X, None, self.max_epochs, found)
+        return self._fit(X, y, self.max_epochs, reset=True)
 
     def partial_fit(self, X, y=None):
         """Train for one epoch, continuing from the current state (schedule included).
@@ -377,8 +354,4 @@ class SpectralBarlowTwins(ImageInputMixin, SpectralEstimatorBase):
         self : object
             The estimator, trained one epoch more.
         """
-        first = not hasattr(self, "net_")
-        scope, optimizer = self._check_params()
-        X = self._validate_images(X, reset=first)
-        found = self._start(scope, optimizer) if first else None
-        return self._train(X, None, 1, found)
+        return self._fit(X, y, 1, reset=not hasattr(self, "net_"))

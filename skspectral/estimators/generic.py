@@ -155,7 +155,8 @@ class SpectralClassifier(FineTuningMixin, ImageInputMixin, SpectralClassifierBas
     weight_decay : float, default=1e-4
         The optimizer's weight decay.
     batch_size : int, default=1024
-        Images per training step.
+        Images per training step; inference reads ``max(batch_size, 1024)`` a batch unless
+        ``iterator_valid__batch_size`` is routed.
     max_epochs : int, default=200
         Epochs of ``fit``.
     optimizer : {"sgd", "adam", "adamw"} or torch.optim.Optimizer subclass, default="sgd"
@@ -250,30 +251,7 @@ class SpectralClassifier(FineTuningMixin, ImageInputMixin, SpectralClassifierBas
                  precision="32", channels_last=False, device="auto", distributed=False,
                  random_state=None, verbose=0, callbacks=None, checkpoint_dir=None,
                  checkpoint_every=1, **kwargs):
-        self.module = module
-        self.features = features
-        self.stem = stem
-        self.pretrained_weights = pretrained_weights
-        self.freeze_backbone = freeze_backbone
-        self.backbone_lr = backbone_lr
-        self.head_warmup = head_warmup
-        self.bss = bss
-        self.l2sp = l2sp
-        self.lr_schedule = lr_schedule
-        self.resize = resize
-        self.normalize = normalize
-        self.augment = augment
-        self.image_shape = image_shape
-        self.input_size = input_size
-        self.precision = precision
-        self.channels_last = channels_last
-        super().__init__(
-            regularizer=regularizer, gamma=gamma, burnin=burnin, update_every=update_every,
-            n_power_iterations=n_power_iterations, lr=lr, momentum=momentum,
-            weight_decay=weight_decay, batch_size=batch_size, max_epochs=max_epochs,
-            optimizer=optimizer, device=device, distributed=distributed,
-            random_state=random_state, verbose=verbose, callbacks=callbacks,
-            checkpoint_dir=checkpoint_dir, checkpoint_every=checkpoint_every, **kwargs)
+        self._store_params(locals())
 
     def _check_module_params(self):
         self._check_image_params()

@@ -54,7 +54,7 @@ class BarlowTwins(nn.Module):
 
     ``features`` is Φ, the ResNet feature map (stem, four stages, global average pooling),
     exactly as in :class:`~skspectral.models.ResNet`, so the rep-spectral scope
-    ("representation") covers the backbone's convolutions and never the projector. The two
+    (``"rep"``) covers the backbone's convolutions and never the projector. The two
     views run through the backbone separately (BatchNorm statistics per view, as in the
     original implementation). ``augment`` is not part of Φ: features of an image are those
     of the image itself.

@@ -114,7 +114,7 @@ class SpectralRegularization(Callback):
     >>> y = (X[:, 0] > 0).astype(np.int64)
     >>> net = SpectralNet(
     ...     MLP, module__n_features=4, module__n_classes=2, module__hidden_layer_sizes=(8,),
-    ...     criterion=torch.nn.CrossEntropyLoss, spectral_scope="representation",
+    ...     criterion=torch.nn.CrossEntropyLoss, spectral_scope="rep",
     ...     spectral_gamma=0.1, max_epochs=3, train_split=None, verbose=0,
     ...     callbacks=[("spectral", SpectralRegularization(burnin=1))])
     >>> net = net.fit(X, y)

@@ -1,18 +1,23 @@
 """Which layers a spectral penalty covers."""
 
+import warnings
+
 import torch.nn as nn
 
 from ..spectral import CONV_TYPES
 
 __all__ = ["REGULARIZERS", "SCOPES", "PENALIZABLE_TYPES", "resolve_scope"]
 
-#: The estimators' ``regularizer`` values and the scope each one names: ``"rep"`` every layer
-#: up to the feature map (rep-spectral), ``"head"`` the readout only, ``"all"`` every
-#: penalizable layer (ll-spectral). The one definition of this vocabulary.
-REGULARIZERS = {"rep": "representation", "head": "head", "all": "all"}
+#: Named scopes of :func:`resolve_scope`, which are also the estimators' ``regularizer``
+#: values: ``"rep"`` every layer up to the feature map (rep-spectral), ``"head"`` the readout
+#: only, ``"all"`` every penalizable layer (ll-spectral). The one definition of this vocabulary.
+SCOPES = ("rep", "head", "all")
 
-#: Named scopes of :func:`resolve_scope`.
-SCOPES = tuple(REGULARIZERS.values())
+#: ``{regularizer value: scope}``; a regularizer names its scope by the scope's own name.
+REGULARIZERS = {name: name for name in SCOPES}
+
+#: Deprecated spellings of the scopes (they warn, naming the canonical one).
+_DEPRECATED_SCOPES = {"representation": "rep"}
 
 #: Module types whose weight the penalty knows how to regularize: linear maps with an
 #: operator norm (convolutions at the input size they see).
@@ -35,8 +40,9 @@ def resolve_scope(module, scope):
     module : torch.nn.Module
         The network. Named scopes need it to expose ``features`` (the representation
         Φ) and ``head`` (the readout) submodules, as every skspectral model does.
-    scope : {"representation", "head", "all"} or list of str
+    scope : {"rep", "head", "all"} or list of str
         A named scope, or explicit module names (as in ``module.named_modules()``).
+        ``"representation"``, a deprecated spelling of ``"rep"``, warns.
 
     Returns
     -------
@@ -58,17 +64,22 @@ def resolve_scope(module, scope):
     >>> net = nn.Module()
     >>> net.features = nn.Sequential(nn.Conv1d(1, 4, 3), nn.ReLU(), nn.Flatten())
     >>> net.head = nn.Linear(8, 2)
-    >>> resolve_scope(net, "representation"), resolve_scope(net, "all")
+    >>> resolve_scope(net, "rep"), resolve_scope(net, "all")
     (['features.0'], ['features.0', 'head'])
     """
     if isinstance(scope, str):
+        if scope in _DEPRECATED_SCOPES:
+            warnings.warn(f"The scope {scope!r} is deprecated and will be removed in "
+                          f"skspectral 0.4; use {_DEPRECATED_SCOPES[scope]!r}.", FutureWarning,
+                          stacklevel=2)
+            scope = _DEPRECATED_SCOPES[scope]
         if scope not in SCOPES:
             raise ValueError(f"Unknown scope {scope!r}; expected one of {SCOPES} or a list of "
                              "module names.")
         if scope == "all":
             names = _penalizable(module)
         else:
-            part = "features" if scope == "representation" else "head"
+            part = "features" if scope == "rep" else "head"
             sub = getattr(module, part, None)
             if not isinstance(sub, nn.Module):
                 raise TypeError(

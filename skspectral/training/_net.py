@@ -77,10 +77,10 @@ class SpectralNet(NeuralNet):
     ----------
     module : torch.nn.Module class or instance
         The network, as :class:`~skorch.net.NeuralNet` takes it; it must expose ``features``
-        where ``spectral_scope`` is ``"representation"``.
+        where ``spectral_scope`` is ``"rep"``.
     *args : tuple
         Further positional parameters of skorch, ``criterion`` (the loss) first.
-    spectral_scope : {"representation", "head", "all"}, list of str or None, default=None
+    spectral_scope : {"rep", "head", "all"}, list of str or None, default=None
         Layers to penalize (:func:`~skspectral.regularization.resolve_scope`); None builds
         no penalty.
     spectral_gamma : float, default=0.0
@@ -135,7 +135,7 @@ class SpectralNet(NeuralNet):
     >>> y = (X[:, 0] > 0).astype(np.int64)
     >>> net = SpectralNet(MLP, criterion=torch.nn.CrossEntropyLoss, module__n_features=4,
     ...                   module__n_classes=2, module__hidden_layer_sizes=(8,),
-    ...                   spectral_scope="representation", spectral_gamma=0.02,
+    ...                   spectral_scope="rep", spectral_gamma=0.02,
     ...                   callbacks=[("spectral", SpectralRegularization())],
     ...                   max_epochs=2, train_split=None, lr=0.1, verbose=0).fit(X, y)
     >>> net.penalty_.layers
