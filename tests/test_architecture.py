@@ -17,7 +17,8 @@ PACKAGE = Path(__file__).resolve().parents[1] / "skspectral"
 #: Layers from the ground floor up: a module's layer is that of its longest listed prefix.
 LAYERS = [
     ("skspectral._version", "skspectral._collectives", "skspectral._params",
-     "skspectral._threads", "skspectral._files", "skspectral._checks", "skspectral.datasets"),
+     "skspectral._threads", "skspectral._files", "skspectral._checks"),
+    ("skspectral.datasets",),
     ("skspectral.spectral",),
     ("skspectral.regularization",),
     ("skspectral.models",),

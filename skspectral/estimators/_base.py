@@ -512,9 +512,9 @@ class SpectralEstimatorBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         """Train ``epochs`` more epochs on ``X`` (and encoded targets, None for none).
 
         With ``checkpoint_dir``, the net's :class:`~skspectral.training.TrainingCheckpoint`
-        prepares the call: a net :meth:`_build_fresh_net` has just built first takes the state of the
-        checkpoint ``found`` then (the configuration checked), and checkpoints are written
-        as it trains.
+        prepares the call: a net :meth:`_build_fresh_net` has just built first takes the
+        state of the checkpoint ``found`` then (the configuration checked), and checkpoints
+        are written as it trains.
         """
         # The module, penalty and callbacks are built from the values _check_params checked.
         with _seeded(self._seed + len(self.net_.history or ()), self.device_), \
