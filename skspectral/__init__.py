@@ -34,6 +34,7 @@ from .metrics import (
     certified_lower_bound,
     volume_element,
 )
+from .report import paired_difference, robustness_report
 
 #: The installed version (PEP 440); :func:`~skspectral.parallel.check_workers` compares it
 #: with each Dask worker's.
@@ -52,6 +53,8 @@ __all__ = [
     "__version__",
     "adversarial_distances",
     "certified_lower_bound",
+    "paired_difference",
     "paper_estimator",
+    "robustness_report",
     "volume_element",
 ]
