@@ -138,8 +138,12 @@ def fast_minimum_norm(logits, x, labels, lower, upper, *, steps=1000, alpha_init
                                     | ((points >= upper) & (grad > 0)), 0.0)
             grad_norm = grad.norm(dim=1).clamp_min(1e-12)
             to_boundary = loss.detach().abs().to(x.dtype) / grad_norm
+            # Until a row is first adversarial, aim (1 + gamma) past the linear estimate of
+            # the boundary: aimed exactly at it (adv-lib), an iterate of a model linear near
+            # the boundary lands on it and may stay on the clean side for good.
             eps = torch.where(is_adv, torch.minimum(eps * (1 - gamma), best_norm),
-                              torch.where(found, eps * (1 + gamma), norm + to_boundary))
+                              torch.where(found, eps * (1 + gamma),
+                                          norm + to_boundary * (1 + gamma)))
             eps = torch.minimum(eps, worst)
             delta.addcdiv_(grad, grad_norm[:, None], value=alpha)
             # adv-lib's L2 projection: onto the sphere of radius eps
