@@ -451,19 +451,54 @@ def test_rep_spectral_effect_holds_with_the_white_box_distance():
 
 
 # ------------------------------------------------------------------ CUDA
+def _check_device_matches_cpu(device, digits_mlp):
+    """The attack runs on the model's device; a run there and a run on a CPU copy of the
+    network (attacked as a torch module) differ only by float32 rounding (other kernels),
+    which moves a trajectory by at most the attack's resolution."""
+    clf, X, y = digits_mlp
+    on_device = copy.deepcopy(clf)
+    on_device.module_.to(device)
+    on_device.set_params(device=device)
+    assert as_logit_oracle(on_device).device.type == torch.device(device).type
+    cpu_module = copy.deepcopy(clf.module_).cpu()
+    for attack, tol in (("fmn", GAMMA_FINAL), ("ddn", GAMMA_DDN)):
+        there = adversarial_distances(on_device, X, y, attack=attack, max_iter=300,
+                                      random_state=0)
+        here = adversarial_distances(cpu_module, X, y, attack=attack, max_iter=300,
+                                     random_state=0)
+        np.testing.assert_array_equal(there.success, here.success)
+        np.testing.assert_array_equal(there.gradients, here.gradients)
+        np.testing.assert_allclose(there.distances, here.distances, rtol=tol)
+        moved = there.distances > 0
+        assert (on_device.predict(there.adversarial[moved]) != y[moved]).all()
+
+
+def test_device_logic_on_the_cpu(digits_mlp):
+    _check_device_matches_cpu("cpu", digits_mlp)
+
+
 @pytest.mark.cuda
 def test_white_box_attacks_on_cuda_match_the_cpu(digits_mlp):
-    """The attack runs on the model's device; the CPU and CUDA runs differ only by float32
-    rounding (different kernels), which moves a trajectory by at most the resolution."""
-    clf, X, y = digits_mlp
-    gpu = copy.deepcopy(clf).set_params(device="cuda")
-    gpu.module_.to("cuda")
-    for attack, tol in (("fmn", GAMMA_FINAL), ("ddn", GAMMA_DDN)):
-        cpu_result = adversarial_distances(clf, X, y, attack=attack, max_iter=300,
-                                           random_state=0)
-        gpu_result = adversarial_distances(gpu, X, y, attack=attack, max_iter=300,
-                                           random_state=0)
-        np.testing.assert_array_equal(cpu_result.success, gpu_result.success)
-        np.testing.assert_allclose(gpu_result.distances, cpu_result.distances, rtol=tol)
-        assert (gpu.predict(gpu_result.adversarial[gpu_result.distances > 0])
-                != y[gpu_result.distances > 0]).all()
+    _check_device_matches_cpu("cuda", digits_mlp)
+
+
+def test_gpu_figures_whitebox_step_runs_on_the_cpu(tmp_path):
+    """``.ci/gpu``'s white-box step, at tiny sizes on the CPU: its JSON has every figure."""
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / ".ci" / "gpu_figures.py"
+    spec = importlib.util.spec_from_file_location("_gpu_figures", path)
+    figures = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(figures)
+    out = tmp_path / "whitebox.json"
+    assert figures.main(["whitebox", "--device", "cpu", "--samples", "4", "--max-iter", "20",
+                         "--out", str(out)]) == 0
+    data = json.loads(out.read_text())
+    assert data["samples"] == 4 and data["max_iter"] == 20
+    assert [row["attack"] for row in data["attacks"]] == ["tangent", "fmn", "ddn"]
+    for row in data["attacks"]:
+        assert row["not_found"] == 0 and 0 < row["optimality"] <= 1 and row["mean"] > 0
+    assert data["fmn_device_vs_cpu"]["same_success"]
+    assert data["fmn_device_vs_cpu"]["max_relative_difference"] <= GAMMA_FINAL
