@@ -8,6 +8,7 @@ so the figures are theirs, measured at sizes that fit the GPU run's time budget.
     python3 .ci/gpu_figures.py probe --out FILE
     python3 .ci/gpu_figures.py junit JUNIT_XML --out FILE
     python3 .ci/gpu_figures.py attacks --device cuda [--samples 16] [--repeats 3] --out FILE
+    python3 .ci/gpu_figures.py whitebox --device cuda [--samples 100] [--max-iter 1000] --out FILE
     python3 .ci/gpu_figures.py resnet --device cuda [--steps 48] [--rounds 2] --out FILE
     python3 .ci/gpu_figures.py barlow --device cuda [--batch-size 256] [--rounds 2] --out FILE
     python3 .ci/gpu_figures.py merge --work DIR --out FILE [--stopped TEXT] [--exit-code N]
@@ -203,6 +204,52 @@ def attacks(args):
     return 0
 
 
+# ------------------------------------------------------------------------------- whitebox
+def whitebox(args):
+    """FMN and DDN (white-box) beside the Tangent Attack on the device, on the digits MLP of
+    benchmarks/bench_whitebox.py: seconds per sample, mean distance and cost of each; and
+    FMN on the device against FMN on a CPU copy of the same network (the distances differ
+    only by float32 rounding, which moves a trajectory by at most FMN's resolution, 1e-3)."""
+    import copy
+
+    import numpy as np
+
+    from skspectral import adversarial_distances
+
+    bench = _benchmark("bench_whitebox")
+    device = args.device
+    X, y = bench.digits_data()
+    start = time.perf_counter()
+    clf = bench.digits_model(X, y, device)
+    train_s = time.perf_counter() - start
+    Xs, ys = bench.correct_samples(clf, X[1300:], y[1300:], args.samples)
+    params = {a: {"max_iter": args.max_iter} for a in ("fmn", "ddn")}
+    adversarial_distances(clf, Xs[:2], ys[:2], attack="fmn", max_iter=5)  # warm-up
+    _sync(device)
+    results = bench.run_attacks(clf, Xs, ys, ("tangent", "fmn", "ddn"), **params)
+    rows = bench.attack_table(results)
+    cpu_module = copy.deepcopy(clf.module_).cpu()
+    cpu_fmn = adversarial_distances(cpu_module, Xs, ys, attack="fmn", max_iter=args.max_iter)
+    on_device = results["fmn"][0]
+    both = on_device.success & cpu_fmn.success
+    relative = np.abs(on_device.distances[both] / cpu_fmn.distances[both] - 1)
+    figures = {
+        "model": "digits MLP 64-256-10", "device": device, "samples": int(len(Xs)),
+        "max_iter": args.max_iter, "train_s": round(train_s, 3), "attacks": rows,
+        "fmn_device_vs_cpu": {"max_relative_difference": float(relative.max()),
+                              "same_success": bool(np.array_equal(on_device.success,
+                                                                  cpu_fmn.success)),
+                              "cpu_mean": cpu_fmn.mean(), "device_mean": on_device.mean()},
+    }
+    _write(args.out, figures)
+    by = {r["attack"]: r for r in rows}
+    print(f"whitebox on {device}: " + "; ".join(
+        f"{name} {r['mean']:.4f} at {r['s_per_sample'] * 1e3:.2f} ms/sample"
+        for name, r in by.items())
+        + f"; FMN device vs CPU max relative difference {relative.max():.2e}")
+    return 0
+
+
 # ------------------------------------------------------------------------------- resnet
 def resnet(args):
     """ResNet18 (small stem, 32x32, batch 128) step times through SpectralResNetClassifier:
@@ -332,6 +379,11 @@ def main(argv=None):
     p.add_argument("--samples", type=int, default=16)
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--out", required=True)
+    p = sub.add_parser("whitebox")
+    p.add_argument("--device", default="cuda")
+    p.add_argument("--samples", type=int, default=100)
+    p.add_argument("--max-iter", type=int, default=1000)
+    p.add_argument("--out", required=True)
     p = sub.add_parser("resnet")
     p.add_argument("--device", default="cuda")
     p.add_argument("--steps", type=int, default=48)
@@ -352,8 +404,8 @@ def main(argv=None):
     p.add_argument("--budget", type=int, default=None)
     p.add_argument("--wall", type=float, default=None)
     args = parser.parse_args(argv)
-    return {"probe": probe, "junit": junit, "attacks": attacks, "resnet": resnet,
-            "barlow": barlow, "merge": merge}[args.command](args)
+    return {"probe": probe, "junit": junit, "attacks": attacks, "whitebox": whitebox,
+            "resnet": resnet, "barlow": barlow, "merge": merge}[args.command](args)
 
 
 if __name__ == "__main__":

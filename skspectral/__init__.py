@@ -35,6 +35,7 @@ from .metrics import (
     certified_lower_bound,
     volume_element,
 )
+from .report import paired_difference, robustness_report
 
 __all__ = [
     "AttackResult",
@@ -49,6 +50,8 @@ __all__ = [
     "__version__",
     "adversarial_distances",
     "certified_lower_bound",
+    "paired_difference",
     "paper_estimator",
+    "robustness_report",
     "volume_element",
 ]

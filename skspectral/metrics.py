@@ -14,7 +14,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._checks import check_array, check_labels
 from ._params import CONSTRAINTS, StrictInterval, validate
-from .attacks import DecisionAttack, HopSkipJump, TangentAttack
+from .attacks import DDN, FMN, DecisionAttack, HopSkipJump, MinimumNormAttack, TangentAttack
 from .data import check_map_style, dataset_labels, is_dataset, read_items
 from .models import MLP
 from .spectral import lipschitz_constant, operator_norm
@@ -23,18 +23,20 @@ __all__ = ["ATTACKS", "RobustnessScorer", "adversarial_distances", "certified_lo
            "volume_element"]
 
 #: Attack names accepted by :func:`adversarial_distances` and :class:`RobustnessScorer`.
-ATTACKS = {"tangent": TangentAttack, "hopskipjump": HopSkipJump}
+#: ``"tangent"`` and ``"hopskipjump"`` need only labels; ``"fmn"`` and ``"ddn"`` (white-box)
+#: need a model differentiable end to end.
+ATTACKS = {"tangent": TangentAttack, "hopskipjump": HopSkipJump, "fmn": FMN, "ddn": DDN}
 
 
 def _make_attack(attack, clip_min, clip_max, random_state, params):
-    if isinstance(attack, DecisionAttack):
+    if isinstance(attack, (DecisionAttack, MinimumNormAttack)):
         if params:
             raise ValueError("Pass attack parameters to the attack instance, not alongside it: "
                              f"got {sorted(params)}.")
         return attack
     if attack not in ATTACKS:
-        raise ValueError(f"attack must be one of {sorted(ATTACKS)} or a DecisionAttack instance, "
-                         f"got {attack!r}.")
+        raise ValueError(f"attack must be one of {sorted(ATTACKS)} or an attack instance "
+                         f"(DecisionAttack or MinimumNormAttack), got {attack!r}.")
     cls = ATTACKS[attack]
     valid = set(inspect.signature(cls).parameters) - {"clip_min", "clip_max", "random_state"}
     unknown = sorted(set(params) - valid)
@@ -70,19 +72,23 @@ def adversarial_distances(estimator, X, y=None, *, n_samples=None, attack="tange
     n_samples : int or None, default=None
         Attack this many samples drawn at random (``random_state``) without replacement;
         all when None. ``result.indices`` says which.
-    attack : {"tangent", "hopskipjump"} or DecisionAttack, default="tangent"
+    attack : {"tangent", "hopskipjump", "fmn", "ddn"} or attack instance, default="tangent"
         The attack: :class:`~skspectral.TangentAttack` or :class:`~skspectral.HopSkipJump`
-        by name (built with the box, ``random_state`` and ``attack_params``), or an attack
-        instance used as it is.
+        (decision-based: labels only), :class:`~skspectral.attacks.FMN` or
+        :class:`~skspectral.attacks.DDN` (white-box: a model differentiable end to end;
+        their ``result.gradients`` counts the backward passes) by name (built with the box,
+        ``random_state`` and ``attack_params``), or an attack instance used as it is.
     clip_min : float, default=0.0
-        Lower bound of the input box the attack searches in.
+        Lower bound of the input box the attack searches in (``"fmn"`` and ``"ddn"`` also
+        take per-feature bounds, an array broadcastable to a sample's shape).
     clip_max : float, default=1.0
         Upper bound of the input box.
     random_state : int, RandomState instance or None, default=None
         Seeds the draw of the samples and the attack.
     **attack_params : dict
-        Further parameters of the attack (``max_iter``, ``max_queries``, ``n_starts``, ...);
-        an error alongside an attack instance.
+        Further parameters of the attack (``max_iter``, ``max_queries``, ``n_starts``, ...;
+        ``max_iter`` is the white-box attacks' number of steps); an error alongside an
+        attack instance.
 
     Returns
     -------
@@ -95,7 +101,8 @@ def adversarial_distances(estimator, X, y=None, *, n_samples=None, attack="tange
         If ``attack`` is unknown, ``attack_params`` come with an attack instance, or a
         Dataset and ``y`` differ in length.
     TypeError
-        If X is a sparse matrix (the attacks need dense inputs).
+        If X is a sparse matrix (the attacks need dense inputs), or a white-box attack is
+        asked of a model that is not differentiable end to end.
 
     See Also
     --------
@@ -113,6 +120,13 @@ def adversarial_distances(estimator, X, y=None, *, n_samples=None, attack="tange
     (5, (5,), True)
     >>> bool(0 < result.mean() < 8)  # pixels in [0, 1]: the box's diameter is 8
     True
+
+    White-box, at 100 forward and 100 backward passes per sample:
+
+    >>> fmn = adversarial_distances(clf, X / 16, y, n_samples=5, random_state=0,
+    ...                             attack="fmn", max_iter=100)
+    >>> bool(fmn.success.all()), int(fmn.gradients.max())
+    (True, 100)
     """
     validate("adversarial_distances",
              {"n_samples": [StrictInterval(Integral, 1, None, closed="left"), None]},
@@ -155,9 +169,11 @@ class RobustnessScorer:
 
     Parameters
     ----------
-    attack : {"tangent", "hopskipjump"} or DecisionAttack, default="tangent"
+    attack : {"tangent", "hopskipjump", "fmn", "ddn"} or attack instance, default="tangent"
         The attack, by name (built with the box, the seed and ``attack_params``) or as an
-        instance.
+        instance. ``"fmn"`` and ``"ddn"`` are white-box (:class:`~skspectral.attacks.FMN`,
+        :class:`~skspectral.attacks.DDN`): far cheaper per sample, for models
+        differentiable end to end.
     n_samples : int, default=100
         Samples attacked per call (all when ``X`` has fewer).
     statistic : {"mean", "median", "robust_accuracy"} or float in (0, 1), default="mean"
@@ -220,7 +236,7 @@ class RobustnessScorer:
 
     #: Declarative constraints (see :mod:`skspectral._params`), checked on every call.
     _parameter_constraints = {
-        "attack": [StrOptions(set(ATTACKS)), DecisionAttack],
+        "attack": [StrOptions(set(ATTACKS)), DecisionAttack, MinimumNormAttack],
         "n_samples": [StrictInterval(Integral, 1, None, closed="left")],
         "statistic": [StrOptions({"mean", "median", "robust_accuracy"}),
                       StrictInterval(Real, 0, 1, closed="neither")],

@@ -15,12 +15,14 @@ from ._checks import check_array, check_labels, check_numbers
 from ._params import StrictInterval, validate
 from .attacks import AttackResult
 from .metrics import volume_element
+from .report import RobustnessReport
 
 __all__ = [
     "plot_adversarial_examples",
     "plot_decision_regions",
     "plot_distance_density",
     "plot_fraction_above",
+    "plot_robustness_report",
     "plot_seed_boxes",
     "plot_spectral_norms",
     "plot_volume_element",
@@ -308,6 +310,82 @@ def plot_fraction_above(results, thresholds=None, ax=None):
         ax.plot(thresholds, fraction, marker="o", label=label)
     ax.set_xlabel("threshold")
     ax.set_ylabel("fraction of samples beyond")
+    ax.legend()
+    return ax
+
+
+def plot_robustness_report(report, eps=None, ax=None):
+    """The robust-accuracy curve ``R(eps) = P(d > eps)`` between its certified and attack bounds.
+
+    Draws, from a :class:`~skspectral.report.RobustnessReport`, the share of samples whose
+    certified lower bound exceeds ``eps`` and the shares whose white-box and black-box
+    distances exceed it; the true curve lies in the shaded band between the certified curve
+    and the best upper bound's. Every sample counts (a misclassified one is never robust).
+
+    Parameters
+    ----------
+    report : RobustnessReport
+        The result of :func:`~skspectral.robustness_report`.
+    eps : array-like of float, default=None
+        Radii at which the curves are drawn; 200 evenly spaced from 0 to 1.05 times the
+        largest finite upper bound when None.
+    ax : matplotlib.axes.Axes, default=None
+        Axes to draw on; a new figure's when None.
+
+    Returns
+    -------
+    ax : matplotlib.axes.Axes
+        One filled band (``"upper"`` above ``"certified"``) and three lines, in this
+        order: the certified, the white-box and the black-box curves.
+
+    Raises
+    ------
+    TypeError
+        If ``report`` is not a RobustnessReport.
+
+    See Also
+    --------
+    skspectral.robustness_report : Measures the bounds.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import numpy as np
+    >>> from skspectral import AttackResult
+    >>> from skspectral.plotting import plot_robustness_report
+    >>> from skspectral.report import RobustnessReport
+    >>> def result(d):
+    ...     return AttackResult(np.asarray(d), np.zeros((len(d), 2)), np.ones(len(d), bool),
+    ...                         np.ones(len(d), int), 0.0, 1.0)
+    >>> report = RobustnessReport(np.arange(2), np.array([0.2, 0.4]), np.array(["", ""]),
+    ...                           result([0.5, 1.0]), result([0.6, 1.2]))
+    >>> ax = plot_robustness_report(report, eps=[0.0, 0.45, 0.9])
+    >>> [line.get_label() for line in ax.get_lines()]
+    ['certified lower bound', 'white-box attack', 'black-box attack']
+    >>> ax.get_lines()[1].get_ydata().tolist()
+    [1.0, 1.0, 0.5]
+    """
+    if not isinstance(report, RobustnessReport):
+        raise TypeError(f"plot_robustness_report needs a RobustnessReport (from "
+                        f"robustness_report), got {type(report).__name__}.")
+    ax = _axes(ax)
+    if eps is None:
+        finite = np.concatenate([report.blackbox.distances, report.whitebox.distances])
+        finite = finite[np.isfinite(finite)]
+        eps = np.linspace(0.0, 1.05 * (finite.max() if len(finite) else 1.0), 200)
+    eps = np.asarray(eps, dtype=float)
+    curves = report.robust_accuracy(eps)
+    certified = not np.isnan(report.lower).all()
+    ax.fill_between(eps, curves["certified"], curves["upper"], color="C0", alpha=0.2,
+                    label="true R(eps) lies here" if certified
+                    else "true R(eps) lies here (no certified bound: from 0)")
+    ax.plot(eps, curves["certified"], color="C0", ls="--", label="certified lower bound")
+    ax.plot(eps, curves["whitebox"], color="C0", label="white-box attack")
+    ax.plot(eps, curves["blackbox"], color="C1", label="black-box attack")
+    ax.set_xlabel("eps (L2)")
+    ax.set_ylabel("robust accuracy P(d > eps)")
+    ax.set_ylim(-0.02, 1.02)
     ax.legend()
     return ax
 

@@ -26,7 +26,8 @@ LAYERS = [
     ("skspectral.training",),
     ("skspectral.estimators",),
     ("skspectral.attacks",),
-    ("skspectral.metrics", "skspectral.report", "skspectral.scoring"),
+    ("skspectral.metrics",),
+    ("skspectral.report", "skspectral.autoattack"),
     ("skspectral.plotting",),
     ("skspectral.parallel",),  # the Dask edge: only the application layers above use it
     ("skspectral.experiments",),

@@ -23,10 +23,12 @@ from skspectral.plotting import (  # noqa: E402
     plot_decision_regions,
     plot_distance_density,
     plot_fraction_above,
+    plot_robustness_report,
     plot_seed_boxes,
     plot_spectral_norms,
     plot_volume_element,
 )
+from skspectral.report import RobustnessReport  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -118,6 +120,36 @@ def test_adversarial_grid_has_three_rows_and_skips_samples_without_a_point(tmp_p
     assert (tmp_path / "grid.png").stat().st_size > 0
 
 
+def _report():
+    return RobustnessReport(np.arange(4), lower=np.array([0.1, 0.4, 0.0, np.nan]),
+                            lower_reason=np.array(["", "", "misclassified", "no bound"]),
+                            whitebox=_result([0.5, 1.0, 0.0, 0.6]),
+                            blackbox=_result([0.5, 1.2, 0.0, 0.9]))
+
+
+def test_robustness_report_draws_the_band_between_the_certified_and_the_best_upper_curve():
+    report = _report()
+    eps = np.array([0.0, 0.3, 0.55, 0.7, 1.1])
+    ax = plot_robustness_report(report, eps=eps)
+    certified, whitebox, blackbox = ax.lines
+    np.testing.assert_array_equal(certified.get_ydata(), [0.5, 0.25, 0.0, 0.0, 0.0])
+    np.testing.assert_array_equal(whitebox.get_ydata(), [0.75, 0.75, 0.5, 0.25, 0.0])
+    np.testing.assert_array_equal(blackbox.get_ydata(), [0.75, 0.75, 0.5, 0.5, 0.25])
+    for line in ax.lines:
+        np.testing.assert_array_equal(line.get_xdata(), eps)
+    (band,) = ax.collections
+    # The band's outline runs along the upper curve (min of both bounds) and the certified one.
+    vertices = band.get_paths()[0].vertices
+    upper = report.robust_accuracy(eps)["upper"]
+    for x, top, bottom in zip(eps, upper, certified.get_ydata(), strict=True):
+        ys = vertices[np.isclose(vertices[:, 0], x), 1]
+        assert ys.max() == top and ys.min() == bottom
+    default = plot_robustness_report(report)
+    assert default.lines[0].get_xdata()[-1] == pytest.approx(1.05 * 1.2)
+    with pytest.raises(TypeError, match="needs a RobustnessReport"):
+        plot_robustness_report(report.whitebox)
+
+
 def _calls(xor_model):
     clf, X, y = xor_model
     results = {"none": _result([0.5, 1.0]), "rep": [0.7, 1.2]}
@@ -127,6 +159,7 @@ def _calls(xor_model):
         "plot_distance_density": lambda: plot_distance_density(results),
         "plot_fraction_above": lambda: plot_fraction_above(results),
         "plot_seed_boxes": lambda: plot_seed_boxes({"none": [0.9, 0.91]}, "accuracy"),
+        "plot_robustness_report": lambda: plot_robustness_report(_report()),
         "plot_spectral_norms": lambda: plot_spectral_norms(clf),
         "plot_adversarial_examples": lambda: plot_adversarial_examples(
             np.zeros((2, 4, 4)), _result([0.5, 1.0])),

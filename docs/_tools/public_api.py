@@ -24,6 +24,8 @@ PUBLIC_MODULES = (
     "skspectral.estimators",
     "skspectral.attacks",
     "skspectral.metrics",
+    "skspectral.report",
+    "skspectral.autoattack",
     "skspectral.parallel",
     "skspectral.plotting",
     "skspectral.experiments",

@@ -6,7 +6,10 @@ chunks of at most ``batch_size`` points. Codes are consistent across calls, so c
 is comparing labels.
 """
 
+import contextlib
 import copy
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -15,7 +18,7 @@ from sklearn.base import is_classifier
 from sklearn.linear_model._base import LinearClassifierMixin
 from sklearn.pipeline import Pipeline
 
-__all__ = ["LabelOracle", "as_oracle"]
+__all__ = ["LabelOracle", "LogitOracle", "as_logit_oracle", "as_oracle"]
 
 
 class LabelOracle:
@@ -112,6 +115,193 @@ class LabelOracle:
         return torch.cat(out)
 
 
+class LogitOracle:
+    """Differentiable logits of a model, for white-box attacks.
+
+    Build one with :func:`as_logit_oracle`. Calls take flattened inputs ``(m, d)`` on
+    ``device`` and return the model's logits ``(m, n_classes)``, differentiable with respect
+    to the inputs (for a Pipeline ending in a linear classifier, the decision function as
+    logits: ``[0, f]`` for a binary one). :meth:`labels` gives the labels the model predicts
+    (those :func:`as_oracle` queries), as codes that index the logits' columns.
+
+    Calls must be made inside :meth:`evaluating`, which puts the model's modules in
+    evaluation mode and restores every module's train/eval flag afterwards. Gradients are
+    only ever taken with respect to the inputs (``torch.autograd.grad``), so the model's
+    parameters, buffers and ``.grad`` stay as they are.
+
+    Parameters
+    ----------
+    path : _TorchPath
+        The model's torch adapters (built by :func:`as_logit_oracle`).
+    n_classes : int or None
+        Number of logits, where the model's classes are known (None for a torch module).
+
+    Attributes
+    ----------
+    input_shape : tuple of int
+        Shape of one input sample.
+    device : torch.device
+        Where the model is evaluated.
+    n_classes : int or None
+        Number of classes (logits per point); None until known for a torch module.
+
+    See Also
+    --------
+    skspectral.attacks.as_logit_oracle : Build the oracle of a model.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skspectral.attacks import as_logit_oracle
+    >>> module = torch.nn.Linear(3, 2)
+    >>> oracle = as_logit_oracle(module, input_shape=(3,))
+    >>> x = torch.zeros(4, 3, requires_grad=True)
+    >>> with oracle.evaluating():
+    ...     logits = oracle(x)
+    ...     labels = oracle.labels(x.detach())
+    >>> logits.shape, logits.requires_grad, labels.shape
+    (torch.Size([4, 2]), True, torch.Size([4]))
+    """
+
+    def __init__(self, path, n_classes):
+        self._path = path
+        self.input_shape = tuple(path.input_shape)
+        self.device = path.device
+        self.n_classes = n_classes
+
+    def __call__(self, points):
+        """Logits of ``points``, differentiable with respect to them.
+
+        Parameters
+        ----------
+        points : torch.Tensor of shape (m, d)
+            Flattened inputs, on ``device``.
+
+        Returns
+        -------
+        torch.Tensor of shape (m, n_classes)
+            The logits (float32, or float64 for a linear classifier fitted in float64).
+        """
+        out = self._path.logits(points.reshape(-1, *self.input_shape))
+        self.n_classes = out.shape[1]
+        return out
+
+    @torch.inference_mode()
+    def labels(self, points):
+        """Label codes the model predicts for ``points`` (the label oracle's).
+
+        Parameters
+        ----------
+        points : torch.Tensor of shape (m, d)
+            Flattened inputs, on ``device``.
+
+        Returns
+        -------
+        torch.Tensor of int64, shape (m,)
+            Codes: indices of the logits' columns.
+        """
+        return self._path.labels(points.reshape(-1, *self.input_shape))
+
+    def encode(self, labels):
+        """Codes of raw labels (-1 for a label the model does not know).
+
+        Parameters
+        ----------
+        labels : array-like of shape (m,)
+            Labels as the model predicts them (``classes_`` values; for a torch module,
+            the logits' column indices).
+
+        Returns
+        -------
+        torch.Tensor of int64, shape (m,)
+            Their codes, on ``device``.
+        """
+        codes = np.asarray(self._path.encode(np.asarray(labels)))
+        if self.n_classes is not None:
+            codes = np.where(codes < self.n_classes, codes, -1)
+        return torch.as_tensor(codes, dtype=torch.int64, device=self.device)
+
+    @contextlib.contextmanager
+    def evaluating(self):
+        """Context in which the model's modules are in evaluation mode; on exit every
+        module's train/eval flag is what it was."""
+        flags = [(m, m.training) for module in self._path.modules for m in module.modules()]
+        try:
+            for module in self._path.modules:
+                module.eval()
+            yield self
+        finally:
+            for m, training in flags:
+                m.training = training
+
+
+def as_logit_oracle(model, input_shape=None, *, device=None):
+    """Wrap a model that is differentiable end to end as a :class:`LogitOracle`.
+
+    The same adapters as :func:`as_oracle` (so the logits' argmax is the label the label
+    oracle returns), for the models that run in torch.
+
+    Parameters
+    ----------
+    model : estimator, Pipeline or torch.nn.Module
+        - a fitted skspectral classifier: its module's logits;
+        - a fitted two-step :class:`~sklearn.pipeline.Pipeline` of a skspectral estimator
+          (a classifier's features, or a featurizer) and a linear scikit-learn classifier:
+          the features, then the linear decision function, fused in torch;
+        - a ``torch.nn.Module`` returning logits.
+    input_shape : tuple of int or None, default=None
+        Shape of one sample; required for a torch module (skspectral estimators and
+        Pipelines use their own).
+    device : str, torch.device or None, default=None
+        Where the model is evaluated; defaults to the model's device (a model elsewhere is
+        copied there).
+
+    Returns
+    -------
+    LogitOracle
+        The model's differentiable logits.
+
+    Raises
+    ------
+    TypeError
+        If the model is not differentiable end to end in torch (a bare callable, an
+        estimator known only by ``predict``, a Pipeline with another kind of step such as
+        a tree or a k-nearest-neighbours readout), or is a featurizer that predicts no
+        labels. The decision-based attacks (``attack="tangent"`` or ``"hopskipjump"``)
+        need only labels.
+    ValueError
+        If ``input_shape`` is needed and missing.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.tree import DecisionTreeClassifier
+    >>> from skspectral.attacks import as_logit_oracle
+    >>> tree = DecisionTreeClassifier().fit(np.eye(2), [0, 1])
+    >>> try:
+    ...     as_logit_oracle(tree)
+    ... except TypeError as error:
+    ...     print(str(error)[:60])
+    DecisionTreeClassifier is not differentiable end to end in t
+    """
+    if isinstance(model, LabelOracle):
+        path = None
+    else:
+        path = _torch_path(model, input_shape, device)
+    if path is None:
+        raise TypeError(
+            f"{type(model).__name__} is not differentiable end to end in torch, so the white-box "
+            "attacks cannot take its gradient. They need a fitted skspectral classifier, a "
+            "two-step Pipeline of a skspectral estimator and a linear classifier "
+            "(LogisticRegression, LinearSVC, ...), or a torch module returning logits. For any "
+            "other model use a decision-based attack, which needs only predicted labels: "
+            "attack='tangent' (the default) or attack='hopskipjump'.")
+    classes = getattr(model if not isinstance(model, Pipeline) else model.steps[-1][1],
+                      "classes_", None)
+    n_classes = None if classes is None or isinstance(model, nn.Module) else len(classes)
+    return LogitOracle(path, n_classes)
+
+
 # ---------------------------------------------------------------------- torch paths
 class _LinearHead(nn.Module):
     """A fitted scikit-learn linear classifier as a torch module returning label codes.
@@ -138,6 +328,16 @@ class _LinearHead(nn.Module):
         if scores.shape[1] == 1:  # binary: classes_[1] where the decision function is > 0
             return (scores[:, 0] > 0).long()
         return scores.argmax(dim=1)
+
+    def logits(self, z):
+        """The decision function as one score per class ``(m, n_classes)``.
+
+        Binary: ``[0, f(z)]``, whose argmax (the first index on a tie) is ``forward``'s label.
+        """
+        scores = z.to(self.coef.dtype) @ self.coef.T + self.intercept
+        if scores.shape[1] == 1:
+            return torch.cat([torch.zeros_like(scores), scores], dim=1)
+        return scores
 
 
 def _is_linear_classifier(est):
@@ -220,34 +420,15 @@ def as_oracle(model, input_shape=None, *, device=None, batch_size=10_000):
     """
     if isinstance(model, LabelOracle):
         return model
-    if isinstance(model, Pipeline) and len(model.steps) == 2 \
-            and _fitted_module(model.steps[0][1]) is not None \
-            and _is_linear_classifier(model.steps[-1][1]):
-        feat, head = model.steps[0][1], model.steps[-1][1]
-        device = torch.device(device or feat.device_)
-        features = _on_device(feat.module_, device).features
-        linear = _LinearHead(head.coef_, head.intercept_).to(device)
-        return LabelOracle(lambda x: linear(features(x).flatten(1)),
-                           _sample_shape(feat), device, batch_size,
-                           encode=_class_encoder(head.classes_))
-    if _fitted_module(model) is not None and not is_classifier(model):
-        raise TypeError(f"{type(model).__name__} is a featurizer and predicts no labels: attack a "
-                        "Pipeline of it and a classifier, e.g. Pipeline([('feat', featurizer), "
-                        "('clf', LogisticRegression())]).")
-    if _fitted_module(model) is not None:
-        device = torch.device(device or model.device_)
-        module = _on_device(model.module_, device)
-        return LabelOracle(lambda x: module(x).argmax(dim=1), _sample_shape(model),
-                           device, batch_size, encode=_class_encoder(model.classes_))
-    if isinstance(model, nn.Module):
-        if input_shape is None:
-            raise ValueError("input_shape is required to query a torch module.")
-        if device is None:
-            param = next(model.parameters(), None)
-            device = param.device if param is not None else "cpu"
-        model.eval()
-        _check_takes(model, input_shape, device)
-        return LabelOracle(lambda x: model(x).argmax(dim=1), input_shape, device, batch_size)
+    path = _torch_path(model, input_shape, device)
+    if path is not None:
+        for module in path.modules:
+            module.eval()
+        if isinstance(model, nn.Module):
+            _check_takes(model, path.input_shape, path.device)
+        encode = None if isinstance(model, nn.Module) else path.encode
+        return LabelOracle(path.labels, path.input_shape, path.device, batch_size,
+                           encode=encode)
     if hasattr(model, "predict") or callable(model):
         if input_shape is None:
             n_features = getattr(model, "n_features_in_", None)
@@ -285,12 +466,77 @@ def _check_takes(module, input_shape, device):
                          f"(X's): {type(exc).__name__}: {exc}") from exc
 
 
-def _on_device(module, device):
-    """The module in eval mode on ``device``: itself if it is there, else a copy."""
+class _TorchPath(NamedTuple):
+    """A model that runs as torch modules: its logits, labels and where they are computed.
+
+    ``logits`` and ``labels`` take a float tensor of shape ``(m, *input_shape)`` on
+    ``device``; ``labels`` returns the codes ``encode`` gives the model's labels (for a
+    torch module: the logits' column indices). ``modules`` are the modules to put in
+    evaluation mode before calling them (the model's own, or copies on ``device``).
+    """
+
+    logits: Callable
+    labels: Callable
+    input_shape: tuple
+    device: torch.device
+    encode: Callable
+    modules: tuple
+
+
+def _torch_path(model, input_shape=None, device=None):
+    """The :class:`_TorchPath` of a model that runs in torch (a skspectral classifier, a
+    Pipeline of a skspectral featurizer and a linear classifier, a torch module), else None.
+
+    The adapters of :func:`as_oracle` (labels) and :func:`as_logit_oracle` (differentiable
+    logits), shared so that both evaluate the model the same way. Leaves the modules'
+    train/eval flags as they are (the callers set them).
+    """
+    if isinstance(model, Pipeline) and len(model.steps) == 2 \
+            and _fitted_module(model.steps[0][1]) is not None \
+            and _is_linear_classifier(model.steps[-1][1]):
+        feat, head = model.steps[0][1], model.steps[-1][1]
+        device = torch.device(device or feat.device_)
+        module = _to_device(feat.module_, device)
+        features = module.features
+        linear = _LinearHead(head.coef_, head.intercept_).to(device)
+        return _TorchPath(lambda x: linear.logits(features(x).flatten(1)),
+                          lambda x: linear(features(x).flatten(1)), _sample_shape(feat),
+                          device, _class_encoder(head.classes_), (module,))
+    if _fitted_module(model) is not None and not is_classifier(model):
+        raise TypeError(f"{type(model).__name__} is a featurizer and predicts no labels: attack a "
+                        "Pipeline of it and a classifier, e.g. Pipeline([('feat', featurizer), "
+                        "('clf', LogisticRegression())]).")
+    if _fitted_module(model) is not None:
+        device = torch.device(device or model.device_)
+        module = _to_device(model.module_, device)
+        return _TorchPath(module, lambda x: module(x).argmax(dim=1), _sample_shape(model),
+                          device, _class_encoder(model.classes_), (module,))
+    if isinstance(model, nn.Module):
+        if input_shape is None:
+            raise ValueError("input_shape is required to query a torch module.")
+        if device is None:
+            param = next(model.parameters(), None)
+            device = param.device if param is not None else "cpu"
+        return _TorchPath(model, lambda x: model(x).argmax(dim=1), tuple(input_shape),
+                          torch.device(device), _column_encoder, (model,))
+    return None
+
+
+def _column_encoder(labels):
+    """Codes of a torch module's labels: the logits' column indices themselves (integers;
+    -1 for anything else)."""
+    labels = np.asarray(labels)
+    if labels.dtype.kind not in "iu":
+        return np.full(labels.shape, -1)
+    return np.where(labels >= 0, labels, -1)
+
+
+def _to_device(module, device):
+    """The module on ``device``: itself if it is there, else a copy."""
     param = next(module.parameters(), None)
     if param is not None and param.device != device:
         module = copy.deepcopy(module).to(device)
-    return module.eval()
+    return module
 
 
 def _sample_shape(estimator):

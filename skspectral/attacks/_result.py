@@ -33,6 +33,9 @@ class AttackResult:
         Upper bound of the input box.
     indices : ndarray of int, shape (n_samples,) or None, default=None
         Positions in the caller's X of the attacked samples, where they were drawn from it.
+    gradients : ndarray of int, shape (n_samples,) or None, default=None
+        Backward passes (input gradients) spent per sample by a white-box attack; None for
+        a decision-based attack, which takes none.
 
     Attributes
     ----------
@@ -46,12 +49,18 @@ class AttackResult:
     success : ndarray of bool, shape (n_samples,)
         Whether an adversarial point was found (misclassified samples count as found).
     queries : ndarray of int, shape (n_samples,)
-        Label queries spent per sample.
-    clip_min, clip_max : float
-        The input box the attack searched in (distances are in its units).
+        Label queries spent per sample. For a white-box attack (:class:`~skspectral.attacks.FMN`,
+        :class:`~skspectral.attacks.DDN`), the forward passes of the model per sample: each
+        one labels a point, and its logits also feed a backward pass.
+    clip_min, clip_max : float or ndarray
+        The input box the attack searched in (distances are in its units); arrays where a
+        white-box attack was given per-feature bounds.
     indices : ndarray of int, shape (n_samples,), optional
         Positions in the caller's X of the attacked samples, where they were drawn from it
         (:func:`~skspectral.adversarial_distances` with ``n_samples``, or a Dataset).
+    gradients : ndarray of int, shape (n_samples,) or None
+        Backward passes per sample of a white-box attack (None for a decision-based one):
+        its cost is ``queries + gradients`` passes (AttackBench's count).
 
     Examples
     --------
@@ -79,6 +88,7 @@ class AttackResult:
     clip_min: float
     clip_max: float
     indices: np.ndarray | None = None
+    gradients: np.ndarray | None = None
 
     def __len__(self):
         return len(self.distances)
@@ -228,13 +238,16 @@ class AttackResult:
         -------
         dict
             ``n_samples``, ``n_misclassified``, ``n_failed``, ``mean``, ``median``, ``q10``,
-            ``q90``, ``mean_queries`` and, with ``thresholds``, ``fraction_above``.
+            ``q90``, ``mean_queries``, for a white-box attack ``mean_gradients`` (backward
+            passes) and, with ``thresholds``, ``fraction_above``.
         """
         d = self.distances
         out = {"n_samples": len(d), "n_misclassified": int(np.sum(d == 0)),
                "n_failed": int(np.sum(~self.success)), "mean": self.mean(),
                "median": float(self.median()), "q10": float(self.quantile(0.1)),
                "q90": float(self.quantile(0.9)), "mean_queries": float(np.mean(self.queries))}
+        if self.gradients is not None:
+            out["mean_gradients"] = float(np.mean(self.gradients))
         if thresholds is not None:
             out["fraction_above"] = self.fraction_above(thresholds)
         return out
