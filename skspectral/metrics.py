@@ -13,7 +13,7 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._params import CONSTRAINTS, StrictInterval, validate
-from .attacks import DecisionAttack, HopSkipJump, TangentAttack
+from .attacks import CGBA, DecisionAttack, HopSkipJump, TangentAttack
 from .data import check_map_style, dataset_labels, is_dataset, read_items
 from .models import MLP
 from .spectral import lipschitz_constant, operator_norm
@@ -22,7 +22,7 @@ __all__ = ["ATTACKS", "RobustnessScorer", "adversarial_distances", "certified_lo
            "volume_element"]
 
 #: Attack names accepted by :func:`adversarial_distances` and :class:`RobustnessScorer`.
-ATTACKS = {"tangent": TangentAttack, "hopskipjump": HopSkipJump}
+ATTACKS = {"tangent": TangentAttack, "hopskipjump": HopSkipJump, "cgba": CGBA}
 
 
 def _make_attack(attack, clip_min, clip_max, random_state, params):
