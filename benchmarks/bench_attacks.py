@@ -42,7 +42,8 @@ The model is a SpectralMLPClassifier trained on the digits data (64-256-10 GELU)
                                        [--only-starts] [--no-reference] [--protocol]
     python benchmarks/bench_attacks.py --curves [--models digits-mlp digits-cnn mnist-mlp]
                                        [--n-samples 200] [--budgets 1000 2500 5000 10000 20000]
-                                       [--wb-steps 1000] [--figure docs/attack_curves.png]
+                                       [--wb-steps 1000] [--attacks TangentAttack ...]
+                                       [--subspace 0.5] [--figure docs/attack_curves.png]
 """
 
 import argparse
@@ -361,6 +362,8 @@ def curves(args, device):
         print(f"  {'attack':<24s} {'queries':>8s} {'mean':>7s} {'p90':>7s} {'median':>7s} "
               f"{'max':>7s} {'us/query':>9s} {'x floor':>8s}")
         for label, (cls, params) in curve_attacks(image_shape, args.subspace).items():
+            if label not in args.attacks and not label.startswith("CGBA subspace"):
+                continue
             for budget in args.budgets:
                 attack = cls(0.0, 1.0, max_iter=10**9, max_queries=budget, random_state=0,
                              **params)
@@ -431,6 +434,9 @@ def main():
     parser.add_argument("--budgets", type=int, nargs="+",
                         default=[1000, 2500, 5000, 10_000, 20_000])
     parser.add_argument("--wb-steps", type=int, default=1000)
+    parser.add_argument("--attacks", nargs="+", default=["TangentAttack", "HopSkipJump", "CGBA",
+                                                         "CGBA-H"],
+                        choices=["TangentAttack", "HopSkipJump", "CGBA", "CGBA-H"])
     parser.add_argument("--subspace", type=float, default=None,
                         help="also run CGBA with probes in this DCT subspace")
     parser.add_argument("--figure", default=None, help="PNG path for the curves")
