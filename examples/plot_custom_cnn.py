@@ -57,7 +57,7 @@ print("not penalized:", clf.unpenalized_layers_ or "nothing (no normalization la
 
 # %%
 # Pipelines with and without the penalty: accuracy and mean distance to the boundary.
-scorer = RobustnessScorer(n_samples=40, n_starts=1, random_state=0)
+scorer = RobustnessScorer("tangent", n_samples=40, n_starts=1, random_state=0)
 for regularizer in (None, "rep"):
     pipe = Pipeline([
         ("feat", SpectralClassifier(DigitCNN, module__width=32, regularizer=regularizer,

@@ -39,7 +39,7 @@ def pipeline(regularizer):
 # %%
 # Cross-validated accuracy and robustness. ``RobustnessScorer`` attacks ``n_samples`` test
 # inputs of each fold; like a string scorer it goes into ``scoring=``.
-scoring = {"acc": "accuracy", "robust": RobustnessScorer(n_samples=15, n_starts=1)}
+scoring = {"acc": "accuracy", "robust": RobustnessScorer("tangent", n_samples=15, n_starts=1)}
 for regularizer in (None, "rep"):
     cv = cross_validate(pipeline(regularizer), X_train, y_train, cv=3, scoring=scoring)
     print(f"regularizer={regularizer!s:5}  accuracy {cv['test_acc'].mean():.3f}  "
@@ -52,8 +52,8 @@ results = {}
 for regularizer in (None, "rep"):
     pipe = pipeline(regularizer).fit(X_train, y_train)
     results[f"regularizer={regularizer}"] = adversarial_distances(
-        pipe, X_test, y_test, n_samples=50, clip_min=0.0, clip_max=1.0, n_starts=1,
-        random_state=0)
+        pipe, X_test, y_test, attack="tangent", n_samples=50, clip_min=0.0, clip_max=1.0,
+        n_starts=1, random_state=0)
     print(f"regularizer={regularizer!s:5}  test accuracy {pipe.score(X_test, y_test):.3f}  "
           f"median distance {results[f'regularizer={regularizer}'].median():.3f}")
 

@@ -27,7 +27,7 @@ search = GridSearchCV(
     SpectralMLPClassifier(hidden_layer_sizes=(128,), max_epochs=20, batch_size=64,
                           random_state=0),
     {"gamma": gammas},
-    scoring={"acc": "accuracy", "robust": RobustnessScorer(n_samples=20, n_starts=1)},
+    scoring={"acc": "accuracy", "robust": RobustnessScorer("tangent", n_samples=20, n_starts=1)},
     refit="robust", cv=3,
 ).fit(X, y)
 for g, acc, rob in zip(gammas, search.cv_results_["mean_test_acc"],

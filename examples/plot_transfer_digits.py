@@ -35,7 +35,7 @@ for name, regularizer in (("no penalty", None), ("rep-spectral", "rep")):
                                        random_state=0).fit(X[source], y[source])
     pipe = Pipeline([("feat", FrozenEstimator(featurizer)),
                      ("clf", LogisticRegression(max_iter=2000))]).fit(X_t_train, y_t_train)
-    results[name] = adversarial_distances(pipe, X_t_test, y_t_test, n_samples=60,
+    results[name] = adversarial_distances(pipe, X_t_test, y_t_test, attack="tangent", n_samples=60,
                                           clip_min=0.0, clip_max=1.0, n_starts=1,
                                           random_state=0)
     print(f"{name:13s} target accuracy {pipe.score(X_t_test, y_t_test):.3f}  mean distance "

@@ -51,7 +51,7 @@ def _draw(n, n_samples, rng):
     return np.sort(rng.choice(n, size=n_samples, replace=False))
 
 
-def adversarial_distances(estimator, X, y=None, *, n_samples=None, attack="tangent",
+def adversarial_distances(estimator, X, y=None, *, n_samples=None, attack="cgba",
                           clip_min=0.0, clip_max=1.0, random_state=None, **attack_params):
     """Minimal L2 perturbation that changes the model's decision, per sample (an upper bound).
 
@@ -69,10 +69,10 @@ def adversarial_distances(estimator, X, y=None, *, n_samples=None, attack="tange
     n_samples : int or None, default=None
         Attack this many samples drawn at random (``random_state``) without replacement;
         all when None. ``result.indices`` says which.
-    attack : {"tangent", "hopskipjump"} or DecisionAttack, default="tangent"
-        The attack: :class:`~skspectral.TangentAttack` or :class:`~skspectral.HopSkipJump`
-        by name (built with the box, ``random_state`` and ``attack_params``), or an attack
-        instance used as it is.
+    attack : {"tangent", "hopskipjump", "cgba"} or DecisionAttack, default="cgba"
+        The attack: :class:`~skspectral.TangentAttack`, :class:`~skspectral.HopSkipJump` or
+        :class:`~skspectral.CGBA` by name (built with the box, ``random_state`` and
+        ``attack_params``), or an attack instance used as it is.
     clip_min : float, default=0.0
         Lower bound of the input box the attack searches in.
     clip_max : float, default=1.0
@@ -153,7 +153,7 @@ class RobustnessScorer:
 
     Parameters
     ----------
-    attack : {"tangent", "hopskipjump"} or DecisionAttack, default="tangent"
+    attack : {"tangent", "hopskipjump", "cgba"} or DecisionAttack, default="cgba"
         The attack, by name (built with the box, the seed and ``attack_params``) or as an
         instance.
     n_samples : int, default=100
@@ -203,7 +203,7 @@ class RobustnessScorer:
     ...                       scoring={"acc": "accuracy", "robust": scorer}, refit="robust")
     """
 
-    def __init__(self, attack="tangent", n_samples=100, statistic="mean", eps=None,
+    def __init__(self, attack="cgba", n_samples=100, statistic="mean", eps=None,
                  misclassified="exclude", clip_min=0.0, clip_max=1.0, random_state=0,
                  **attack_params):
         self.attack = attack

@@ -104,8 +104,9 @@ def run_demo(epochs=200, gamma=2e-2, hidden=1024, seed=0, attack_samples=100, qu
                "attack_seconds": 0.0}
         if attack_samples:
             start = time.perf_counter()
-            row["distance"] = RobustnessScorer(n_samples=attack_samples, random_state=seed,
-                                               verbose=0 if quiet else 1)(clf, X_test, y_test)
+            row["distance"] = RobustnessScorer("tangent", n_samples=attack_samples,
+                                               random_state=seed, verbose=0 if quiet else 1)(
+                clf, X_test, y_test)
             row["attack_seconds"] = time.perf_counter() - start
         rows.append(row)
         # Each row as soon as its model is done.
