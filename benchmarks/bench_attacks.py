@@ -32,7 +32,10 @@
    (SpectralClassifier, 1x8x8 input) and the MNIST MLP. Prints per model and budget the
    mean and 90th percentile of the ratios, and each attack's seconds per query at the
    largest budget against the floor (classifying as many points in batches); ``--figure``
-   writes the curves as a PNG.
+   writes the curves as a PNG. ``--tail`` first diagnoses the Tangent Attack's tail (at
+   the largest budget up to 10k): its adversarial class against DDN's, a targeted DDN to its
+   class on the 12 worst samples, and how often DDN's class is among 10 and 30 Gaussian start
+   draws and is the closest draw's.
 
 The model is a SpectralMLPClassifier trained on the digits data (64-256-10 GELU) or, with
 ``--mnist``, the paper's MNIST MLP (784-2000-10, 3 epochs), read from ``$SKSPECTRAL_DATA`` or
@@ -314,9 +317,7 @@ def curve_model(name, device, n):
     return clf, X[correct], y[correct], "digits CNN 1x8x8 (conv 8, conv 16, linear)"
 
 
-def white_box_distances(module, X, y, steps, device):
-    """Per sample, the L2 distance of adv-lib's DDN (``steps`` steps, no quantization) where
-    the model labels its point differently (inf elsewhere)."""
+def _ddn():
     import sys
     import types
 
@@ -324,14 +325,62 @@ def white_box_distances(module, X, y, steps, device):
     sys.modules.setdefault("visdom", types.ModuleType("visdom"))
     from adv_lib.attacks import ddn
 
+    return ddn
+
+
+def white_box(module, X, y, steps, device, targeted=False):
+    """Per sample, the L2 distance of adv-lib's DDN (``steps`` steps, no quantization) where
+    the model labels its point differently (as ``y`` where ``targeted``; inf elsewhere), and
+    the label of its point."""
     module = module.eval()
     x = torch.as_tensor(X, dtype=torch.float32, device=device)
     labels = torch.as_tensor(y, dtype=torch.int64, device=device)
-    adv = ddn(module, x, labels, steps=steps, levels=None)
+    adv = _ddn()(module, x, labels, targeted=targeted, steps=steps, levels=None)
     with torch.inference_mode():
-        ok = module(adv).argmax(1) != labels
+        predicted = module(adv).argmax(1)
+    ok = (predicted == labels) if targeted else (predicted != labels)
     dist = (adv - x).flatten(1).norm(dim=1)
-    return torch.where(ok, dist, float("inf")).cpu().numpy().astype(np.float64)
+    return (torch.where(ok, dist, float("inf")).cpu().numpy().astype(np.float64),
+            predicted.cpu().numpy())
+
+
+def tail(clf, module, X, y, wb, wb_class, args, device):
+    """Why samples end far above the white-box distance: the attack's class against DDN's,
+    the targeted white-box distance to the attack's class for the worst samples, and how
+    often DDN's class is among the Gaussian start draws and is the closest draw's."""
+    budget = max(b for b in args.budgets if b <= 10_000)
+    result = TangentAttack(0.0, 1.0, max_iter=10**9, max_queries=budget,
+                           random_state=0).attack(clf, X, y)
+    ratio = result.distances / wb
+    with torch.inference_mode():
+        points = torch.as_tensor(result.adversarial, dtype=torch.float32, device=device)
+        attack_class = module(points.reshape(X.shape)).argmax(1).cpu().numpy()
+    same = attack_class == wb_class
+    print(f"  tail, TangentAttack at {budget} queries: the attack's class is DDN's for "
+          f"{int(same.sum())} samples (mean ratio {ratio[same].mean():.3f}), another for "
+          f"{int((~same).sum())} (mean ratio {ratio[~same].mean():.3f})")
+    worst = np.argsort(-ratio)[:12]
+    targeted, _ = white_box(module, X[worst], attack_class[worst], args.wb_steps, device,
+                            targeted=True)
+    print("  12 worst: attack / DDN        " + " ".join(f"{r:.2f}" for r in ratio[worst]))
+    print("            targeted DDN to the attack's class / DDN "
+          + " ".join(f"{r:.2f}" for r in targeted / wb[worst]))
+    generator = torch.Generator(device=device).manual_seed(0)
+    x = torch.as_tensor(X, dtype=torch.float32, device=device).flatten(1)
+    labels = torch.as_tensor(y, device=device)
+    wb_labels = torch.as_tensor(wb_class, device=device)
+    for k in (10, 30):
+        noise = torch.randn(k, x.shape[1], generator=generator, device=device)
+        draws = (x[:, None] + 0.5 * noise).clamp(0.0, 1.0)
+        with torch.inference_mode():
+            drawn = module(draws.reshape(-1, *X.shape[1:])).argmax(1).reshape(len(x), k)
+        adv = drawn != labels[:, None]
+        among = ((drawn == wb_labels[:, None]) & adv).any(dim=1).float().mean().item()
+        dist = torch.where(adv, (draws - x[:, None]).norm(dim=2), float("inf"))
+        closest = drawn.gather(1, dist.argmin(dim=1, keepdim=True)).squeeze(1)
+        first = (closest == wb_labels).float().mean().item()
+        print(f"  {k} Gaussian draws (the default start): DDN's class among the adversarial "
+              f"draws for {among:.0%} of the samples, the closest draw's class for {first:.0%}")
 
 
 def curve_attacks(image_shape, subspace):
@@ -351,11 +400,13 @@ def curves(args, device):
         clf, X, y, description = curve_model(name, device, args.n_samples)
         module = clf.module_
         start = time.perf_counter()
-        wb = white_box_distances(module, X, y, args.wb_steps, device)
+        wb, wb_class = white_box(module, X, y, args.wb_steps, device)
         print(f"\n5. {description}: {len(X)} correctly classified test samples; DDN "
               f"({args.wb_steps} steps) succeeded on {int(np.isfinite(wb).sum())}, mean "
               f"distance {wb[np.isfinite(wb)].mean():.4f} ({time.perf_counter() - start:.0f} s)")
         keep = np.isfinite(wb)
+        if args.tail:
+            tail(clf, module, X[keep], y[keep], wb[keep], wb_class[keep], args, device)
         image_shape = X.shape[1:] if X.ndim > 2 else ((28, 28) if name == "mnist-mlp"
                                                        else (8, 8))
         floor = floor_work(module, X.shape[1:], device)
@@ -440,6 +491,8 @@ def main():
     parser.add_argument("--subspace", type=float, default=None,
                         help="also run CGBA with probes in this DCT subspace")
     parser.add_argument("--figure", default=None, help="PNG path for the curves")
+    parser.add_argument("--tail", action="store_true",
+                        help="with --curves: first diagnose the Tangent Attack's tail")
     args = parser.parse_args()
     device = "cuda" if args.device == "auto" and torch.cuda.is_available() else (
         "cpu" if args.device == "auto" else args.device)
