@@ -295,3 +295,17 @@ def test_cgba_is_an_attack_by_name():
                                    random_state=0, max_iter=5, variant="cgba-h")
     direct = CGBA(-10, 10, max_iter=5, variant="cgba-h", random_state=0).attack(clf, X, y)
     np.testing.assert_array_equal(result.distances, direct.distances)
+
+
+@pytest.mark.parametrize("attack", [CGBA, TangentAttack, HopSkipJump])
+def test_the_documented_defaults_are_the_signatures(attack):
+    """The shared Parameters section reads each default from the attack's own signature."""
+    import inspect
+    import re
+
+    signature = inspect.signature(attack).parameters
+    documented = dict(re.findall(r"^\s+(\w+) : .*, default=(.*)$", attack.__doc__, flags=re.M))
+    assert set(documented) == set(signature)
+    for name, text in documented.items():
+        value = signature[name].default
+        assert text == (f'"{value}"' if isinstance(value, str) else repr(value)), name

@@ -900,11 +900,12 @@ def shared_parameters(cls):
     defaults = {name: p.default for name, p in inspect.signature(cls).parameters.items()}
 
     def default(line):
-        value = defaults[line.group(1)]
+        indent, name, kind = line.groups()
+        value = defaults[name]
         text = f'"{value}"' if isinstance(value, str) else repr(value)
-        return f"{line.group(1)} : {line.group(2)}, default={text}"
+        return f"{indent}{name} : {kind}, default={text}"
 
-    section = re.sub(r"^(\w+) : (.*), default=.*$", default, _PARAMETERS_DOC,
+    section = re.sub(r"^([ \t]*)(\w+) : (.*), default=.*$", default, _PARAMETERS_DOC,
                      flags=re.MULTILINE)
     section = textwrap.indent(textwrap.dedent(section), match.group(1))
     cls.__doc__ = doc[:match.start()] + section + doc[match.end():]
