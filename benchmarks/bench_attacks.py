@@ -23,12 +23,30 @@
    ``--samples`` samples (the paper attacks 1000 MNIST test images: ``--mnist --samples 1000``):
    samples/s, queries per sample, mean and median distance.
 
+5. ``--curves``: distance against queries, each attack's distance per sample divided by a
+   white-box minimum-norm attack's (DDN of adv-lib, ``--wb-steps`` steps, no quantization:
+   the benchmark's only use of adv-lib, ``pip install adv-lib``), for the Tangent Attack,
+   HopSkipJump and CGBA at budgets ``--budgets`` (each a run with ``max_queries`` = the
+   budget and no iteration cap), on the same ``--n-samples`` correctly classified test
+   samples of each of ``--models``: the digits MLP, a small CNN on the digits
+   (SpectralClassifier, 1x8x8 input) and the MNIST MLP. Prints per model and budget the
+   mean and 90th percentile of the ratios, and each attack's seconds per query at the
+   largest budget against the floor (classifying as many points in batches); ``--figure``
+   writes the curves as a PNG. ``--tail`` first diagnoses the Tangent Attack's tail (at
+   the largest budget up to 10k): its adversarial class against DDN's, a targeted DDN to its
+   class on the 12 worst samples, and how often DDN's class is among 10 and 30 Gaussian start
+   draws and is the closest draw's.
+
 The model is a SpectralMLPClassifier trained on the digits data (64-256-10 GELU) or, with
 ``--mnist``, the paper's MNIST MLP (784-2000-10, 3 epochs), read from ``$SKSPECTRAL_DATA`` or
 ``../shared/data``.
 
     python benchmarks/bench_attacks.py [--samples 100] [--repeats 5] [--mnist] [--device auto]
                                        [--only-starts] [--no-reference] [--protocol]
+    python benchmarks/bench_attacks.py --curves [--models digits-mlp digits-cnn mnist-mlp]
+                                       [--n-samples 200] [--budgets 1000 2500 5000 10000 20000]
+                                       [--wb-steps 1000] [--attacks TangentAttack ...]
+                                       [--subspace 0.5] [--figure docs/attack_curves.png]
 """
 
 import argparse
@@ -41,7 +59,7 @@ import numpy as np
 import torch
 from sklearn.datasets import load_digits
 
-from skspectral import HopSkipJump, TangentAttack, paper_estimator
+from skspectral import CGBA, HopSkipJump, SpectralClassifier, TangentAttack, paper_estimator
 from skspectral.datasets import find_mnist, load_mnist
 
 
@@ -171,11 +189,12 @@ def timed(fns, repeats):
 
 
 def floor_work(module, d, device, batch_size=10_000):
-    """``n_points -> None``: classify ``n_points`` points in batches of ``batch_size``.
+    """``n_points -> None``: classify ``n_points`` points (``d`` values each, or of shape
+    ``d``) in batches of ``batch_size``.
 
     Every query is one classified point: no implementation of the algorithm does less work.
     """
-    points = torch.rand(batch_size, d, device=device,
+    points = torch.rand(batch_size, *np.atleast_1d(d).tolist(), device=device,
                         generator=torch.Generator(device=device).manual_seed(0))
 
     @torch.inference_mode()
@@ -265,6 +284,186 @@ def sections_1_and_2(args, clf, X, y, module, predict, device):
     print(f"  {label:<22s} {row[0].mean():14.4f} {row[1].mean():12.4f}")
 
 
+class TinyCNN(torch.nn.Module):
+    """A small CNN for 1x8x8 digits: two 3x3 convolutions (8 and 16 channels), then a
+    linear readout."""
+
+    def __init__(self, n_out=10):
+        super().__init__()
+        self.body = torch.nn.Sequential(
+            torch.nn.Conv2d(1, 8, 3, padding=1), torch.nn.GELU(),
+            torch.nn.Conv2d(8, 16, 3, stride=2, padding=1), torch.nn.GELU(),
+            torch.nn.Flatten())
+        self.fc = torch.nn.Linear(16 * 4 * 4, n_out)
+
+    def forward(self, x):
+        return self.fc(self.body(x))
+
+
+def curve_model(name, device, n):
+    """(classifier, torch module, X, y, description) of one of the curves' models: ``n``
+    correctly classified test samples, X in the model's input shape."""
+    if name == "mnist-mlp":
+        return model_and_data(True, device, n)
+    X, y = load_digits(return_X_y=True)
+    X = (X / 16.0).astype(np.float32)
+    if name == "digits-mlp":
+        return model_and_data(False, device, n)
+    X = X.reshape(-1, 1, 8, 8)
+    clf = SpectralClassifier(TinyCNN, max_epochs=60, batch_size=64, burnin=0.5, lr=0.05,
+                             device=device, random_state=0).fit(X[:1300], y[:1300])
+    X, y = X[1300:], y[1300:]
+    correct = np.flatnonzero(clf.predict(X) == y)[:n]
+    return clf, X[correct], y[correct], "digits CNN 1x8x8 (conv 8, conv 16, linear)"
+
+
+def _ddn():
+    import sys
+    import types
+
+    # adv-lib imports visdom for an optional logger at import time only.
+    sys.modules.setdefault("visdom", types.ModuleType("visdom"))
+    from adv_lib.attacks import ddn
+
+    return ddn
+
+
+def white_box(module, X, y, steps, device, targeted=False):
+    """Per sample, the L2 distance of adv-lib's DDN (``steps`` steps, no quantization) where
+    the model labels its point differently (as ``y`` where ``targeted``; inf elsewhere), and
+    the label of its point."""
+    module = module.eval()
+    x = torch.as_tensor(X, dtype=torch.float32, device=device)
+    labels = torch.as_tensor(y, dtype=torch.int64, device=device)
+    adv = _ddn()(module, x, labels, targeted=targeted, steps=steps, levels=None)
+    with torch.inference_mode():
+        predicted = module(adv).argmax(1)
+    ok = (predicted == labels) if targeted else (predicted != labels)
+    dist = (adv - x).flatten(1).norm(dim=1)
+    return (torch.where(ok, dist, float("inf")).cpu().numpy().astype(np.float64),
+            predicted.cpu().numpy())
+
+
+def tail(clf, module, X, y, wb, wb_class, args, device):
+    """Why samples end far above the white-box distance: the attack's class against DDN's,
+    the targeted white-box distance to the attack's class for the worst samples, and how
+    often DDN's class is among the Gaussian start draws and is the closest draw's."""
+    budget = max(b for b in args.budgets if b <= 10_000)
+    result = TangentAttack(0.0, 1.0, max_iter=10**9, max_queries=budget,
+                           random_state=0).attack(clf, X, y)
+    ratio = result.distances / wb
+    with torch.inference_mode():
+        points = torch.as_tensor(result.adversarial, dtype=torch.float32, device=device)
+        attack_class = module(points.reshape(X.shape)).argmax(1).cpu().numpy()
+    same = attack_class == wb_class
+    print(f"  tail, TangentAttack at {budget} queries: the attack's class is DDN's for "
+          f"{int(same.sum())} samples (mean ratio {ratio[same].mean():.3f}), another for "
+          f"{int((~same).sum())} (mean ratio {ratio[~same].mean():.3f})")
+    worst = np.argsort(-ratio)[:12]
+    targeted, _ = white_box(module, X[worst], attack_class[worst], args.wb_steps, device,
+                            targeted=True)
+    print("  12 worst: attack / DDN        " + " ".join(f"{r:.2f}" for r in ratio[worst]))
+    print("            targeted DDN to the attack's class / DDN "
+          + " ".join(f"{r:.2f}" for r in targeted / wb[worst]))
+    generator = torch.Generator(device=device).manual_seed(0)
+    x = torch.as_tensor(X, dtype=torch.float32, device=device).flatten(1)
+    labels = torch.as_tensor(y, device=device)
+    wb_labels = torch.as_tensor(wb_class, device=device)
+    for k in (10, 30):
+        noise = torch.randn(k, x.shape[1], generator=generator, device=device)
+        draws = (x[:, None] + 0.5 * noise).clamp(0.0, 1.0)
+        with torch.inference_mode():
+            drawn = module(draws.reshape(-1, *X.shape[1:])).argmax(1).reshape(len(x), k)
+        adv = drawn != labels[:, None]
+        among = ((drawn == wb_labels[:, None]) & adv).any(dim=1).float().mean().item()
+        dist = torch.where(adv, (draws - x[:, None]).norm(dim=2), float("inf"))
+        closest = drawn.gather(1, dist.argmin(dim=1, keepdim=True)).squeeze(1)
+        first = (closest == wb_labels).float().mean().item()
+        print(f"  {k} Gaussian draws (the default start): DDN's class among the adversarial "
+              f"draws for {among:.0%} of the samples, the closest draw's class for {first:.0%}")
+
+
+def curve_attacks(image_shape, subspace):
+    """The curves' attacks: name -> (class, parameters)."""
+    attacks = {"TangentAttack": (TangentAttack, {}), "HopSkipJump": (HopSkipJump, {}),
+               "CGBA": (CGBA, {}), "CGBA-H": (CGBA, {"variant": "cgba-h"})}
+    if subspace is not None:
+        attacks[f"CGBA subspace={subspace}"] = (CGBA, {"subspace": subspace,
+                                                       "image_shape": image_shape})
+    return attacks
+
+
+def curves(args, device):
+    """Section 5: distance / white-box against queries; returns the rows for the figure."""
+    rows = []
+    for name in args.models:
+        clf, X, y, description = curve_model(name, device, args.n_samples)
+        module = clf.module_
+        start = time.perf_counter()
+        wb, wb_class = white_box(module, X, y, args.wb_steps, device)
+        print(f"\n5. {description}: {len(X)} correctly classified test samples; DDN "
+              f"({args.wb_steps} steps) succeeded on {int(np.isfinite(wb).sum())}, mean "
+              f"distance {wb[np.isfinite(wb)].mean():.4f} ({time.perf_counter() - start:.0f} s)")
+        keep = np.isfinite(wb)
+        if args.tail:
+            tail(clf, module, X[keep], y[keep], wb[keep], wb_class[keep], args, device)
+        image_shape = X.shape[1:] if X.ndim > 2 else ((28, 28) if name == "mnist-mlp"
+                                                       else (8, 8))
+        floor = floor_work(module, X.shape[1:], device)
+        print(f"  {'attack':<24s} {'queries':>8s} {'mean':>7s} {'p90':>7s} {'median':>7s} "
+              f"{'max':>7s} {'us/query':>9s} {'x floor':>8s}")
+        for label, (cls, params) in curve_attacks(image_shape, args.subspace).items():
+            if label not in args.attacks and not label.startswith("CGBA subspace"):
+                continue
+            for budget in args.budgets:
+                attack = cls(0.0, 1.0, max_iter=10**9, max_queries=budget, random_state=0,
+                             **params)
+                start = time.perf_counter()
+                result = attack.attack(clf, X, y)
+                seconds = time.perf_counter() - start
+                ratio = result.distances[keep] / wb[keep]
+                queries = int(result.queries.sum())
+                start = time.perf_counter()
+                floor(queries)
+                floor_seconds = time.perf_counter() - start
+                row = dict(model=name, attack=label, budget=budget, mean=ratio.mean(),
+                           p90=np.percentile(ratio, 90))
+                rows.append(row)
+                print(f"  {label:<24s} {budget:8d} {row['mean']:7.3f} {row['p90']:7.3f} "
+                      f"{np.median(ratio):7.3f} {ratio.max():7.3f} "
+                      f"{seconds / queries * 1e6:9.2f} {seconds / floor_seconds:8.2f}",
+                      flush=True)
+    return rows
+
+
+def plot_curves(rows, path):
+    """Mean and 90th-percentile ratio against the budget, one panel per model."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    models = list(dict.fromkeys(row["model"] for row in rows))
+    fig, axes = plt.subplots(1, len(models), figsize=(4.2 * len(models), 3.6), squeeze=False)
+    for ax, model in zip(axes[0], models, strict=True):
+        mine = [row for row in rows if row["model"] == model]
+        for k, attack in enumerate(dict.fromkeys(row["attack"] for row in mine)):
+            pts = [row for row in mine if row["attack"] == attack]
+            budgets = [row["budget"] for row in pts]
+            color = f"C{k}"
+            ax.plot(budgets, [row["mean"] for row in pts], "-o", color=color, ms=3,
+                    label=f"{attack} mean")
+            ax.plot(budgets, [row["p90"] for row in pts], "--", color=color, lw=1,
+                    label=f"{attack} p90")
+        ax.axhline(1.0, color="k", lw=0.5)
+        ax.set(xscale="log", xlabel="queries per sample", title=model,
+               ylabel="distance / white-box (DDN)")
+    axes[0, -1].legend(fontsize=6)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    print(f"figure written to {path}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=100)
@@ -277,9 +476,32 @@ def main():
                         help="leave the per-sample published reference out of section 3")
     parser.add_argument("--protocol", action="store_true",
                         help="only one run of the defaults over all samples (section 4)")
+    parser.add_argument("--curves", action="store_true",
+                        help="only distance / white-box against queries (section 5)")
+    parser.add_argument("--models", nargs="+", default=["digits-mlp", "digits-cnn",
+                                                        "mnist-mlp"],
+                        choices=["digits-mlp", "digits-cnn", "mnist-mlp"])
+    parser.add_argument("--n-samples", type=int, default=200)
+    parser.add_argument("--budgets", type=int, nargs="+",
+                        default=[1000, 2500, 5000, 10_000, 20_000])
+    parser.add_argument("--wb-steps", type=int, default=1000)
+    parser.add_argument("--attacks", nargs="+", default=["TangentAttack", "HopSkipJump", "CGBA",
+                                                         "CGBA-H"],
+                        choices=["TangentAttack", "HopSkipJump", "CGBA", "CGBA-H"])
+    parser.add_argument("--subspace", type=float, default=None,
+                        help="also run CGBA with probes in this DCT subspace")
+    parser.add_argument("--figure", default=None, help="PNG path for the curves")
+    parser.add_argument("--tail", action="store_true",
+                        help="with --curves: first diagnose the Tangent Attack's tail")
     args = parser.parse_args()
     device = "cuda" if args.device == "auto" and torch.cuda.is_available() else (
         "cpu" if args.device == "auto" else args.device)
+    if args.curves:
+        print(f"device {device}; torch {torch.__version__}, {torch.get_num_threads()} threads")
+        rows = curves(args, device)
+        if args.figure:
+            plot_curves(rows, args.figure)
+        return
     clf, X, y, name = model_and_data(args.mnist, device, args.samples)
     module = clf.module_
 

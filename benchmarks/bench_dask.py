@@ -41,7 +41,8 @@ def search(epochs, hidden):
                                 random_state=0)
     return GridSearchCV(clf, {"gamma": [0.0, 0.002, 0.02, 0.2]}, cv=3, refit=False,
                         scoring={"acc": "accuracy",
-                                 "robust": RobustnessScorer(n_samples=20, max_iter=10)})
+                                 "robust": RobustnessScorer("tangent", n_samples=20,
+                                                                   max_iter=10)})
 
 
 def timed(fit):

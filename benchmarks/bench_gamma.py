@@ -12,8 +12,9 @@ stratified, with ``random_state=seed``. On the training part it fits
   and b in ``--burnins``; everything else at the estimator's defaults (rep-spectral),
 
 and reports test accuracy (all of the test part) and the Tangent Attack distance
-(``adversarial_distances(..., clip_min=0, clip_max=1, random_state=seed)``, the attack's
-defaults unless ``--n-starts``) of the same test samples for every model of the seed: the first
+(``adversarial_distances(..., attack="tangent", clip_min=0, clip_max=1,
+random_state=seed)``, the attack's defaults unless ``--n-starts``) of the same test samples
+for every model of the seed: the first
 ``--n-samples`` test samples (test order is the split's random order) that *all* of that seed's
 models classify correctly. So every distance difference is paired (same samples, same attack
 draws) and no model's mean is lowered or raised by which samples it happens to misclassify.
@@ -142,8 +143,9 @@ def fit_and_attack(models, Xtr, ytr, Xte, yte, seed, n_samples, attack_params, X
         correct &= np.asarray(model.predict(Xte)) == yte
     idx = np.flatnonzero(correct)[:n_samples]
     for label, model in fitted.items():
-        result = adversarial_distances(model, Xte[idx], yte[idx], clip_min=0.0, clip_max=1.0,
-                                       random_state=seed, **attack_params)
+        result = adversarial_distances(model, Xte[idx], yte[idx], attack="tangent",
+                                       clip_min=0.0, clip_max=1.0, random_state=seed,
+                                       **attack_params)
         d = result.distances
         records[label].update(mean=float(np.mean(d)), median=float(np.median(d)),
                               lost=int(np.sum(~np.isfinite(d))),

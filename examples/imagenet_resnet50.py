@@ -156,9 +156,9 @@ def main():
     if args.finetune_test:
         test = image_folder(args.finetune_test, args.image_size, train=False)
         print(f"fine-tuned: test accuracy {finetune.score(test):.4f}", flush=True)
-        result = adversarial_distances(finetune, test, n_samples=args.attack_samples,
-                                       clip_min=0.0, clip_max=255.0, random_state=0,
-                                       max_iter=5)
+        result = adversarial_distances(finetune, test, attack="tangent",
+                                       n_samples=args.attack_samples, clip_min=0.0,
+                                       clip_max=255.0, random_state=0, max_iter=5)
         found = np.isfinite(result.distances) & (result.distances > 0)
         print(f"Tangent Attack on {len(result)} test images: {int(found.sum())} adversarial "
               f"points found, mean distance {result.distances[found].mean():.2f} (pixels "

@@ -92,9 +92,9 @@ def main():
         correct = np.flatnonzero(pipe.predict(X_test) == y_test)[:args.attack_samples]
         start = time.perf_counter()
         result = adversarial_distances(
-            pipe, X_test[correct], y_test[correct], clip_min=0.0, clip_max=1.0,
-            max_iter=args.attack_iter, n_starts=args.n_starts, init_probes=args.init_probes,
-            random_state=args.seed)
+            pipe, X_test[correct], y_test[correct], attack="tangent", clip_min=0.0,
+            clip_max=1.0, max_iter=args.attack_iter, n_starts=args.n_starts,
+            init_probes=args.init_probes, random_state=args.seed)
         attack = time.perf_counter() - start
         found = np.isfinite(result.distances)
         rows[label] = dict(accuracy=accuracy, mean=float(result.distances[found].mean()),

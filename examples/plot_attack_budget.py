@@ -34,7 +34,8 @@ budgets = [100, 200, 400, 800, 1600, 3200]
 means, queries = [], []
 for budget in budgets:
     result = adversarial_distances(clf, X_test[:40], y_test[:40], clip_min=0.0, clip_max=1.0,
-                                   max_queries=budget, n_starts=1, random_state=0)
+                                   attack="tangent", max_queries=budget, n_starts=1,
+                                   random_state=0)
     means.append(result.mean())
     queries.append(result.queries[result.success].mean())
     print(f"max_queries {budget:5d}: mean distance {means[-1]:.3f} "

@@ -66,7 +66,7 @@ print("not penalized:", clf.unpenalized_layers_ or "nothing (no normalization la
 # 40 correctly classified test digits (the black-box Tangent Attack, as a scorer; one start).
 # Then the comparison itself: FMN distances (white-box) of the same 200 test digits for both
 # pipelines, and the paired 95% interval of their difference.
-scorer = RobustnessScorer(n_samples=40, n_starts=1, random_state=0)
+scorer = RobustnessScorer("tangent", n_samples=40, n_starts=1, random_state=0)
 fmn = {}
 for regularizer in (None, "rep"):
     pipe = Pipeline([

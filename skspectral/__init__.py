@@ -6,21 +6,20 @@ decision-based attacks measure how far inputs sit from the decision boundary.
 
 The top-level names are what a user needs day to day: the estimators
 (:class:`SpectralMLPClassifier` for vectors, :class:`SpectralResNetClassifier` for images,
-:class:`SpectralClassifier` for any network, :class:`SpectralBarlowTwins` for
-self-supervised features, :func:`paper_estimator` for the paper's configurations), the
-attacks (:class:`TangentAttack`, :class:`HopSkipJump`, their :class:`AttackResult`) and the
-measurements (:func:`adversarial_distances`, the scorer :class:`RobustnessScorer` for
+:class:`SpectralClassifier` for any network, :class:`SpectralBarlowTwins` for self-supervised
+features, :func:`paper_estimator` for the paper's configurations), the attacks
+(:class:`TangentAttack`, :class:`HopSkipJump`, :class:`CGBA`, their :class:`AttackResult`) and
+the measurements (:func:`adversarial_distances`, the scorer :class:`RobustnessScorer` for
 ``GridSearchCV``, :func:`certified_lower_bound`, :func:`volume_element`). The layers beneath
 are subpackages: :mod:`skspectral.spectral` (operator norms), :mod:`skspectral.regularization`
-(the penalty and its schedule), :mod:`skspectral.models` (the networks),
-:mod:`skspectral.data` and :mod:`skspectral.training` (batches and the skorch net),
-:mod:`skspectral.estimators`, :mod:`skspectral.attacks`, :mod:`skspectral.metrics`,
-:mod:`skspectral.datasets`, :mod:`skspectral.parallel`, :mod:`skspectral.plotting` and
-:mod:`skspectral.experiments`.
+(the penalty and its schedule), :mod:`skspectral.models` (the networks), :mod:`skspectral.data`
+and :mod:`skspectral.training` (batches and the skorch net), :mod:`skspectral.estimators`,
+:mod:`skspectral.attacks`, :mod:`skspectral.metrics`, :mod:`skspectral.datasets`,
+:mod:`skspectral.parallel`, :mod:`skspectral.plotting` and :mod:`skspectral.experiments`.
 """
 
 from ._version import __version__
-from .attacks import AttackResult, HopSkipJump, TangentAttack
+from .attacks import CGBA, AttackResult, HopSkipJump, TangentAttack
 from .estimators import (
     FeatureProbe,
     SpectralBarlowTwins,
@@ -38,6 +37,7 @@ from .metrics import (
 from .report import paired_difference, robustness_report
 
 __all__ = [
+    "CGBA",
     "AttackResult",
     "FeatureProbe",
     "HopSkipJump",

@@ -14,7 +14,15 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._checks import check_array, check_labels
 from ._params import CONSTRAINTS, StrictInterval, validate
-from .attacks import DDN, FMN, DecisionAttack, HopSkipJump, MinimumNormAttack, TangentAttack
+from .attacks import (
+    CGBA,
+    DDN,
+    FMN,
+    DecisionAttack,
+    HopSkipJump,
+    MinimumNormAttack,
+    TangentAttack,
+)
 from .data import check_map_style, dataset_labels, is_dataset, read_items
 from .models import MLP
 from .spectral import lipschitz_constant, operator_norm
@@ -23,9 +31,10 @@ __all__ = ["ATTACKS", "RobustnessScorer", "adversarial_distances", "certified_lo
            "volume_element"]
 
 #: Attack names accepted by :func:`adversarial_distances` and :class:`RobustnessScorer`.
-#: ``"tangent"`` and ``"hopskipjump"`` need only labels; ``"fmn"`` and ``"ddn"`` (white-box)
-#: need a model differentiable end to end.
-ATTACKS = {"tangent": TangentAttack, "hopskipjump": HopSkipJump, "fmn": FMN, "ddn": DDN}
+#: ``"cgba"`` (the default), ``"tangent"`` (the paper's) and ``"hopskipjump"`` need only
+#: labels; ``"fmn"`` and ``"ddn"`` (white-box) need a model differentiable end to end.
+ATTACKS = {"tangent": TangentAttack, "hopskipjump": HopSkipJump, "cgba": CGBA, "fmn": FMN,
+           "ddn": DDN}
 
 
 def _make_attack(attack, clip_min, clip_max, random_state, params):
@@ -54,7 +63,7 @@ def _draw(n, n_samples, rng):
     return np.sort(rng.choice(n, size=n_samples, replace=False))
 
 
-def adversarial_distances(estimator, X, y=None, *, n_samples=None, attack="tangent",
+def adversarial_distances(estimator, X, y=None, *, n_samples=None, attack="cgba",
                           clip_min=0.0, clip_max=1.0, random_state=None, **attack_params):
     """Minimal L2 perturbation that changes the model's decision, per sample (an upper bound).
 
@@ -72,12 +81,13 @@ def adversarial_distances(estimator, X, y=None, *, n_samples=None, attack="tange
     n_samples : int or None, default=None
         Attack this many samples drawn at random (``random_state``) without replacement;
         all when None. ``result.indices`` says which.
-    attack : {"tangent", "hopskipjump", "fmn", "ddn"} or attack instance, default="tangent"
-        The attack: :class:`~skspectral.TangentAttack` or :class:`~skspectral.HopSkipJump`
-        (decision-based: labels only), :class:`~skspectral.attacks.FMN` or
-        :class:`~skspectral.attacks.DDN` (white-box: a model differentiable end to end;
-        their ``result.gradients`` counts the backward passes) by name (built with the box,
-        ``random_state`` and ``attack_params``), or an attack instance used as it is.
+    attack : {"cgba", "tangent", "hopskipjump", "fmn", "ddn"} or attack instance, default="cgba"
+        The attack: :class:`~skspectral.CGBA`, :class:`~skspectral.TangentAttack` (the
+        paper's) or :class:`~skspectral.HopSkipJump` (decision-based: labels only),
+        :class:`~skspectral.attacks.FMN` or :class:`~skspectral.attacks.DDN` (white-box: a
+        model differentiable end to end; their ``result.gradients`` counts the backward
+        passes) by name (built with the box, ``random_state`` and ``attack_params``), or
+        an attack instance used as it is.
     clip_min : float, default=0.0
         Lower bound of the input box the attack searches in (``"fmn"`` and ``"ddn"`` also
         take per-feature bounds, an array broadcastable to a sample's shape).
@@ -169,7 +179,7 @@ class RobustnessScorer:
 
     Parameters
     ----------
-    attack : {"tangent", "hopskipjump", "fmn", "ddn"} or attack instance, default="tangent"
+    attack : {"cgba", "tangent", "hopskipjump", "fmn", "ddn"} or attack instance, default="cgba"
         The attack, by name (built with the box, the seed and ``attack_params``) or as an
         instance. ``"fmn"`` and ``"ddn"`` are white-box (:class:`~skspectral.attacks.FMN`,
         :class:`~skspectral.attacks.DDN`): far cheaper per sample, for models
@@ -221,7 +231,7 @@ class RobustnessScorer:
     ...                       scoring={"acc": "accuracy", "robust": scorer}, refit="robust")
     """
 
-    def __init__(self, attack="tangent", n_samples=100, statistic="mean", eps=None,
+    def __init__(self, attack="cgba", n_samples=100, statistic="mean", eps=None,
                  misclassified="exclude", clip_min=0.0, clip_max=1.0, random_state=0,
                  **attack_params):
         self.attack = attack

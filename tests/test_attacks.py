@@ -20,9 +20,9 @@ from sklearn.svm import LinearSVC
 from tqdm.auto import tqdm
 
 from skspectral import SpectralMLPClassifier
-from skspectral.attacks import HopSkipJump, TangentAttack, as_oracle, tangent_point
+from skspectral.attacks import CGBA, HopSkipJump, TangentAttack, as_oracle, tangent_point
 
-ATTACKS = [TangentAttack, HopSkipJump]
+ATTACKS = [TangentAttack, HopSkipJump, CGBA]
 
 
 def _linear_problem(d=10, n_classes=4, n=40, seed=0):

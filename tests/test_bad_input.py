@@ -79,9 +79,11 @@ def test_scorer_with_labels_of_the_wrong_length(clf, digits, misclassified):
 
 
 def test_unknown_attack_parameters_name_the_valid_ones(clf, digits):
-    with pytest.raises(TypeError, match=r"Unknown TangentAttack parameter\(s\) \['foo'\]; "
+    with pytest.raises(TypeError, match=r"Unknown CGBA parameter\(s\) \['foo'\]; "
                                         r"valid ones are .*'max_iter'"):
         adversarial_distances(clf, digits[0][:2], foo=1)
+    with pytest.raises(TypeError, match=r"Unknown TangentAttack parameter\(s\) \['foo'\]"):
+        adversarial_distances(clf, digits[0][:2], attack="tangent", foo=1)
 
 
 # ------------------------------------------------------------------------ estimators

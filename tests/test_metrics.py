@@ -12,6 +12,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
 
 from skspectral import (
+    CGBA,
     AttackResult,
     RobustnessScorer,
     SpectralMLPClassifier,
@@ -236,10 +237,16 @@ def test_scorer_statistics_equal_those_of_the_exact_distances(linear_task):
 
 def test_adversarial_distances_matches_the_attack_class(fitted, digits):
     X, y = digits
-    a = adversarial_distances(fitted, X[1500:1520], y[1500:1520], max_iter=5, random_state=0)
+    a = adversarial_distances(fitted, X[1500:1520], y[1500:1520], attack="tangent", max_iter=5,
+                              random_state=0)
     b = TangentAttack(0.0, 1.0, max_iter=5, random_state=0).attack(fitted, X[1500:1520],
                                                                    y[1500:1520])
     np.testing.assert_array_equal(a.distances, b.distances)
+    default = adversarial_distances(fitted, X[1500:1520], y[1500:1520], max_iter=5,
+                                    random_state=0)
+    cgba = CGBA(0.0, 1.0, max_iter=5, random_state=0).attack(fitted, X[1500:1520],
+                                                             y[1500:1520])
+    np.testing.assert_array_equal(default.distances, cgba.distances)
     c = adversarial_distances(fitted, X[1500:1520], attack="hopskipjump", max_iter=5,
                               random_state=0)
     assert c.success.all() and np.all(c.distances > 0)

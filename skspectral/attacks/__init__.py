@@ -7,6 +7,8 @@ Decision-based (labels only): :class:`TangentAttack` and :class:`HopSkipJump`. W
 from ._engine import DecisionAttack
 from ._oracle import LabelOracle, LogitOracle, as_logit_oracle, as_oracle
 from ._result import AttackResult
+from ._subspace import dct_matrix
+from .cgba import CGBA
 from .hopskipjump import HopSkipJump
 from .minimum_norm import (
     DDN,
@@ -21,6 +23,7 @@ __all__ = [
     "DDN",
     "FMN",
     "AttackResult",
+    "CGBA",
     "DecisionAttack",
     "HopSkipJump",
     "LabelOracle",
@@ -29,6 +32,7 @@ __all__ = [
     "TangentAttack",
     "as_logit_oracle",
     "as_oracle",
+    "dct_matrix",
     "decoupled_direction_norm",
     "fast_minimum_norm",
     "tangent_point",

@@ -9,6 +9,7 @@ An attack instance holds only its parameters; each ``attack`` call keeps its sta
 own ``_AttackRun``, whose ``ask`` makes and counts every query.
 """
 
+import inspect
 import math
 import re
 import textwrap
@@ -22,10 +23,11 @@ from sklearn.utils._param_validation import StrOptions
 from tqdm.auto import tqdm
 
 from .._checks import check_array, check_labels
-from .._params import CONSTRAINTS, StrictInterval, validate
+from .._params import CONSTRAINTS, PositiveInts, StrictInterval, validate
 from .._threads import worker_thread_limits
 from ._oracle import as_oracle
 from ._result import AttackResult
+from ._subspace import LowFrequencySubspace
 
 __all__ = ["DecisionAttack"]
 
@@ -35,11 +37,12 @@ class DecisionAttack(ABC):
 
     Algorithm: (1) find adversarial starts per sample by random draws (``start``; in rounds
     of ``init_batch``; the ``n_starts`` closest adversarial draws of the first round that
-    finds any); (2) binary-search the segment from the sample to each start onto the
-    boundary; (3) for ``i = 1 .. max_iter``: estimate the boundary normal at the boundary
-    point from ``min(int(init_probes * sqrt(i)), max_probes)`` random probes of radius
-    ``delta`` (``0.1 * (clip_max - clip_min)`` at ``i = 1``, else ``|x_b - x| / d``), take
-    the subclass's step to a new adversarial point, and binary-search back to the boundary.
+    finds any, or with ``diverse_starts`` the closest of each label first); (2)
+    binary-search the segment from the sample to each start onto the boundary; (3) for
+    ``i = 1 .. max_iter``: estimate the boundary normal at the boundary point from
+    ``min(int(init_probes * sqrt(i)), max_probes)`` random probes of radius ``delta``
+    (``0.1 * (clip_max - clip_min)`` at ``i = 1``, else ``|x_b - x| / d``), take the
+    subclass's step to a new adversarial point, and binary-search back to the boundary.
     With ``n_starts > 1`` all starts run the first ``start_iter`` iterations and only the
     closest goes on. The smallest adversarial point seen is returned.
 
@@ -100,16 +103,17 @@ class DecisionAttack(ABC):
     start : {"gaussian", "uniform", "blended"}, default="gaussian"
         How candidate starts are drawn, ``init_batch`` per round until a round holds an
         adversarial one; the ``n_starts`` closest adversarial candidates of that round are
-        kept. ``"uniform"``: points uniform in the box. ``"gaussian"``: the published
-        start, ``x + N(0, s^2 I)`` clipped to the box, ``s = start_scale * (clip_max -
-        clip_min)`` (the paper keeps the closest label-changing draw; the authors' code
-        the first). ``"blended"``: uniform points, each adversarial one then moved to its
-        first adversarial blend ``x + t (point - x)``, ``t = 1/L, ..., 1`` with ``L =
-        blend_steps`` (foolbox's ``LinearSearchBlendedUniformNoiseAttack``), which ranks the
-        candidates by how close their segment comes to the boundary, at ``L - 1`` queries
-        per adversarial draw. A sample without an adversarial candidate after
-        ``init_trials`` draws starts from the closest other sample of the batch that the
-        model labels differently (the published code's fallback: another class's image); a
+        kept (see ``diverse_starts``). ``"uniform"``: points uniform in the box.
+        ``"gaussian"``: the published start, ``x + N(0, s^2 I)`` clipped to the box,
+        ``s = start_scale * (clip_max - clip_min)`` (the paper keeps the closest
+        label-changing draw; the authors' code the first). ``"blended"``: uniform points,
+        each adversarial one then moved to its first adversarial blend
+        ``x + t (point - x)``, ``t = 1/L, ..., 1`` with ``L = blend_steps`` (foolbox's
+        ``LinearSearchBlendedUniformNoiseAttack``), which ranks the candidates by how close
+        their segment comes to the boundary, at ``L - 1`` queries per adversarial draw. A
+        sample without an adversarial candidate after ``init_trials`` draws starts from the
+        closest other sample of the batch that the model labels differently (the published
+        code's fallback: another class's image); a
         sample with neither gets an infinite distance.
     start_scale : float, default=0.5
         Standard deviation of ``start="gaussian"``, in units of the box's width.
@@ -119,8 +123,32 @@ class DecisionAttack(ABC):
         Candidate starts drawn per sample at most, in rounds of ``init_batch``.
     init_batch : int, default=10
         Candidate starts drawn per sample per round.
+    diverse_starts : bool, default=False
+        Keep, of the round's adversarial candidates, the closest of each label the model
+        gives them first (closest first), then the closest others, instead of the
+        ``n_starts`` closest. A boundary-walking attack converges to the nearest point of
+        the boundary it starts on, and the closest candidates often share one label (the
+        class that noise falls into) whose boundary is not the nearest: where the attack
+        ends far above the minimal distance, it has converged on another class's boundary.
+        Starts on several classes' boundaries let the exploration keep the nearest; it
+        pays with a larger ``init_batch`` (more labels among the candidates).
     max_halvings : int, default=20
         Cap on the step-size halvings of one step search.
+    subspace : float in (0, 1] or None, default=None
+        For images: draw the normal-estimation probes in the low-frequency DCT subspace
+        that keeps, per channel, the lowest ``ceil(subspace * n)`` frequencies of each
+        spatial dimension of length ``n`` (GeoDA's, SurFree's and CGBA's subspace; CGBA's
+        ``dim_reduc_factor=4`` is ``subspace=0.25``), uniform on its unit sphere. The
+        normal estimate, and so every step, then lies in the subspace; the starts and the
+        binary searches do not. None: probes in all ``d`` dimensions. Vector data have no
+        spatial frequencies: ``attack`` refuses a subspace for 1-D samples unless
+        ``image_shape`` says how they are images.
+    image_shape : tuple of int or None, default=None
+        Channels-first shape ``(H, W)``, ``(C, H, W)`` or ``(C, D, H, W)`` of one sample as
+        an image, for ``subspace`` (e.g. ``(28, 28)`` for an MLP that takes flattened
+        MNIST rows); its product must be the number of values per sample. None: the
+        model's input shape where it takes images, else the shape of ``X``'s samples.
+        Unused without ``subspace``.
     batch_size : int, default=10000
         Largest number of points per model call.
     random_state : int, RandomState instance or None, default=None
@@ -131,7 +159,8 @@ class DecisionAttack(ABC):
     Raises
     ------
     ValueError
-        At ``attack``, if a parameter is out of range or ``clip_min >= clip_max``.
+        At ``attack``, if a parameter is out of range, ``clip_min >= clip_max``, or
+        ``subspace`` is set for samples that are not images (see ``image_shape``).
 
     See Also
     --------
@@ -162,8 +191,9 @@ class DecisionAttack(ABC):
     def __init__(self, clip_min=0.0, clip_max=1.0, *, max_iter=40, max_queries=None,
                  init_probes=75, max_probes=10_000, binary_search_tol=None, n_starts=5,
                  start_iter=5, start="gaussian", start_scale=0.5, blend_steps=10,
-                 init_trials=100, init_batch=10, max_halvings=20, batch_size=10_000,
-                 random_state=None, verbose=0):
+                 init_trials=100, init_batch=10, diverse_starts=False, max_halvings=20,
+                 subspace=None,
+                 image_shape=None, batch_size=10_000, random_state=None, verbose=0):
         self.clip_min = clip_min
         self.clip_max = clip_max
         self.max_iter = max_iter
@@ -178,7 +208,10 @@ class DecisionAttack(ABC):
         self.blend_steps = blend_steps
         self.init_trials = init_trials
         self.init_batch = init_batch
+        self.diverse_starts = diverse_starts
         self.max_halvings = max_halvings
+        self.subspace = subspace
+        self.image_shape = image_shape
         self.batch_size = batch_size
         self.random_state = random_state
         self.verbose = verbose
@@ -200,7 +233,10 @@ class DecisionAttack(ABC):
         "blend_steps": [StrictInterval(Integral, 1, None, closed="left")],
         "init_trials": [StrictInterval(Integral, 1, None, closed="left")],
         "init_batch": [StrictInterval(Integral, 1, None, closed="left")],
+        "diverse_starts": ["boolean"],
         "max_halvings": [StrictInterval(Integral, 0, None, closed="left")],
+        "subspace": [StrictInterval(Real, 0, 1, closed="right"), None],
+        "image_shape": [PositiveInts(), None],
         "batch_size": [StrictInterval(Integral, 1, None, closed="left")],
         "random_state": CONSTRAINTS["random_state"],
         "verbose": CONSTRAINTS["verbose"],
@@ -213,9 +249,29 @@ class DecisionAttack(ABC):
             raise ValueError(f"clip_min must be < clip_max, got {self.clip_min} and "
                              f"{self.clip_max}.")
 
+    def _check_image_shape(self, sample_shape):
+        """The image shape the probes' subspace is built on (None without ``subspace``)."""
+        if self.subspace is None:
+            return None
+        shape = tuple(sample_shape if self.image_shape is None else self.image_shape)
+        if self.image_shape is not None and (len(shape) < 2 or math.prod(shape)
+                                             != math.prod(sample_shape)):
+            raise ValueError(f"image_shape must be a tuple of at least two positive integers "
+                             f"whose product is the {math.prod(sample_shape)} values of a "
+                             f"sample, got {self.image_shape!r}.")
+        if len(shape) < 2:
+            raise ValueError(f"subspace={self.subspace!r} draws probes in a low-frequency "
+                             f"subspace of images, but the samples are vectors (shape "
+                             f"{shape}); pass image_shape (e.g. (28, 28) for flattened "
+                             "MNIST), image-shaped X, or subspace=None.")
+        return shape
+
     # ------------------------------------------------------------------ step rule
     #: Worst-case number of candidates (and of halving searches) one ``_step`` makes.
     _n_candidates = 1
+    #: Whether ``_step``'s candidates are boundary points already (its own search found
+    #: them), which then skip the binary search back along the ray from the sample.
+    _on_boundary = False
 
     @abstractmethod
     def _step(self, run, x, x_b, normal, dist, i, rows):
@@ -223,8 +279,10 @@ class DecisionAttack(ABC):
         where ``ok``.
 
         ``run`` is the call's :class:`_AttackRun`, whose searches make and charge the queries.
-        Each candidate is binary-searched back to the boundary and the closest result per
-        track becomes the new boundary point. At most ``_n_candidates`` halving searches.
+        Each candidate is binary-searched back to the boundary (unless ``_on_boundary``) and
+        the closest result per track becomes the new boundary point. At most
+        ``_n_candidates`` searches, each of at most ``max_halvings + 1 + bs_steps`` queries
+        with the binary search (``run.bs_steps``).
         """
 
     # ------------------------------------------------------------------ driver
@@ -260,12 +318,14 @@ class DecisionAttack(ABC):
         X = _check_X(X, self.clip_min, self.clip_max)
         oracle = as_oracle(model, X.shape[1:], batch_size=self.batch_size)
         _check_sample_shape(X.shape[1:], oracle.input_shape)
+        image_shape = self._check_image_shape(
+            oracle.input_shape if len(oracle.input_shape) > 1 else X.shape[1:])
         y = None if y is None else _check_y(y, len(X))
         given = None if starting_points is None else _check_starting_points(starting_points,
                                                                              X.shape)
         # All state of the call lives in the run, which is closed (its progress bar, its
         # oracle dropped) even on error: the instance keeps only its parameters.
-        with _AttackRun(self, oracle, X) as run:
+        with _AttackRun(self, oracle, X, image_shape) as run:
             correct = run.label_samples(y)
             starts, count = run.find_starts(correct, given)
             best, best_dist = run.explore_starts(starts, count)
@@ -296,9 +356,11 @@ class _AttackRun:
     oracle : LabelOracle
     X : ndarray of shape (n_samples, *input_shape)
         The checked samples.
+    image_shape : tuple of int or None
+        The samples' image shape for a probe subspace; None: probes in all dimensions.
     """
 
-    def __init__(self, attack, oracle, X):
+    def __init__(self, attack, oracle, X, image_shape=None):
         self.attack = attack
         self.oracle = oracle
         self.shape = X.shape
@@ -311,6 +373,8 @@ class _AttackRun:
         tol = (attack.binary_search_tol if attack.binary_search_tol is not None
                else min(1.0 / (self.dim * math.sqrt(self.dim)), 1e-4))
         self.bs_steps = math.ceil(math.log2(1.0 / tol))
+        self.subspace = (None if image_shape is None else
+                         LowFrequencySubspace(image_shape, attack.subspace, device, self.x.dtype))
         # Queries kept back per sample to re-check the returned point.
         cap = (np.iinfo(np.int64).max if attack.max_queries is None
                else attack.max_queries - 2 * len(_CHECK_PUSHES))
@@ -415,9 +479,10 @@ class _AttackRun:
             labels = self.ask(draws.reshape(-1, d), idx, k).reshape(len(idx), k)
             adv = labels != self.label[idx, None]
             if a.start == "blended":
-                draws, adv = self._blend(x[idx], draws, adv, idx)
+                draws, labels = self._blend(x[idx], draws, adv, labels, idx)
             dist = torch.where(adv, (draws - x[idx, None]).norm(dim=2), float("inf"))
-            order = dist.argsort(dim=1)[:, :k_max]
+            order = (_diverse_order(dist, labels) if a.diverse_starts
+                     else dist.argsort(dim=1))[:, :k_max]
             m = order.shape[1]
             starts[idx, :m] = torch.gather(draws, 1, order[..., None].expand(-1, -1, d))
             count[idx] = adv.sum(dim=1).clamp(max=k_max)
@@ -532,28 +597,33 @@ class _AttackRun:
         draws = torch.rand(shape, generator=self.gen_start, device=x.device, dtype=x.dtype)
         return (draws * width + a.clip_min).expand(len(x), *shape)
 
-    def _blend(self, x, draws, adv, idx):
+    def _blend(self, x, draws, adv, labels, idx):
         """Each adversarial draw moved to its first adversarial blend ``x + t (draw - x)``,
-        ``t = 1/L, 2/L, ..., 1`` (``L = blend_steps``; foolbox's blended-noise line search).
+        ``t = 1/L, 2/L, ..., 1`` (``L = blend_steps``; foolbox's blended-noise line search);
+        returns the moved draws and their labels.
 
         Costs ``L - 1`` queries per adversarial draw (``t = 1`` is the draw itself).
         """
         steps = self.attack.blend_steps
         pair = adv.nonzero()  # (sample row, draw) of the adversarial draws
         if steps == 1 or len(pair) == 0:
-            return draws, adv
+            return draws, labels
         rows, cols = pair[:, 0], pair[:, 1]
         t = torch.arange(1, steps, device=x.device, dtype=x.dtype) / steps
         start, end = x[rows], draws[rows, cols]
         blends = start[:, None] + t[:, None] * (end - start)[:, None]
-        labels = self.ask(blends.reshape(-1, x.shape[1]), idx[rows], steps - 1)
-        hit = labels.reshape(len(pair), steps - 1) != self.label[idx[rows], None]
+        blend_labels = self.ask(blends.reshape(-1, x.shape[1]), idx[rows], steps - 1).reshape(
+            len(pair), steps - 1)
+        hit = blend_labels != self.label[idx[rows], None]
         first = torch.where(hit.any(dim=1), hit.long().argmax(dim=1), steps - 1)
-        chosen = torch.where((first < steps - 1)[:, None],
-                             blends[torch.arange(len(pair)), first.clamp(max=steps - 2)], end)
+        blended = first < steps - 1
+        pick = torch.arange(len(pair)), first.clamp(max=steps - 2)
+        chosen = torch.where(blended[:, None], blends[pick], end)
         draws = draws.clone(memory_format=torch.contiguous_format)  # may be an expand()
         draws[rows, cols] = chosen
-        return draws, adv
+        labels = labels.clone()
+        labels[rows, cols] = torch.where(blended, blend_labels[pick], labels[rows, cols])
+        return draws, labels
 
     def _binary_search(self, x, adv_points, tracks):
         """Boundary point on each segment ``x[tracks[j]] -> adv_points[j]``.
@@ -582,8 +652,12 @@ class _AttackRun:
         d = x_b.shape[1]
         # Directions shared by all tracks (see DecisionAttack), drawn on every call so the
         # random stream does not depend on the budget.
-        u = torch.randn(n_probes, d, generator=self.gen_probe, device=x_b.device, dtype=x_b.dtype)
-        u /= torch.linalg.vector_norm(u, dim=1, keepdim=True)
+        if self.subspace is not None:
+            u = self.subspace.draw(n_probes, self.gen_probe)
+        else:
+            u = torch.randn(n_probes, d, generator=self.gen_probe, device=x_b.device,
+                            dtype=x_b.dtype)
+            u /= torch.linalg.vector_norm(u, dim=1, keepdim=True)
         normal = torch.zeros_like(x_b)
         tracks = rows.nonzero().squeeze(1)
         chunk = max(1, self.attack.batch_size // n_probes)
@@ -646,7 +720,9 @@ class _AttackRun:
             # Every candidate of every track back to the boundary in one search; per track,
             # the closest landing (the first candidate on ties).
             tracks = torch.cat([ok.nonzero().squeeze(1) for _, ok in candidates])
-            landed = self._binary_search(x, torch.cat([p[ok] for p, ok in candidates]), tracks)
+            landed = torch.cat([p[ok] for p, ok in candidates])
+            if not a._on_boundary:
+                landed = self._binary_search(x, landed, tracks)
             winner = _argmin_by_group((landed - x[tracks]).norm(dim=1), tracks, len(x))
             ok = winner < len(tracks)
             x_b = x_b.clone()
@@ -661,6 +737,25 @@ class _AttackRun:
 #: Outward pushes ``(fraction of the distance, fraction of the box's width)`` of the final
 #: checks, tried in turn.
 _CHECK_PUSHES = ((1e-5, 0.0), (1e-3, 1e-4))
+
+
+def _diverse_order(dist, labels):
+    """Per row, the candidates ordered for the starts: the closest candidate of each label
+    first (by distance), then the rest (by distance); infinite distances last.
+
+    A boundary-walking attack converges to the closest point of the boundary it starts on;
+    the closest candidates often share one label (the class that noise falls into), whose
+    boundary need not be the nearest. Starts on the boundaries of several classes let the
+    exploration compare them.
+    """
+    by_dist = dist.argsort(dim=1, stable=True)
+    dist, labels = dist.gather(1, by_dist), labels.gather(1, by_dist)
+    k = dist.shape[1]
+    same = labels[:, :, None] == labels[:, None, :]
+    earlier = torch.ones(k, k, dtype=torch.bool, device=dist.device).tril(-1)
+    repeat = (same & earlier).any(dim=2)  # a closer candidate has the same label
+    key = repeat.to(dist.dtype) + torch.isinf(dist).to(dist.dtype)  # 0, 1 or 2
+    return by_dist.gather(1, key.argsort(dim=1, stable=True))
 
 
 def _argmin_by_group(values, groups, n_groups):
@@ -753,8 +848,18 @@ _PARAMETERS_DOC = """    Parameters
         Candidate starts drawn per sample at most.
     init_batch : int, default=10
         Candidate starts drawn per sample per round.
+    diverse_starts : bool, default=False
+        Keep the closest adversarial candidate of each label first (starts on several
+        classes' boundaries), not the ``n_starts`` closest.
     max_halvings : int, default=20
         Cap on the step-size halvings of one step search.
+    subspace : float in (0, 1] or None, default=None
+        For images: the normal-estimation probes lie in the low-frequency DCT subspace
+        keeping this fraction of each spatial dimension's frequencies; None: all
+        dimensions. Refused for 1-D samples without ``image_shape``.
+    image_shape : tuple of int or None, default=None
+        Channels-first shape of one sample as an image, for ``subspace``; None: the
+        model's input shape where it takes images, else the shape of ``X``'s samples.
     batch_size : int, default=10000
         Largest number of points per model call.
     random_state : int, RandomState instance or None, default=None
@@ -768,11 +873,22 @@ _PARAMETERS_DOC = """    Parameters
 def shared_parameters(cls):
     """Class decorator: put the attacks' shared Parameters section where ``cls``'s docstring
     has the line ``{parameters}``, at that line's indentation (Python 3.13 dedents
-    docstrings, earlier versions keep the source's indentation)."""
+    docstrings, earlier versions keep the source's indentation), each ``default=`` read
+    from ``cls``'s signature (an attack may choose other defaults)."""
     doc = cls.__doc__ or ""
     match = re.search(r"^([ \t]*)\{parameters\}\n", doc, flags=re.MULTILINE)
     if match is None:
         raise TypeError(f"{cls.__name__}'s docstring has no '{{parameters}}' line.")
-    section = textwrap.indent(textwrap.dedent(_PARAMETERS_DOC), match.group(1))
+    defaults = {name: p.default for name, p in inspect.signature(cls).parameters.items()}
+
+    def default(line):
+        indent, name, kind = line.groups()
+        value = defaults[name]
+        text = f'"{value}"' if isinstance(value, str) else repr(value)
+        return f"{indent}{name} : {kind}, default={text}"
+
+    section = re.sub(r"^([ \t]*)(\w+) : (.*), default=.*$", default, _PARAMETERS_DOC,
+                     flags=re.MULTILINE)
+    section = textwrap.indent(textwrap.dedent(section), match.group(1))
     cls.__doc__ = doc[:match.start()] + section + doc[match.end():]
     return cls

@@ -20,7 +20,8 @@ def measure(model, X_test, y_test, unit, settings, readout, clip=(0.0, 1.0), **e
     accuracy = float(np.mean(predictions == y_test))
     chosen = np.flatnonzero(predictions == y_test)[:settings["attack_samples"]]
     start = time.perf_counter()
-    result = adversarial_distances(model, X_test[chosen], y_test[chosen], clip_min=clip[0],
+    result = adversarial_distances(model, X_test[chosen], y_test[chosen], attack="tangent",
+                                   clip_min=clip[0],
                                    clip_max=clip[1], random_state=unit.seed,
                                    max_queries=settings["max_queries"])
     keys = dict(condition=unit.condition, regularizer=unit.regularizer, seed=unit.seed,

@@ -95,8 +95,9 @@ def _measure(label, clf, train, test, attack_samples, seed, quiet):
            "seconds": time.perf_counter() - start, "distance": None, "attack_seconds": 0.0}
     if attack_samples:
         start = time.perf_counter()
-        row["distance"] = RobustnessScorer(n_samples=attack_samples, random_state=seed,
-                                           verbose=0 if quiet else 1)(clf, *test)
+        row["distance"] = RobustnessScorer("tangent", n_samples=attack_samples,
+                                           random_state=seed, verbose=0 if quiet else 1)(
+            clf, *test)
         row["attack_seconds"] = time.perf_counter() - start
     return row
 
