@@ -224,8 +224,8 @@ def test_sandwich_on_small_mlps(digits_mlp):
                                 lr=0.05, random_state=0).fit(X, y)
     X_test, y_test = make_xor(10, noise=0.2, random_state=1)
     fmn = adversarial_distances(clf, X_test, y_test, attack="fmn", clip_min=-2, clip_max=2)
-    tangent = adversarial_distances(clf, X_test, y_test, clip_min=-2, clip_max=2,
-                                    random_state=0)
+    tangent = adversarial_distances(clf, X_test, y_test, attack="tangent", clip_min=-2,
+                                    clip_max=2, random_state=0)
     bound = certified_lower_bound(clf, X_test)
     ok = fmn.distances > 0
     assert ok.sum() >= 30
@@ -235,7 +235,7 @@ def test_sandwich_on_small_mlps(digits_mlp):
     clf, X, y = digits_mlp
     fmn = adversarial_distances(clf, X, y, attack="fmn")
     ddn = adversarial_distances(clf, X, y, attack="ddn", random_state=0)
-    tangent = adversarial_distances(clf, X, y, random_state=0)
+    tangent = adversarial_distances(clf, X, y, attack="tangent", random_state=0)
     bound = certified_lower_bound(clf, X)
     ok = fmn.distances > 0
     for white in (fmn.distances, ddn.distances):
