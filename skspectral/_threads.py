@@ -72,7 +72,6 @@ def task_threads():
     See Also
     --------
     worker_thread_limits : Applies this count around a block of work.
-    thread_limits : Applies any count around a block of work.
 
     Examples
     --------

@@ -182,7 +182,7 @@ def run_autoattack(estimator, X, y, eps, *, norm="L2", version="standard", attac
     ``clip_min + (clip_max - clip_min) * u`` and ``eps`` to ``eps / (clip_max -
     clip_min)``. The model's parameters, their gradients, its train/eval flags and the
     global random streams are as they were afterwards (AutoAttack seeds torch's global
-    generator; it runs inside :func:`torch.random.fork_rng`).
+    generator; it runs inside ``torch.random.fork_rng``).
 
     With fewer than 10 classes the targeted attacks aim at every other class (AutoAttack's
     9 targets need 10); the targeted APGD (DLR loss) needs at least 4 classes and is left
