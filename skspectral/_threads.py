@@ -7,6 +7,7 @@ cores. Outside a Dask task nothing changes. dask is imported only when a Dask wo
 this process: skspectral runs without the ``dask`` extra.
 """
 
+import importlib
 import sys
 import threading
 from contextlib import contextmanager
@@ -18,24 +19,18 @@ __all__ = ["TASK_THREADS", "dask_distributed", "task_threads", "thread_limits",
 TASK_THREADS = "skspectral.task-threads"
 
 
+def _dask_module(name):
+    """The module ``name`` of Dask, or an ImportError naming the ``dask`` extra."""
+    try:
+        return importlib.import_module(name)
+    except ImportError as exc:
+        raise ImportError(f"Running on a Dask cluster needs {name}, the 'dask' extra: pip "
+                          "install 'skspectral[dask]'.") from exc
+
+
 def dask_distributed():
     """``distributed``, or an ImportError naming the ``dask`` extra."""
-    try:
-        import distributed
-    except ImportError as exc:
-        raise ImportError("Running on a Dask cluster needs dask.distributed, the 'dask' extra: "
-                          "pip install 'skspectral[dask]'.") from exc
-    return distributed
-
-
-def _dask_config():
-    """``dask.config``, or an ImportError naming the ``dask`` extra."""
-    try:
-        import dask.config
-    except ImportError as exc:
-        raise ImportError("Running on a Dask cluster needs dask, the 'dask' extra: pip install "
-                          "'skspectral[dask]'.") from exc
-    return dask.config
+    return _dask_module("distributed")
 
 
 def _current_worker():
@@ -89,7 +84,7 @@ def task_threads():
     worker = _current_worker()
     if worker is None:
         return None
-    configured = _dask_config().get(TASK_THREADS, None)
+    configured = _dask_module("dask.config").get(TASK_THREADS, None)
     if configured is None:
         return 1  # up to nthreads tasks at once on the worker's nthreads cores: one each
     text = str(configured).strip()

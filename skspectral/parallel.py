@@ -33,7 +33,7 @@ from contextlib import contextmanager
 
 from ._threads import (
     TASK_THREADS,
-    _dask_config,
+    _dask_module,
     dask_distributed,
     task_threads,
     worker_thread_limits,
@@ -387,7 +387,7 @@ def open_client(scheduler, *, timeout=10.0):
             raise ValueError(f"--scheduler local:N takes a positive number of workers, got "
                              f"{scheduler!r}.")
         n_workers = int(count) if count else cpus
-        distributed, config = dask_distributed(), _dask_config()
+        distributed, config = dask_distributed(), _dask_module("dask.config")
         # The workers are spawned with this process's Dask configuration. Dask's statistical
         # profiler slows a skorch fit measurably (docs/scaling.md) and nothing here reads its
         # profiles.

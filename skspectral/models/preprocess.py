@@ -79,8 +79,8 @@ class Resize(nn.Module):
 
 # Hand-written rather than kornia's RandomCrop(padding=...) + RandomHorizontalFlip: kornia
 # draws its crop offsets and flips from torch's generator in another order and form, so every
-# augmented fit (the "cifar10-resnet18" preset's included) would train on other crops than
-# before. docs/guide.md ("Hand-written beside a library") gives the measured speed of both.
+# augmented fit (the "cifar10-resnet18" preset's included) would train on other crops from
+# the same seed. docs/guide.md ("Hand-written beside a library") gives the measured speed of both.
 class RandomCropFlip(nn.Module):
     """Training-time augmentation: random crop after zero padding, random horizontal flip.
 
