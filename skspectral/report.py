@@ -408,7 +408,10 @@ def robustness_report(estimator, X, y=None, *, n_samples=None, clip_min=0.0, cli
         Upper bound of the input box.
     whitebox : str or attack instance, default="fmn"
         The white-box attack: a name :func:`~skspectral.adversarial_distances` accepts
-        (``"fmn"``, ``"ddn"``) or an instance.
+        (``"fmn"``, ``"ddn"``) or an instance. FMN's default runs towards the runner-up
+        classes too and keeps each sample's smallest distance (see
+        :class:`~skspectral.attacks.FMN`'s ``n_targets``), so that the white-box bound is
+        the tighter of the two upper bounds on most samples.
     blackbox : str or DecisionAttack, default="tangent"
         The black-box attack (``"tangent"``, ``"hopskipjump"``) or an instance.
     random_state : int, RandomState instance or None, default=None

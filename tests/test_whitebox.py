@@ -4,12 +4,14 @@ errors, and the agreement with adv-lib's reference implementations where adv-lib
 """
 
 import copy
+import inspect
 import math
 
 import numpy as np
 import pytest
 import torch
 import torch.nn as nn
+from sklearn.base import BaseEstimator, clone
 from sklearn.datasets import load_digits
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
@@ -38,6 +40,9 @@ from skspectral.datasets import make_xor
 BOX = 4.0  # the box [-4, 4]^6 of the linear models: their boundary points lie inside it
 GAMMA_FINAL = 1e-3  # FMN's last relative change of its norm bound: its resolution
 GAMMA_DDN = 0.05  # DDN's (fixed) relative change of its norm per step
+# FMN's steps where a test asks for its resolution GAMMA_FINAL: gamma is annealed over
+# max_iter steps, and the default 50 leave few at the smallest gamma (about 2e-3 above)
+FMN_STEPS = 100
 
 
 class Affine(nn.Module):
@@ -98,7 +103,7 @@ def test_fmn_equals_the_closed_form_distance_of_a_binary_linear_pipeline():
     exact = np.abs(X[:40] @ w.T + b)[:, 0] / np.linalg.norm(w)
     labels = pipe.predict(X[:40])
     result = adversarial_distances(pipe, X[:40], labels, attack="fmn", clip_min=-BOX,
-                                   clip_max=BOX)
+                                   clip_max=BOX, max_iter=FMN_STEPS)
     assert result.success.all()
     np.testing.assert_array_less(exact * (1 - 1e-5), result.distances)
     np.testing.assert_array_less(result.distances, exact * (1 + GAMMA_FINAL))
@@ -109,11 +114,14 @@ def test_fmn_equals_the_closed_form_distance_of_a_binary_linear_pipeline():
 
 
 def test_multiclass_linear_model_fmn_reaches_its_target_class_and_ddn_the_nearest(affine):
-    """A 3-class affine SpectralClassifier. FMN's margin is the true logit minus the
-    largest other one, so it walks to the boundary of the runner-up class: where that class
-    is also the nearest, FMN's distance is the exact one to GAMMA_FINAL (the case of most
-    samples); elsewhere it is that class's, an upper bound. DDN's cross-entropy weighs every
-    class: within its norm grid (two factors 1 / (1 - gamma)) of the exact distance."""
+    """A 3-class affine SpectralClassifier. Untargeted FMN's margin (``n_targets=1``) is the
+    true logit minus the largest other one, so it walks to the boundary of the runner-up
+    class: where that class is also the nearest, FMN's distance is the exact one to
+    GAMMA_FINAL (the case of most samples); elsewhere it is that class's, an upper bound.
+    The default (``n_targets=3``, capped at the 2 other classes) also runs towards the other
+    class and keeps the smaller distance: the exact one on every sample. DDN's cross-entropy
+    weighs every class: within its norm grid (two factors 1 / (1 - gamma)) of the exact
+    distance."""
     X, _ = _tabular()
     X = X[:60]
     W1, b1 = _affine_map(affine.module_)
@@ -123,17 +131,43 @@ def test_multiclass_linear_model_fmn_reaches_its_target_class_and_ddn_the_neares
     f = X.astype(np.float64) @ (W2 @ W1).T + W2 @ b1 + b2
     runner_up = np.argsort(f, axis=1)[:, -2]
     target = per_class[np.arange(len(X)), runner_up]
-    fmn = adversarial_distances(affine, X, c, attack="fmn", clip_min=-BOX, clip_max=BOX)
-    assert fmn.success.all()
-    np.testing.assert_array_less(exact * (1 - 1e-5), fmn.distances)
     nearest = per_class.argmin(axis=1) == runner_up
-    assert nearest.mean() > 0.8
-    np.testing.assert_allclose(fmn.distances[nearest], exact[nearest], rtol=GAMMA_FINAL)
-    np.testing.assert_array_less(fmn.distances, target * (1 + GAMMA_FINAL))
+    assert 0.8 < nearest.mean() < 1  # some samples' nearest boundary is not the runner-up's
+    one = FMN(-BOX, BOX, n_targets=1, max_iter=FMN_STEPS).attack(affine, X, c)
+    fmn = adversarial_distances(affine, X, c, attack="fmn", clip_min=-BOX, clip_max=BOX,
+                                max_iter=FMN_STEPS)
+    for result in (one, fmn):
+        assert result.success.all()
+        np.testing.assert_array_less(exact * (1 - 1e-5), result.distances)
+    np.testing.assert_allclose(one.distances[nearest], exact[nearest], rtol=GAMMA_FINAL)
+    np.testing.assert_array_less(one.distances, target * (1 + GAMMA_FINAL))
+    # where the runner-up's boundary is farther, the untargeted run can end on it
+    assert (one.distances[~nearest] > exact[~nearest] * 1.05).any()
+    np.testing.assert_allclose(fmn.distances, exact, rtol=GAMMA_FINAL)
+    np.testing.assert_array_equal(fmn.gradients, 2 * one.gradients)
     ddn = adversarial_distances(affine, X, c, attack="ddn", clip_min=-BOX, clip_max=BOX,
                                 random_state=0)
     np.testing.assert_array_less(exact * (1 - 1e-5), ddn.distances)
     np.testing.assert_array_less(ddn.distances, exact / (1 - GAMMA_DDN) ** 2)
+
+
+def test_attacks_are_scikit_learn_estimators():
+    """get_params / set_params / clone / repr are scikit-learn's; parameters are checked
+    when the attack runs, not when it is built."""
+    attack = FMN(0, 255, max_iter=200, n_targets=1)
+    assert isinstance(attack, BaseEstimator)
+    assert repr(attack) == "FMN(clip_max=255, clip_min=0, max_iter=200, n_targets=1)"
+    params = attack.get_params()
+    assert params["n_targets"] == 1 and params["alpha_final"] is None
+    assert set(params) == set(inspect.signature(FMN).parameters)
+    twin = clone(attack)
+    assert twin is not attack and twin.get_params() == params
+    assert DDN().set_params(gamma=0.1).gamma == 0.1
+    assert set(DDN().get_params()) == set(inspect.signature(DDN).parameters)
+    bad = FMN(n_targets=0)  # built without complaint
+    X, _ = _tabular()
+    with pytest.raises(ValueError, match="n_targets"):
+        bad.attack(nn.Linear(X.shape[1], 2), X[:2], [0, 1])
 
 
 def test_uint8_pixels_in_their_own_box():
@@ -149,8 +183,9 @@ def test_uint8_pixels_in_their_own_box():
     exact = np.abs(mean - 100) * 2
     keep = exact > 1
     for attack in ("fmn", "ddn"):
+        steps = {"max_iter": FMN_STEPS} if attack == "fmn" else {}
         result = adversarial_distances(model, X[keep], attack=attack, clip_min=0,
-                                       clip_max=255, random_state=0)
+                                       clip_max=255, random_state=0, **steps)
         tol = GAMMA_FINAL if attack == "fmn" else 1 / (1 - GAMMA_DDN) ** 2 - 1
         assert result.success.all()
         np.testing.assert_array_less(exact[keep] * (1 - 1e-5), result.distances)
@@ -168,7 +203,8 @@ def test_per_feature_bounds_are_respected_and_change_the_distance():
         model.bias.copy_(torch.tensor([0.0, -1.5]))
     X = np.array([[0.0, 0.0], [0.9, 0.0]], np.float32)
     lower, upper = np.array([-1.0, -3.0]), np.array([1.0, 3.0])
-    result = adversarial_distances(model, X, attack="fmn", clip_min=lower, clip_max=upper)
+    result = adversarial_distances(model, X, attack="fmn", clip_min=lower, clip_max=upper,
+                                   max_iter=FMN_STEPS)
     assert result.success.all()
     assert (result.adversarial >= lower).all() and (result.adversarial <= upper).all()
     # sample 0: the unconstrained point (0.75, 0.75) is inside: 1.5 / sqrt(2)
@@ -203,9 +239,13 @@ def test_every_returned_point_is_adversarial_under_predict(digits_mlp):
         np.testing.assert_allclose(result.distances[attacked],
                                    np.linalg.norm(adv - X[attacked], axis=1), rtol=1e-5)
         assert (adv >= 0).all() and (adv <= 1).all()
-        np.testing.assert_array_equal(result.gradients, np.where(wrong, 0, 200))
-        # the clean label, 200 forward passes, two re-checks (four where pushed)
-        assert set(result.queries[~wrong]) <= {203, 205, 207}
+        # FMN: an untargeted and two targeted runs (n_targets=3 on 10 classes) after one
+        # forward pass that ranks the classes; DDN: one run
+        runs, rank = (3, 1) if attack == "fmn" else (1, 0)
+        np.testing.assert_array_equal(result.gradients, np.where(wrong, 0, 200 * runs))
+        # the clean label, the forward passes, two re-checks (four where pushed)
+        steps = 200 * runs + rank
+        assert set(result.queries[~wrong]) <= {steps + 3, steps + 5, steps + 7}
         np.testing.assert_array_equal(result.queries[wrong], 1)
         assert result.summary()["mean_gradients"] == result.gradients.mean()
 
@@ -295,7 +335,8 @@ def _check_untouched(model, module, X, y, attack, random_state):
     np_rng = np.random.get_state()  # noqa: NPY002 (the global stream)
     result = adversarial_distances(model, X, y, attack=attack, max_iter=20,
                                    clip_min=-1, clip_max=1, random_state=random_state)
-    assert len(result) == 10 and result.gradients.max() == 20
+    # FMN on 3 classes: the untargeted run and one targeted (n_targets=3 capped at 2)
+    assert len(result) == 10 and result.gradients.max() == (40 if attack == "fmn" else 20)
     after = _state(module)
     for b, a in zip(before[0].values(), after[0].values(), strict=True):
         assert torch.equal(b, a)
