@@ -13,9 +13,9 @@ the looseness Tangent / white-box of each model and its paired difference rep - 
 
 The preset's small initialization leaves the network on a plateau at the chance loss for
 several hundred SGD steps: at batch 1024 a few epochs on 20,000 images (20 steps each) do not
-leave it, so the default here is batch 64 (313 steps an epoch).
+leave it, so the default here is batch 32 (625 steps an epoch on 20,000 images).
 
-    python benchmarks/bench_mnist_whitebox.py [--n-train 20000] [--epochs 5] [--batch-size 64]
+    python benchmarks/bench_mnist_whitebox.py [--n-train 20000] [--epochs 5] [--batch-size 32]
                                               [--n-samples 50] [--seed 0] [--data-home DIR]
 
 Single-threaded (torch.set_num_threads(1); set OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 too).
@@ -47,7 +47,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-train", type=int, default=20000)
     parser.add_argument("--epochs", type=int, default=5)
-    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--n-samples", type=int, default=50)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--data-home", default=None,
