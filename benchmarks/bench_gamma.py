@@ -43,6 +43,18 @@ steps, each without and with the penalty.
                                      [--no-cv] [--no-wine] [--plot docs/choosing_gamma.png]
     python benchmarks/bench_gamma.py --cv-only 0.02,0 0.01,0 [--cv-scaler minmax]
     python benchmarks/bench_gamma.py --quick   # 1 seed, 2 x 2 grid, 30 samples: a smoke run
+    python benchmarks/bench_gamma.py --whitebox [0.02,0] [--seeds 5] [--n-samples 100]
+
+``--whitebox GAMMA,BURNIN`` (default 0.02,0, the chosen default) fits only ``regularizer=None``
+and that rep-spectral setting per data set and seed (same data, split and seeds as above; the
+attacked samples are the first ``--n-samples`` test samples that *both* classify correctly) and
+measures per sample the Tangent Attack distance (``attack="tangent"``, defaults) and the
+white-box distance, the per-sample minimum of ``attack="fmn"`` and ``attack="ddn"`` (defaults,
+box [0, 1]). Printed per data set and over all: the gain of rep-spectral over none by each
+distance (per seed mean / none's mean - 1, averaged over seeds; and the paired per-sample
+difference rep - none of the white-box distance with its 95% interval), the looseness Tangent /
+white-box of each model (mean over samples), and the paired difference of looseness rep - none
+with its 95% interval (``skspectral.paired_difference``).
 
 Single-threaded (torch.set_num_threads(1); set OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 too).
 """
@@ -62,7 +74,7 @@ from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
-from skspectral import SpectralMLPClassifier, adversarial_distances
+from skspectral import SpectralMLPClassifier, adversarial_distances, paired_difference
 
 GAMMAS = (2e-3, 1e-2, 2e-2, 5e-2, 1e-1, 2e-1)
 BURNINS = (0.0, 0.5, 0.8)
@@ -370,6 +382,81 @@ def plot(path, results, models, names, winner):
     print(f"\nwrote {path}")
 
 
+def whitebox_distances(model, X, y, seed):
+    """Per-sample Tangent Attack distance and white-box distance (min of FMN and DDN)."""
+    box = {"clip_min": 0.0, "clip_max": 1.0}
+    tangent = adversarial_distances(model, X, y, attack="tangent", random_state=seed,
+                                    **box).distances
+    fmn = adversarial_distances(model, X, y, attack="fmn", **box).distances
+    ddn = adversarial_distances(model, X, y, attack="ddn", **box).distances
+    return np.asarray(tangent, float), np.minimum(fmn, ddn).astype(float)
+
+
+def run_whitebox(setting, seeds, n_samples):
+    """Gains by the Tangent Attack and by the white-box distance, and the attack's looseness."""
+    models = {"none": lambda s: SpectralMLPClassifier(regularizer=None, random_state=s),
+              "rep": lambda s: SpectralMLPClassifier(random_state=s, **setting)}
+    print(f"regularizer=None vs SpectralMLPClassifier({rep_kwargs_str(setting)}); MinMax [0, 1], "
+          f"70/30 stratified split, seeds 0-{seeds - 1}; the first {n_samples} test samples both "
+          "classify correctly; Tangent Attack (defaults) and white-box = per-sample min(FMN, "
+          "DDN) (defaults)", flush=True)
+    pooled = {"none": {"t": [], "w": []}, "rep": {"t": [], "w": []}}
+    rows = []
+    for name, (X_raw, y) in datasets().items():
+        X = MinMaxScaler().fit_transform(X_raw)
+        per = {"none": {"t": [], "w": []}, "rep": {"t": [], "w": []}}
+        gains = {"t": [], "w": []}
+        for seed in range(seeds):
+            Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.3, stratify=y,
+                                                  random_state=seed)
+            fitted = {k: make(seed).fit(Xtr, ytr) for k, make in models.items()}
+            correct = np.ones(len(yte), dtype=bool)
+            for model in fitted.values():
+                correct &= np.asarray(model.predict(Xte)) == yte
+            idx = np.flatnonzero(correct)[:n_samples]
+            d = {k: whitebox_distances(m, Xte[idx], yte[idx], seed) for k, m in fitted.items()}
+            for k in per:
+                per[k]["t"].append(d[k][0])
+                per[k]["w"].append(d[k][1])
+            for j, key in enumerate("tw"):
+                gains[key].append(d["rep"][j].mean() / d["none"][j].mean() - 1)
+        flat = {k: {key: np.concatenate(v[key]) for key in "tw"} for k, v in per.items()}
+        for k in pooled:
+            for key in "tw":
+                pooled[k][key].append(flat[k][key])
+        rows.append((name, gains, flat))
+    print("| data | pairs | gain by Tangent (per seed, %) | gain by white-box (per seed, %) | "
+          "white-box rep − none [95% CI] | looseness none | looseness rep | "
+          "looseness rep − none [95% CI] |")
+    print("|---|---|---|---|---|---|---|---|")
+    avg = {"t": [], "w": []}
+    for name, gains, flat in rows:
+        for key in "tw":
+            avg[key].append(np.mean(gains[key]))
+        print(looseness_row(name, gains, flat), flush=True)
+    total = {k: {key: np.concatenate(v[key]) for key in "tw"} for k, v in pooled.items()}
+    print(looseness_row("all (gains: mean over sets)", avg, total, per_seed=False), flush=True)
+
+
+def looseness_row(name, gains, flat, per_seed=True):
+    def pct(values):
+        text = f"{100 * np.mean(values):+.1f}%"
+        return text + (" (" + seed_list(values, lambda v: f"{100 * v:+.1f}") + ")"
+                       if per_seed else "")
+
+    finite = np.isfinite(flat["none"]["w"]) & np.isfinite(flat["rep"]["w"]) \
+        & np.isfinite(flat["none"]["t"]) & np.isfinite(flat["rep"]["t"])
+    loose = {k: flat[k]["t"][finite] / flat[k]["w"][finite] for k in flat}
+    dw = paired_difference(flat["rep"]["w"][finite], flat["none"]["w"][finite])
+    dl = paired_difference(loose["rep"], loose["none"])
+    lost = int(np.sum(~finite))
+    return (f"| {name} | {dw.n}" + (f" ({lost} without a point)" if lost else "")
+            + f" | {pct(gains['t'])} | {pct(gains['w'])} | {dw.difference:+.4f} "
+            f"[{dw.low:+.4f}, {dw.high:+.4f}] ({100 * dw.relative:+.1f}%) | "
+            f"{loose['none'].mean():.3f} | {loose['rep'].mean():.3f} | {dl.difference:+.3f} "
+            f"[{dl.low:+.3f}, {dl.high:+.3f}] |")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=5)
@@ -386,6 +473,10 @@ def main():
     parser.add_argument("--cv-scaler", choices=["both", "minmax", "standard"], default="both")
     parser.add_argument("--no-wine", action="store_true")
     parser.add_argument("--plot", default=None, help="write the accuracy/distance curves here")
+    parser.add_argument("--whitebox", nargs="?", const="0.02,0", default=None,
+                        metavar="GAMMA,BURNIN",
+                        help="only none and this setting: gains by Tangent and white-box "
+                             "distances, and the Tangent Attack's looseness")
     parser.add_argument("--quick", action="store_true",
                         help="smoke run: 1 seed, gammas 2e-2 1e-1, burn-ins 0 0.8, 30 samples")
     args = parser.parse_args()
@@ -396,6 +487,12 @@ def main():
     warnings.simplefilter("ignore", ConvergenceWarning)  # MLPClassifier's max_iter=200
     scalers = {"both": (MinMaxScaler, StandardScaler), "minmax": (MinMaxScaler,),
                "standard": (StandardScaler,)}[args.cv_scaler]
+    if args.whitebox:
+        t0, cpu0 = time.perf_counter(), time.process_time()
+        run_whitebox(parse_setting(args.whitebox), args.seeds, args.n_samples)
+        print(f"\ntotal {time.perf_counter() - t0:.0f} s wall, "
+              f"{time.process_time() - cpu0:.0f} s CPU", flush=True)
+        return
     if args.cv_only:
         t0, cpu0 = time.perf_counter(), time.process_time()
         run_cv([parse_setting(v) for v in args.cv_only], args.cv_seeds, scalers)

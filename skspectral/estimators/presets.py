@@ -34,7 +34,9 @@ PAPER_PRESETS = {
     "noisy-xor": (SpectralMLPClassifier, dict(
         _PAPER_MLP, hidden_layer_sizes=(8,), lr=1.0, weight_decay=1e-4, batch_size=20,
         max_epochs=15000, gamma=2e-3, burnin=0.7)),
-    # 784-2000-10 on raw pixels in [0, 1].
+    # 784-2000-10 on raw pixels in [0, 1]. The small init and 1/sqrt(width) readout start on a
+    # plateau at the chance loss that takes several hundred SGD steps to leave: the paper's
+    # 11,800 steps do; a few epochs at batch 1024 on a subset do not (docs/guide.md).
     "mnist-mlp": (SpectralMLPClassifier, dict(
         _PAPER_MLP, hidden_layer_sizes=(2000,), lr=0.1, weight_decay=1e-4, batch_size=1024,
         max_epochs=200, gamma=2e-3, burnin=0.8)),
