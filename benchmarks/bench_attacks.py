@@ -43,7 +43,9 @@
    (``--timing-budget`` queries per sample, ``--n-samples`` samples of each of ``--models``)
    against the floor, a bare forward pass and argmax of the same batch sizes the attack
    queried (recorded), right after each attack run; ``--repeats`` rounds, the attacks in
-   turns. Prints the median ratio to the floor and its range over the rounds.
+   turns. Prints the median ratio to the floor (and to the Tangent Attack's ratio of the same
+   round) and its range over the rounds, in the process's CPU time (one thread: its wall
+   time on an idle machine; robust to other jobs on a shared one) and in wall time.
 
 The model is a SpectralMLPClassifier trained on the digits data (64-256-10 GELU) or, with
 ``--mnist``, the paper's MNIST MLP (784-2000-10, 3 epochs), read from ``$SKSPECTRAL_DATA`` or
@@ -601,40 +603,74 @@ def time_model(args, clf, X, y, description, device):
 
     attacks = {label: cls for label, (cls, _) in curve_attacks(None, None).items()
                if label in ("CGBA", "TangentAttack", "HopSkipJump")}
-    ratios = {label: [] for label in attacks}
+    # per attack and round: (wall, CPU) seconds of the attack / of its floor, and per query
+    ratios = {label: ([], []) for label in attacks}
     per_query = {label: [] for label in attacks}
     floor_per_query = []
     for cls in attacks.values():  # warm-up
         cls(0.0, 1.0, max_iter=10**9, max_queries=200, random_state=0).attack(
             recorder, X[:5], y[:5])
+
+    def clocks():
+        return time.perf_counter(), time.process_time()
+
     for seed in range(args.repeats):
         for label, cls in attacks.items():
             recorder.sizes = []
             attack = cls(0.0, 1.0, max_iter=10**9, max_queries=args.timing_budget,
                          random_state=seed)
-            start = time.perf_counter()
+            start = clocks()
             attack.attack(recorder, X, y)
-            seconds = time.perf_counter() - start
-            sizes = list(recorder.sizes)
-            start = time.perf_counter()
-            forward(sizes)
-            floor = time.perf_counter() - start
-            ratios[label].append(seconds / floor)
-            per_query[label].append(seconds / sum(sizes))
-            floor_per_query.append(floor / sum(sizes))
+            middle = clocks()
+            forward(list(recorder.sizes))
+            end = clocks()
+            n_queries = sum(recorder.sizes)
+            for k in (0, 1):
+                ratios[label][k].append((middle[k] - start[k]) / (end[k] - middle[k]))
+            per_query[label].append((middle[1] - start[1]) / n_queries)
+            floor_per_query.append((end[1] - middle[1]) / n_queries)
     print(f"\n6. {description}: {len(X)} samples, {args.timing_budget} queries each, "
           f"{args.repeats} interleaved rounds (each attack, then a bare forward pass of "
-          f"its batch sizes)")
-    print(f"  floor: median {statistics.median(floor_per_query) * 1e6:.2f} us/query")
-    print(f"  {'attack':<14s} {'us/query':>9s} {'/ floor median':>15s} "
-          f"{'min':>6s} {'max':>6s} {'/ Tangent median':>17s} {'min':>6s} {'max':>6s}")
+          f"its batch sizes); CPU time of this process (one thread: its wall time where "
+          f"nothing else runs) and wall time")
+    print(f"  floor: median {statistics.median(floor_per_query) * 1e6:.2f} CPU us/query")
+    print(f"  {'attack':<14s} {'CPU us/query':>12s} {'CPU / floor':>12s} {'min':>6s} "
+          f"{'max':>6s} {'/ Tangent':>10s} {'min':>6s} {'max':>6s} {'wall / floor':>13s} "
+          f"{'min':>6s} {'max':>6s}")
     for label in attacks:
-        r = ratios[label]
+        wall, cpu = ratios[label]
         # per round, against the Tangent Attack's ratio of the same round
-        t = [a / b for a, b in zip(r, ratios["TangentAttack"], strict=True)]
-        print(f"  {label:<14s} {statistics.median(per_query[label]) * 1e6:9.2f} "
-              f"{statistics.median(r):15.3f} {min(r):6.3f} {max(r):6.3f} "
-              f"{statistics.median(t):17.3f} {min(t):6.3f} {max(t):6.3f}")
+        rel = [a / b for a, b in zip(cpu, ratios["TangentAttack"][1], strict=True)]
+        print(f"  {label:<14s} {statistics.median(per_query[label]) * 1e6:12.2f} "
+              f"{statistics.median(cpu):12.3f} {min(cpu):6.3f} {max(cpu):6.3f} "
+              f"{statistics.median(rel):10.3f} {min(rel):6.3f} {max(rel):6.3f} "
+              f"{statistics.median(wall):13.3f} {min(wall):6.3f} {max(wall):6.3f}")
+
+
+def rows_from_outputs(paths):
+    """The figure's rows from saved outputs of ``--curves`` (several runs, e.g. the MNIST
+    model run apart): each model's table of ratios to the white-box and best-of-all
+    references."""
+    rows = []
+    for path in paths:
+        model, table = None, False
+        for line in Path(path).read_text().splitlines():
+            if line.startswith("5. "):
+                model = line[3:].split(",")[0].split(":")[0]
+                table = False
+            elif model and "wb mean" in line:
+                table = True
+            elif model and table:
+                parts = line.split()
+                try:
+                    numbers = [float(v) for v in parts[-5:]]
+                except ValueError:
+                    table = False
+                    continue
+                rows.append(dict(model=model, attack=" ".join(parts[:-5]),
+                                 budget=int(numbers[0]), mean=numbers[1], p90=numbers[2],
+                                 best_mean=numbers[3], best_p90=numbers[4]))
+    return rows
 
 
 def plot_curves(rows, path):
@@ -694,6 +730,8 @@ def main():
     parser.add_argument("--subspace", type=float, default=None,
                         help="also run CGBA with probes in this DCT subspace")
     parser.add_argument("--figure", default=None, help="PNG path for the curves")
+    parser.add_argument("--plot-from", nargs="+", default=None, metavar="OUTPUT",
+                        help="only draw --figure from saved outputs of --curves runs")
     parser.add_argument("--tail", action="store_true",
                         help="with --curves: first diagnose the Tangent Attack's tail")
     parser.add_argument("--timing", action="store_true",
@@ -704,6 +742,9 @@ def main():
     args = parser.parse_args()
     device = "cuda" if args.device == "auto" and torch.cuda.is_available() else (
         "cpu" if args.device == "auto" else args.device)
+    if args.plot_from:
+        plot_curves(rows_from_outputs(args.plot_from), args.figure)
+        return
     if args.timing and not args.curves:
         print(f"device {device}; torch {torch.__version__}, {torch.get_num_threads()} threads")
         timing(args, device)

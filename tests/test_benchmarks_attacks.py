@@ -80,3 +80,22 @@ def test_targets_reports_met_and_not_met(bench, capsys):
     rows[1]["p90"] = 1.16
     bench.targets(rows, "m", [1000, 10_000, 20_000])
     assert "NOT met; first met at none of the budgets" in capsys.readouterr().out
+
+
+def test_rows_from_outputs_reads_the_ratio_tables(bench, tmp_path):
+    out = tmp_path / "curves.txt"
+    out.write_text(
+        "device cpu\n\n"
+        "5. digits MLP 64-256-10, test accuracy 0.8833: 200 correctly classified ...\n"
+        "  attack                    queries    mean     p90  median     max  seconds\n"
+        "  CGBA                         1000   1.120   1.160   1.100   1.717      0.3\n"
+        "  best of all runs ...\n"
+        "  attack                    queries  wb mean  wb p90 best mean  best p90\n"
+        "  CGBA                         1000    1.120   1.160     1.125     1.171\n"
+        "  CGBA subspace=0.5            2500    1.043   1.080     1.048     1.087\n"
+        "  target at 1000: CGBA mean / Tangent mean 0.729 <= 0.8: met\n")
+    assert bench.rows_from_outputs([out]) == [
+        dict(model="digits MLP 64-256-10", attack="CGBA", budget=1000, mean=1.12, p90=1.16,
+             best_mean=1.125, best_p90=1.171),
+        dict(model="digits MLP 64-256-10", attack="CGBA subspace=0.5", budget=2500,
+             mean=1.043, p90=1.08, best_mean=1.048, best_p90=1.087)]
