@@ -515,9 +515,11 @@ def curves(args, device):
         runs = {}
         print(f"  {'attack':<24s} {'queries':>8s} {'mean':>7s} {'p90':>7s} {'median':>7s} "
               f"{'max':>7s} {'seconds':>8s}", flush=True)
-        for label, (cls, params) in curve_attacks(image_shape, args.subspace).items():
-            if label not in args.attacks and not label.startswith("CGBA subspace"):
-                continue
+        available = curve_attacks(image_shape, args.subspace)
+        chosen = list(args.attacks) + [label for label in available
+                                       if label.startswith("CGBA subspace")]
+        for label in chosen:  # in the order asked: a run cut short has the first ones
+            cls, params = available[label]
             for budget in args.budgets:
                 attack = cls(0.0, 1.0, max_iter=10**9, max_queries=budget, random_state=0,
                              **params)
