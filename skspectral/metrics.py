@@ -67,6 +67,17 @@ def _draw(n, n_samples, rng):
     return np.sort(rng.choice(n, size=n_samples, replace=False))
 
 
+def _draw_items(dataset, y, n_samples, rng, owner):
+    """``(X, y, indices)`` of ``n_samples`` items of a map-style Dataset drawn as
+    :func:`_draw` draws, reading no other item; ``y`` None takes the items' labels."""
+    n = check_map_style(dataset, owner)
+    if y is not None and len(y) != n:
+        raise ValueError(f"The dataset has {n} items but y has {len(y)} labels.")
+    indices = _draw(n, n_samples, rng)
+    X, labels = read_items(dataset, indices, owner)
+    return X, (labels if y is None else np.asarray(y)[indices]), indices
+
+
 def _draw_correct(correct, n_samples, rng=None):
     """Sorted positions of up to ``n_samples`` True entries of the mask ``correct`` (the
     correctly classified samples): drawn without replacement with ``rng``, else the first."""
@@ -156,12 +167,7 @@ def adversarial_distances(estimator, X, y=None, *, n_samples=None, attack="cgba"
              {"n_samples": n_samples})
     rng = check_random_state(random_state)
     if is_dataset(X):
-        n = check_map_style(X, "adversarial_distances")
-        if y is not None and len(y) != n:
-            raise ValueError(f"The dataset has {n} items but y has {len(y)} labels.")
-        indices = _draw(n, n_samples, rng)
-        X, labels = read_items(X, indices, "adversarial_distances")
-        y = labels if y is None else np.asarray(y)[indices]
+        X, y, indices = _draw_items(X, y, n_samples, rng, "adversarial_distances")
     elif n_samples is not None:
         if sp.issparse(X):
             raise TypeError("X is a scipy sparse matrix; the attacks need dense inputs "
@@ -247,14 +253,9 @@ class RobustnessScorer(BaseEstimator):
     def __init__(self, attack="cgba", n_samples=100, statistic="mean", eps=None,
                  misclassified="exclude", clip_min=0.0, clip_max=1.0, random_state=0,
                  **attack_params):
-        self.attack = attack
-        self.n_samples = n_samples
-        self.statistic = statistic
-        self.eps = eps
-        self.misclassified = misclassified
-        self.clip_min = clip_min
-        self.clip_max = clip_max
-        self.random_state = random_state
+        arguments = locals()
+        for name in self._get_param_names():  # stored unchanged, scikit-learn's rule
+            setattr(self, name, arguments[name])
         self.attack_params = attack_params
 
     #: Declarative constraints (see :mod:`skspectral._params`), checked on every call: a
