@@ -1,5 +1,6 @@
 """Robustness measures: adversarial distances, a scikit-learn scorer, the certified bound."""
 
+import dataclasses
 import inspect
 import math
 from numbers import Integral, Real
@@ -7,6 +8,7 @@ from numbers import Integral, Real
 import numpy as np
 import scipy.sparse as sp
 import torch
+from sklearn.base import BaseEstimator
 from sklearn.pipeline import Pipeline
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import StrOptions
@@ -23,9 +25,11 @@ from .attacks import (
     MinimumNormAttack,
     TangentAttack,
 )
+from .attacks._oracle import linear_readout
 from .data import check_map_style, dataset_labels, is_dataset, read_items
 from .models import MLP
 from .spectral import lipschitz_constant, operator_norm
+from .spectral._chain import chain_lipschitz, volume_elements
 
 __all__ = ["ATTACKS", "RobustnessScorer", "adversarial_distances", "certified_lower_bound",
            "volume_element"]
@@ -61,6 +65,26 @@ def _draw(n, n_samples, rng):
     if n_samples is None or n_samples >= n:
         return np.arange(n)
     return np.sort(rng.choice(n, size=n_samples, replace=False))
+
+
+def _draw_items(dataset, y, n_samples, rng, owner):
+    """``(X, y, indices)`` of ``n_samples`` items of a map-style Dataset drawn as
+    :func:`_draw` draws, reading no other item; ``y`` None takes the items' labels."""
+    n = check_map_style(dataset, owner)
+    if y is not None and len(y) != n:
+        raise ValueError(f"The dataset has {n} items but y has {len(y)} labels.")
+    indices = _draw(n, n_samples, rng)
+    X, labels = read_items(dataset, indices, owner)
+    return X, (labels if y is None else np.asarray(y)[indices]), indices
+
+
+def _draw_correct(correct, n_samples, rng=None):
+    """Sorted positions of up to ``n_samples`` True entries of the mask ``correct`` (the
+    correctly classified samples): drawn without replacement with ``rng``, else the first."""
+    pool = np.flatnonzero(correct)
+    if rng is None:
+        return pool[:n_samples]
+    return np.sort(rng.choice(pool, size=min(n_samples, len(pool)), replace=False))
 
 
 def adversarial_distances(estimator, X, y=None, *, n_samples=None, attack="cgba",
@@ -143,12 +167,7 @@ def adversarial_distances(estimator, X, y=None, *, n_samples=None, attack="cgba"
              {"n_samples": n_samples})
     rng = check_random_state(random_state)
     if is_dataset(X):
-        n = check_map_style(X, "adversarial_distances")
-        if y is not None and len(y) != n:
-            raise ValueError(f"The dataset has {n} items but y has {len(y)} labels.")
-        indices = _draw(n, n_samples, rng)
-        X, labels = read_items(X, indices, "adversarial_distances")
-        y = labels if y is None else np.asarray(y)[indices]
+        X, y, indices = _draw_items(X, y, n_samples, rng, "adversarial_distances")
     elif n_samples is not None:
         if sp.issparse(X):
             raise TypeError("X is a scipy sparse matrix; the attacks need dense inputs "
@@ -165,7 +184,7 @@ def adversarial_distances(estimator, X, y=None, *, n_samples=None, attack="cgba"
     return result
 
 
-class RobustnessScorer:
+class RobustnessScorer(BaseEstimator):
     """A scikit-learn scorer of adversarial robustness (greater is better).
 
     Call it as ``scorer(estimator, X, y)``, alone or in a ``scoring`` dict of
@@ -234,17 +253,14 @@ class RobustnessScorer:
     def __init__(self, attack="cgba", n_samples=100, statistic="mean", eps=None,
                  misclassified="exclude", clip_min=0.0, clip_max=1.0, random_state=0,
                  **attack_params):
-        self.attack = attack
-        self.n_samples = n_samples
-        self.statistic = statistic
-        self.eps = eps
-        self.misclassified = misclassified
-        self.clip_min = clip_min
-        self.clip_max = clip_max
-        self.random_state = random_state
+        arguments = locals()
+        for name in self._get_param_names():  # stored unchanged, scikit-learn's rule
+            setattr(self, name, arguments[name])
         self.attack_params = attack_params
 
-    #: Declarative constraints (see :mod:`skspectral._params`), checked on every call.
+    #: Declarative constraints (see :mod:`skspectral._params`), checked on every call: a
+    #: scorer has no ``fit``, so scikit-learn's ``_fit_context`` (which validates on fit)
+    #: does not apply.
     _parameter_constraints = {
         "attack": [StrOptions(set(ATTACKS)), DecisionAttack, MinimumNormAttack],
         "n_samples": [StrictInterval(Integral, 1, None, closed="left")],
@@ -256,6 +272,39 @@ class RobustnessScorer:
         "clip_max": DecisionAttack._parameter_constraints["clip_max"],
         "random_state": CONSTRAINTS["random_state"],
     }
+
+    def get_params(self, deep=True):
+        """Parameters of the scorer, ``attack_params`` among them by their own names.
+
+        Parameters
+        ----------
+        deep : bool, default=True
+            Unused: the scorer holds no estimator (kept for scikit-learn's signature).
+
+        Returns
+        -------
+        dict
+            Parameter names mapped to their values.
+        """
+        return {**super().get_params(deep=deep), **self.attack_params}
+
+    def set_params(self, **params):
+        """Set parameters; a name that is not a constructor argument is an attack parameter.
+
+        Parameters
+        ----------
+        **params : dict
+            Scorer or attack parameters.
+
+        Returns
+        -------
+        RobustnessScorer
+            The scorer itself.
+        """
+        named = set(self._get_param_names())
+        self.attack_params = {**self.attack_params,
+                              **{k: v for k, v in params.items() if k not in named}}
+        return super().set_params(**{k: v for k, v in params.items() if k in named})
 
     def _check(self):
         params = {name: getattr(self, name) for name in self._parameter_constraints}
@@ -294,45 +343,47 @@ class RobustnessScorer:
             raise TypeError(f"RobustnessScorer needs an estimator with predict to find the "
                             f"correctly classified samples; {type(estimator).__name__} has "
                             "none (a featurizer: score a Pipeline of it and a classifier).")
-        if is_dataset(X):
-            X, y, shape = self._draw_from_dataset(estimator, X, y, rng, exclude)
-            if X is None:
-                return 0.0
-        else:
-            if sp.issparse(X):
-                raise TypeError("X is a scipy sparse matrix; RobustnessScorer needs dense "
-                                "inputs (X.toarray()).")
-            X, y = np.asarray(X), np.asarray(y)
-            if X.ndim < 2 or y.shape != (len(X),):
-                raise ValueError(f"RobustnessScorer needs X of at least 2 dimensions and y of "
-                                 f"shape (n_samples,) = ({len(X) if X.ndim else 0},); got X of "
-                                 f"shape {X.shape} and y of shape {y.shape}.")
-            pool = np.arange(len(X))
-            if exclude:
-                pool = pool[np.asarray(estimator.predict(X)) == y]
-                if not len(pool):
-                    return 0.0
-            chosen = np.sort(rng.choice(pool, size=min(self.n_samples, len(pool)),
-                                        replace=False))
-            X, y, shape = X[chosen], y[chosen], X.shape[1:]
+        draw = self._draw_from_dataset if is_dataset(X) else self._draw_from_array
+        X, y, shape = draw(estimator, X, y, rng, exclude)
+        if X is None:
+            return 0.0
         attack = _make_attack(self.attack, self.clip_min, self.clip_max, rng, self.attack_params)
         result = attack.attack(estimator, X, y)
         diameter = (self.clip_max - self.clip_min) * math.sqrt(np.prod(shape))
-        d = np.minimum(result.distances, diameter)
+        return self._statistic(result, diameter)
+
+    def _statistic(self, result, diameter):
+        """The ``statistic`` of the result's distances, capped at the box's ``diameter``
+        (0.0 where no sample is left)."""
+        capped = dataclasses.replace(result, distances=np.minimum(result.distances, diameter))
         if self.statistic == "robust_accuracy":
-            return float(np.mean(d > self.eps))
-        if self.misclassified == "exclude":
-            d = d[d > 0]
-            if not len(d):
-                return 0.0
+            return capped.robust_accuracy(self.eps)
         if self.statistic == "mean":
-            return float(np.mean(d))
-        if self.statistic == "median":
-            return float(np.median(d))
-        return float(np.quantile(d, self.statistic))
+            value = capped.mean(self.misclassified)
+        else:
+            level = 0.5 if self.statistic == "median" else self.statistic
+            value = float(capped.quantile(level, self.misclassified))
+        return 0.0 if math.isnan(value) else value
+
+    def _draw_from_array(self, estimator, X, y, rng, exclude):
+        """``(X, y, sample shape)`` of the samples to attack (Nones where none is left)."""
+        if sp.issparse(X):
+            raise TypeError("X is a scipy sparse matrix; RobustnessScorer needs dense "
+                            "inputs (X.toarray()).")
+        X, y = np.asarray(X), np.asarray(y)
+        if X.ndim < 2 or y.shape != (len(X),):
+            raise ValueError(f"RobustnessScorer needs X of at least 2 dimensions and y of "
+                             f"shape (n_samples,) = ({len(X) if X.ndim else 0},); got X of "
+                             f"shape {X.shape} and y of shape {y.shape}.")
+        correct = np.asarray(estimator.predict(X)) == y if exclude else np.ones(len(X), bool)
+        if exclude and not correct.any():
+            return None, None, None
+        chosen = _draw_correct(correct, self.n_samples, rng)
+        return X[chosen], y[chosen], X.shape[1:]
 
     def _draw_from_dataset(self, estimator, dataset, y, rng, exclude):
-        """``(X, y, sample shape)`` of the samples to attack, reading no other item."""
+        """``(X, y, sample shape)`` of the samples to attack, reading no other item: the
+        first correctly classified ones in a random order (Nones where none is)."""
         n = check_map_style(dataset, type(self).__name__)
         y = dataset_labels(dataset, type(self).__name__) if y is None else np.asarray(y)
         if y.shape != (n,):
@@ -342,26 +393,19 @@ class RobustnessScorer:
             chosen = np.sort(order[:self.n_samples])
             X, _ = read_items(dataset, chosen, type(self).__name__)
             return X, y[chosen], X.shape[1:]
-        kept, images = [], []
+        correct, images = [], []
         for start in range(0, n, self.n_samples):  # chunks of n_samples, until enough
             chunk = order[start:start + self.n_samples]
             X, _ = read_items(dataset, chunk, type(self).__name__)
-            right = np.asarray(estimator.predict(X)) == y[chunk]
-            kept.extend(chunk[right].tolist())
-            images.extend(X[right])
-            if len(kept) >= self.n_samples:
+            correct.append(np.asarray(estimator.predict(X)) == y[chunk])
+            images.append(X)
+            if sum(map(np.sum, correct)) >= self.n_samples:
                 break
-        if not kept:
+        picked = _draw_correct(np.concatenate(correct), self.n_samples)
+        if not len(picked):
             return None, None, None
-        kept, images = np.asarray(kept[:self.n_samples]), images[:self.n_samples]
-        order = np.argsort(kept)  # in dataset order, as the array path attacks them
-        return np.stack(images)[order], y[kept[order]], images[0].shape
-
-    def __repr__(self):
-        params = {"attack": self.attack, "n_samples": self.n_samples,
-                  "statistic": self.statistic, "misclassified": self.misclassified,
-                  **self.attack_params}
-        return f"RobustnessScorer({', '.join(f'{k}={v!r}' for k, v in params.items())})"
+        kept = np.argsort(order[picked])  # in dataset order, as the array path attacks them
+        return np.concatenate(images)[picked][kept], y[order[picked][kept]], X.shape[1:]
 
 
 def certified_lower_bound(estimator, X):
@@ -438,13 +482,8 @@ def certified_lower_bound(estimator, X):
     featurizer, scalers, head = _bound_structure(estimator)
     lip = _feature_lipschitz(featurizer)
     Z = featurizer.transform(X).astype(np.float64)
-    if head is None:
-        module = featurizer.module_
-        W = module.head.weight.detach().cpu().double().numpy()
-        b = module.head.bias.detach().cpu().double().numpy()
-    else:
-        W = np.atleast_2d(head.coef_).astype(np.float64)
-        b = np.ravel(head.intercept_).astype(np.float64)
+    W, b = (a.astype(np.float64) for a in linear_readout(featurizer if head is None else head))
+    if head is not None:
         if W.shape[1] != Z.shape[1]:
             raise ValueError(f"The Pipeline's head {type(head).__name__} takes "
                              f"{W.shape[1]} features (coef_ of shape {W.shape}), but the "
@@ -527,6 +566,7 @@ def _bound_structure(estimator):
 def _feature_lipschitz(featurizer):
     """An upper bound of Lip(Φ) of a fitted SpectralMLPClassifier or SpectralClassifier."""
     from .models import FeatureNetwork  # the module's class decides which bound applies
+    from .models.preprocess import Normalize
 
     module = getattr(featurizer, "module_", None)
     if isinstance(module, MLP):
@@ -534,109 +574,34 @@ def _feature_lipschitz(featurizer):
         hidden = [m for m in module.features if isinstance(m, torch.nn.Linear)]
         return activation ** len(hidden) * math.prod(operator_norm(m) for m in hidden)
     if isinstance(module, FeatureNetwork):
-        return _chain_lipschitz(module.features, featurizer.input_shape_)
+        return chain_lipschitz(module.features, featurizer.input_shape_,
+                               {Normalize: lambda lip, m: lip / float(m.std.min())})
     raise TypeError("certified_lower_bound is implemented for SpectralMLPClassifier and "
                     "SpectralClassifier (alone or as the first step of a Pipeline ending in a "
                     "linear classifier): no Lipschitz bound of "
                     f"{type(featurizer).__name__}'s feature map is implemented.")
 
 
-_DENSE_ENTRIES = 2 ** 24  # largest explicit convolution matrix built for an exact norm
-
-
-def _chain_leaves(module, path):
-    """The modules of a chain of Sequentials, in order; refuses anything else."""
-    if isinstance(module, torch.nn.Sequential):
-        for name, child in module.named_children():
-            yield from _chain_leaves(child, f"{path}.{name}")
-        return
-    yield path, module
-
-
-def _conv_upper_bound(layer):
-    """``sqrt(prod(kernel)) * max_g |W_g|``: each input entry meets every kernel offset at
-    most once, so ``|A x|^2 <= |W_g|^2 prod(kernel) |x|^2`` (zero padding, any stride)."""
-    w = layer.weight.detach().double()
-    g = layer.groups
-    blocks = w.reshape(g, w.shape[0] // g, -1)
-    return math.sqrt(math.prod(layer.kernel_size)) * float(
-        torch.linalg.matrix_norm(blocks, ord=2).max())
-
-
-def _pool_constant(layer, shape):
-    """Lipschitz constant of a pooling layer on inputs of ``shape`` (c, *spatial)."""
-    nn = torch.nn
-    spatial = shape[1:]
-    if isinstance(layer, (nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d, nn.AdaptiveAvgPool3d)):
-        out = layer.output_size
-        out = (out,) * len(spatial) if isinstance(out, int) else out
-        out = [n if o is None else o for o, n in zip(out, spatial, strict=True)]
-        if all(n % o == 0 for n, o in zip(spatial, out, strict=True)):
-            return 1.0  # disjoint windows: the mean of k entries is 1/sqrt(k)-Lipschitz
-        return None
-    kernel = layer.kernel_size
-    stride = layer.stride if layer.stride is not None else kernel
-    kernel = (kernel,) * len(spatial) if isinstance(kernel, int) else kernel
-    stride = (stride,) * len(spatial) if isinstance(stride, int) else stride
-    overlap = math.prod(-(-k // s) for k, s in zip(kernel, stride, strict=True))
-    if isinstance(layer, (nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d)):
-        if any(d != 1 for d in np.atleast_1d(layer.dilation)):
-            return None
-        return math.sqrt(overlap)  # a max moves by at most the largest change in its window
-    return math.sqrt(overlap / math.prod(kernel))  # average pooling
-
-
-def _chain_lipschitz(features, input_shape):
-    """An upper bound of Lip(Φ) for Φ a chain of layers with known constants (see
-    :func:`certified_lower_bound`); TypeError naming the first module that is not."""
-    from .models.preprocess import Normalize
-    from .regularization import PENALIZABLE_TYPES
-    from .spectral import ACTIVATIONS, capture_input_shapes
-
-    nn = torch.nn
-    pooling = (nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d, nn.AvgPool1d, nn.AvgPool2d,
-               nn.AvgPool3d, nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d, nn.AdaptiveAvgPool3d)
-    activations = tuple(cls for cls, _ in ACTIVATIONS.values())
-    leaves = list(_chain_leaves(features, "features"))
-    for name, m in leaves:
-        known = isinstance(m, (*PENALIZABLE_TYPES, *activations, *pooling, nn.LeakyReLU,
-                               nn.Flatten, nn.Identity, nn.Dropout, Normalize))
-        if not known or (isinstance(m, nn.LeakyReLU) and abs(m.negative_slope) > 1):
-            raise TypeError(
-                f"certified_lower_bound is not defined for this feature map: {name} is a "
-                f"{type(m).__name__}, which is not a Linear or convolution layer, an activation "
-                "of known Lipschitz constant, pooling, flattening or dropout in a chain of "
-                "nn.Sequential (normalization layers, attention and residual blocks are not "
-                "linear maps with a fixed operator norm, or hide how their parts compose).")
-    shapes = capture_input_shapes(features, input_shape,
-                                  types=tuple({type(m) for _, m in leaves}))
-    lip = 1.0
-    for name, m in leaves:
-        local = name[len("features."):]
-        if isinstance(m, nn.Linear):
-            lip *= operator_norm(m)
-        elif isinstance(m, PENALIZABLE_TYPES):
-            shape = shapes[local]
-            with torch.no_grad():
-                n_out = m(torch.zeros(1, *shape, dtype=m.weight.dtype,
-                                      device=m.weight.device)).numel()
-            n_in = math.prod(shape)
-            if n_in * n_out <= _DENSE_ENTRIES or not m.padding_mode == "zeros":
-                lip *= operator_norm(m, shape, method="exact")
-            else:
-                lip *= _conv_upper_bound(m)
-        elif isinstance(m, Normalize):
-            lip /= float(m.std.min())
-        elif isinstance(m, pooling):
-            constant = _pool_constant(m, shapes[local])
-            if constant is None:
-                raise TypeError(f"certified_lower_bound is not defined for this feature map: "
-                                f"{name} ({m!r}) pools overlapping windows of unknown "
-                                f"Lipschitz constant on inputs of shape {shapes[local]}.")
-            lip *= constant
-        elif isinstance(m, activations + (nn.LeakyReLU,)):
-            lip *= (1.0 if isinstance(m, nn.LeakyReLU) else lipschitz_constant(m))
-    return lip
+def _feature_map(model, X):
+    """``(Φ, X as a tensor, device)`` of a model :func:`volume_element` takes."""
+    if isinstance(model, Pipeline):
+        model = model.steps[0][1]
+    if isinstance(model, torch.nn.Module):
+        features = getattr(model, "features", model)
+        X = torch.as_tensor(check_array(X, "X").astype(np.float32, copy=False))
+        param = next(features.parameters(), None)
+        device = param.device if param is not None else torch.device("cpu")
+    else:
+        check_is_fitted(model)
+        module = getattr(model, "module_", None)
+        if not isinstance(module, torch.nn.Module) or not hasattr(module, "features"):
+            raise TypeError(f"volume_element needs a fitted skspectral estimator (its "
+                            f"module_.features is Φ), a Pipeline starting with one, or a torch "
+                            f"module; got {type(model).__name__}.")
+        features = module.features
+        X = torch.as_tensor(model._validate_X(X, reset=False)[0])
+        device = torch.device(model.device_)
+    return features, X, device
 
 
 def volume_element(model, X, *, log=False, return_lambda_max=False, batch_size=64):
@@ -707,58 +672,13 @@ def volume_element(model, X, *, log=False, return_lambda_max=False, batch_size=6
     validate("volume_element", {"log": ["boolean"], "return_lambda_max": ["boolean"],
                                 "batch_size": CONSTRAINTS["batch_size"]},
              {"log": log, "return_lambda_max": return_lambda_max, "batch_size": batch_size})
-    if isinstance(model, Pipeline):
-        model = model.steps[0][1]
-    if isinstance(model, torch.nn.Module):
-        features = getattr(model, "features", model)
-        X = torch.as_tensor(check_array(X, "X").astype(np.float32, copy=False))
-        param = next(features.parameters(), None)
-        device = param.device if param is not None else torch.device("cpu")
-    else:
-        check_is_fitted(model)
-        module = getattr(model, "module_", None)
-        if not isinstance(module, torch.nn.Module) or not hasattr(module, "features"):
-            raise TypeError(f"volume_element needs a fitted skspectral estimator (its "
-                            f"module_.features is Φ), a Pipeline starting with one, or a torch "
-                            f"module; got {type(model).__name__}.")
-        features = module.features
-        X = torch.as_tensor(model._validate_X(X, reset=False)[0])
-        device = torch.device(model.device_)
+    features, X, device = _feature_map(model, X)
     if X.ndim < 2 or len(X) == 0:
         raise ValueError(f"X must hold at least one sample, got shape {tuple(X.shape)}.")
     was_training = features.training
     features.eval()
     try:
-        def phi(x):
-            return features(x[None]).flatten()
-
-        d = math.prod(X.shape[1:])
-        with torch.no_grad():
-            try:
-                m = phi(X[0].to(device)).numel()
-            except RuntimeError as exc:  # a module that cannot take X's samples
-                raise ValueError(f"The feature map failed on X's samples of shape "
-                                 f"{tuple(X.shape[1:])}: {exc}") from exc
-        if d > m:
-            raise ValueError(f"volume_element needs an input dimension d <= the feature "
-                             f"dimension m: J^T J is d x d of rank <= m, so with d = {d} > "
-                             f"m = {m} its determinant is 0 everywhere.")
-        jacobian = torch.func.vmap(torch.func.jacrev(phi))
-        volumes, tops = [], []
-        for start in range(0, len(X), batch_size):
-            # An outer no_grad keeps the parameters out of the graph; jacrev, a function
-            # transform, still differentiates with respect to x (torch.func's documented rule).
-            with torch.no_grad():
-                J = jacobian(X[start:start + batch_size].to(device))
-            J = J.reshape(-1, m, d).double()
-            gram = J.transpose(1, 2) @ J
-            sign, logdet = torch.linalg.slogdet(gram)
-            logvol = torch.where(sign > 0, 0.5 * logdet, float("-inf"))
-            volumes.append(logvol if log else logvol.exp())
-            tops.append(torch.linalg.matrix_norm(J, ord=2) ** 2)
+        volume, top = volume_elements(features, X, device, batch_size, log)
     finally:
         features.train(was_training)
-    volume = torch.cat(volumes).cpu().numpy()
-    if return_lambda_max:
-        return volume, torch.cat(tops).cpu().numpy()
-    return volume
+    return (volume, top) if return_lambda_max else volume

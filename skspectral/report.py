@@ -16,8 +16,8 @@ from sklearn.utils._param_validation import StrOptions
 
 from ._params import StrictInterval, validate
 from .attacks import AttackResult
-from .data import check_map_style, is_dataset, read_items
-from .metrics import _draw, adversarial_distances, certified_lower_bound
+from .data import is_dataset
+from .metrics import _draw, _draw_items, adversarial_distances, certified_lower_bound
 
 __all__ = ["PairedDifference", "RobustnessReport", "paired_difference", "robustness_report"]
 
@@ -458,12 +458,7 @@ def robustness_report(estimator, X, y=None, *, n_samples=None, clip_min=0.0, cli
               "blackbox_params": blackbox_params})
     rng = check_random_state(random_state)
     if is_dataset(X):
-        n = check_map_style(X, "robustness_report")
-        if y is not None and len(y) != n:
-            raise ValueError(f"The dataset has {n} items but y has {len(y)} labels.")
-        indices = _draw(n, n_samples, rng)
-        X, labels = read_items(X, indices, "robustness_report")
-        y = labels if y is None else np.asarray(y)[indices]
+        X, y, indices = _draw_items(X, y, n_samples, rng, "robustness_report")
     else:
         X = np.asarray(X)
         if y is not None and len(y) != len(X):

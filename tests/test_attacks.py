@@ -592,10 +592,15 @@ def test_fused_head_decides_in_the_precision_the_pipeline_predicts_in():
     # predicts in float32; Barlow features reach ~1e6 after two epochs, where a float64 head
     # moved the boundary enough that returned points kept pipe.predict's label. The head
     # takes coef_'s precision promoted with the float32 features, as NumPy's product does.
+    from sklearn.linear_model import LogisticRegression
+
     from skspectral.attacks._oracle import _LinearHead
 
     for coef_dtype, expected in ((np.float32, torch.float32), (np.float64, torch.float64)):
-        head = _LinearHead(np.array([[1.0, -2.0]], coef_dtype), np.array([0.5], coef_dtype))
+        clf = LogisticRegression().fit([[0.0, 0.0], [1.0, 1.0]], [0, 1])
+        clf.coef_, clf.intercept_ = (np.array([[1.0, -2.0]], coef_dtype),
+                                     np.array([0.5], coef_dtype))
+        head = _LinearHead(clf)
         assert head.coef.dtype == head.intercept.dtype == expected
         z = torch.tensor([[3.0, 1.0], [0.0, 1.0]])
         np.testing.assert_array_equal(head(z).numpy(), [1, 0])  # scores 1.5 and -1.5

@@ -400,6 +400,63 @@ def test_scorer_errors(fitted, digits, kwargs, match):
         RobustnessScorer(**kwargs)(fitted, X[:10], y[:10])
 
 
+def test_scorer_parameters_repr_and_clone_come_from_scikit_learn():
+    from sklearn.base import BaseEstimator, clone
+
+    scorer = RobustnessScorer(attack="fmn", n_samples=5, max_iter=5)
+    assert isinstance(scorer, BaseEstimator)
+    assert repr(scorer) == "RobustnessScorer(attack='fmn', max_iter=5, n_samples=5)"
+    assert scorer.get_params() == {"attack": "fmn", "n_samples": 5, "statistic": "mean",
+                                   "eps": None, "misclassified": "exclude", "clip_min": 0.0,
+                                   "clip_max": 1.0, "random_state": 0, "max_iter": 5}
+    twin = clone(scorer)
+    assert twin is not scorer and twin.get_params() == scorer.get_params()
+    # A name that is no constructor argument is an attack parameter.
+    twin.set_params(n_samples=3, max_iter=7, n_starts=2)
+    assert (twin.n_samples, twin.attack_params) == (3, {"max_iter": 7, "n_starts": 2})
+    assert scorer.attack_params == {"max_iter": 5}
+    # Validation stays at call time (a scorer has no fit): building a bad one is allowed.
+    with pytest.raises(ValueError, match="The 'n_samples' parameter of RobustnessScorer"):
+        clone(scorer).set_params(n_samples=0)(None, np.zeros((2, 2)), np.zeros(2))
+
+
+def test_scorer_statistics_are_attack_results_on_distances_capped_at_the_diameter():
+    from skspectral import AttackResult
+
+    d = np.array([0.0, 0.25, 0.5, np.inf])  # one misclassified, one with no point found
+    result = AttackResult(d, np.zeros((4, 2)), np.array([True, True, True, False]),
+                          np.ones(4, int), 0.0, 1.0)
+    diameter = np.sqrt(2)
+    cases = {("mean", "exclude"): (0.25 + 0.5 + diameter) / 3,
+             ("mean", "zero"): (0.25 + 0.5 + diameter) / 4,
+             ("median", "exclude"): 0.5, ("median", "zero"): 0.375,
+             (0.0, "exclude"): 0.25}
+    for (statistic, misclassified), expected in cases.items():
+        scorer = RobustnessScorer(statistic=statistic, misclassified=misclassified)
+        assert scorer._statistic(result, diameter) == pytest.approx(expected, rel=1e-15)
+    scorer = RobustnessScorer(statistic="robust_accuracy", eps=0.3)
+    assert scorer._statistic(result, diameter) == 0.5  # 0.5 and the capped diameter
+    empty = AttackResult(np.zeros(2), np.zeros((2, 2)), np.ones(2, bool), np.ones(2, int),
+                         0.0, 1.0)
+    assert RobustnessScorer()._statistic(empty, diameter) == 0.0  # no correct sample left
+
+
+def test_one_draw_of_correctly_classified_samples_serves_every_caller():
+    from sklearn.utils import check_random_state
+
+    from skspectral.metrics import _draw_correct
+
+    correct = np.array([True, False, True, True, False, True, True])
+    pool = np.flatnonzero(correct)
+    np.testing.assert_array_equal(_draw_correct(correct, 3), [0, 2, 3])  # the first, no RNG
+    np.testing.assert_array_equal(_draw_correct(correct, 9), pool)
+    rng, twin = check_random_state(4), check_random_state(4)
+    np.testing.assert_array_equal(_draw_correct(correct, 3, rng),
+                                  np.sort(twin.choice(pool, size=3, replace=False)))
+    assert rng.randint(2 ** 31) == twin.randint(2 ** 31)  # the same RNG use
+    assert len(_draw_correct(np.zeros(4, bool), 3)) == 0
+
+
 def test_scorer_counts_boundary_free_models_as_the_box_diameter(digits):
     X, y = digits
 

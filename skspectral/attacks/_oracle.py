@@ -314,14 +314,13 @@ class _LinearHead(nn.Module):
     ``predict``.
     """
 
-    def __init__(self, coef, intercept):
+    def __init__(self, head):
         super().__init__()
-        coef = np.atleast_2d(coef)
+        coef, intercept = linear_readout(head)
         dtype = torch.float64 if np.result_type(np.float32, coef.dtype) == np.float64 \
             else torch.float32
         self.register_buffer("coef", torch.as_tensor(coef, dtype=dtype))
-        self.register_buffer("intercept", torch.as_tensor(np.asarray(intercept),
-                                                          dtype=dtype).reshape(-1))
+        self.register_buffer("intercept", torch.as_tensor(intercept, dtype=dtype))
 
     def forward(self, z):
         scores = z.to(self.coef.dtype) @ self.coef.T + self.intercept
@@ -346,6 +345,16 @@ def _is_linear_classifier(est):
     # whose decision function is X @ coef_.T + intercept_: what _LinearHead computes.
     return (isinstance(est, LinearClassifierMixin) and hasattr(est, "coef_")
             and hasattr(est, "intercept_") and hasattr(est, "classes_"))
+
+
+def linear_readout(est):
+    """``(coef (K, m), intercept (K,))`` of a linear readout, in the dtype it is stored in:
+    a fitted scikit-learn linear classifier's ``coef_``, ``intercept_`` (one row for a
+    binary one), or the ``head`` layer of a fitted skspectral classifier's module."""
+    if _is_linear_classifier(est):
+        return np.atleast_2d(est.coef_), np.ravel(np.asarray(est.intercept_))
+    head = est.module_.head
+    return head.weight.detach().cpu().numpy(), head.bias.detach().cpu().numpy()
 
 
 def _fitted_module(est):
@@ -498,7 +507,7 @@ def _torch_path(model, input_shape=None, device=None):
         device = torch.device(device or feat.device_)
         module = _to_device(feat.module_, device)
         features = module.features
-        linear = _LinearHead(head.coef_, head.intercept_).to(device)
+        linear = _LinearHead(head).to(device)
         return _TorchPath(lambda x: linear.logits(features(x).flatten(1)),
                           lambda x: linear(features(x).flatten(1)), _sample_shape(feat),
                           device, _class_encoder(head.classes_), (module,))

@@ -4,7 +4,7 @@ import time
 
 import numpy as np
 
-from ..metrics import adversarial_distances
+from ..metrics import _draw_correct, adversarial_distances
 
 __all__ = ["measure"]
 
@@ -18,11 +18,10 @@ def measure(model, X_test, y_test, unit, settings, readout, clip=(0.0, 1.0), **e
     """
     predictions = model.predict(X_test)
     accuracy = float(np.mean(predictions == y_test))
-    chosen = np.flatnonzero(predictions == y_test)[:settings["attack_samples"]]
+    chosen = _draw_correct(predictions == y_test, settings["attack_samples"])
     start = time.perf_counter()
     result = adversarial_distances(model, X_test[chosen], y_test[chosen], attack="tangent",
-                                   clip_min=clip[0],
-                                   clip_max=clip[1], random_state=unit.seed,
+                                   clip_min=clip[0], clip_max=clip[1], random_state=unit.seed,
                                    max_queries=settings["max_queries"])
     keys = dict(condition=unit.condition, regularizer=unit.regularizer, seed=unit.seed,
                 readout=readout)

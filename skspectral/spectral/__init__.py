@@ -1,4 +1,5 @@
-"""Spectral mathematics (torch only): top singular values of layers, activation constants.
+"""Spectral mathematics (torch only): top singular values of layers, activation constants,
+the Lipschitz bound of a chain of layers and the volume element of a feature map.
 
 This is the lowest layer of skspectral; it imports nothing from the rest of the package.
 """
