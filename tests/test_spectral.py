@@ -127,3 +127,24 @@ def test_random_unit_vector_is_unit_and_seeded():
     b = random_unit_vector(10, generator=torch.Generator().manual_seed(3))
     assert torch.equal(a, b)
     assert np.isclose(a.norm().item(), 1.0)
+
+
+def test_chain_lipschitz_multiplies_the_leaves_constants_and_applies_the_callers():
+    from skspectral.spectral._chain import chain_lipschitz
+
+    class Halve(nn.Module):  # a layer above spectral, whose constant its caller knows
+        def forward(self, x):
+            return x / 2
+
+    first, last = nn.Linear(2, 2, bias=False), nn.Linear(2, 1, bias=False)
+    with torch.no_grad():
+        first.weight.copy_(torch.tensor([[3.0, 0.0], [0.0, -1.0]]))  # norm 3
+        last.weight.copy_(torch.tensor([[0.0, 4.0]]))  # norm 4
+    chain = nn.Sequential(first, nn.Sequential(nn.LeakyReLU(0.5), Halve()), nn.Dropout(),
+                          last, nn.Sigmoid(), nn.Flatten())
+    halve = {Halve: lambda lip, m: lip / 2}
+    assert chain_lipschitz(chain, (2,), halve) == pytest.approx(3 * 4 * 0.25 / 2, rel=1e-6)
+    with pytest.raises(TypeError, match=r"features\.1\.1 is a Halve"):
+        chain_lipschitz(chain, (2,))
+    with pytest.raises(TypeError, match=r"features\.0 is a LeakyReLU"):
+        chain_lipschitz(nn.Sequential(nn.LeakyReLU(-2.0)), (2,))  # slope beyond 1
