@@ -267,21 +267,11 @@ def run_autoattack(estimator, X, y, eps, *, norm="L2", version="standard", attac
     validate("run_autoattack", _CONSTRAINTS,
              {"eps": eps, "norm": norm, "version": version, "attacks": attacks,
               "batch_size": batch_size, "random_state": random_state})
-    if (version == "custom") != (attacks is not None):
-        raise ValueError("attacks goes with version='custom' (and only with it): got "
-                         f"version={version!r} and attacks={attacks!r}.")
-    if attacks is not None:
-        unknown = sorted(set(attacks) - set(AUTOATTACK_ATTACKS))
-        if unknown or not attacks:
-            raise ValueError(f"attacks must be a non-empty list of {list(AUTOATTACK_ATTACKS)}, "
-                             f"got {list(attacks)}.")
-    if sp.issparse(X):
-        raise TypeError("X is a scipy sparse matrix; AutoAttack needs dense inputs "
-                        "(X.toarray()).")
-    X, y = np.asarray(X, dtype=np.float32), np.asarray(y)
-    if X.ndim < 2 or y.shape != (len(X),):
-        raise ValueError(f"run_autoattack needs X of at least 2 dimensions and y of shape "
-                         f"(n_samples,); got X of shape {X.shape} and y of shape {y.shape}.")
+    _check_attacks(version, attacks)
+    X, y = _dense(X, y, dtype=np.float32)
+    if X.ndim < 2:
+        raise ValueError(f"run_autoattack needs X of at least 2 dimensions; got X of shape "
+                         f"{X.shape}.")
     oracle = as_logit_oracle(estimator, X.shape[1:], device=device)
     shape = oracle.input_shape
     if math.prod(X.shape[1:]) != math.prod(shape):
@@ -292,47 +282,76 @@ def run_autoattack(estimator, X, y, eps, *, norm="L2", version="standard", attac
     if len(outside):
         raise ValueError(f"X[{outside[0]}] lies outside the box [clip_min, clip_max]; set the "
                          "box to the model's input range.")
-    dev = oracle.device
-    rng = check_random_state(random_state)
-    seed = int(rng.randint(np.iinfo(np.int32).max))
-    dtype = torch.float32
-    low_t = torch.tensor(low.ravel(), dtype=dtype, device=dev)
-    model = _UnitBox(oracle, low_t, width)
-    image_shape = _image_shape(shape)
-    u = torch.as_tensor((flat - low.ravel()) / width, dtype=dtype, device=dev)
-    u = u.clamp_(0, 1).reshape(len(X), *(image_shape or shape))
-    forked = [dev] if dev.type == "cuda" else []
+    seed = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+    aa_options = {"norm": norm, "eps": eps / width, "version": version, "seed": seed,
+                  "attacks": None if attacks is None else list(attacks)}
+    forked = [oracle.device] if oracle.device.type == "cuda" else []
     with _frozen(_modules(estimator)), oracle.evaluating(), \
             torch.random.fork_rng(devices=forked):
-        with torch.no_grad():
-            n_classes = model(u[:1]).shape[1]
-        labels = oracle.encode(y).to(dev)
-        unknown = np.flatnonzero(((labels < 0) | (labels >= n_classes)).cpu().numpy())
-        if len(unknown):
-            raise ValueError(f"y[{unknown[0]}] = {y[unknown[0]].item()!r} is not a class of the "
-                             "model.")
-        aa = AutoAttack(model, norm=norm, eps=eps / width, version=version, device=dev,
-                        seed=seed, attacks=None if attacks is None else list(attacks))
-        aa.verbose = False
-        aa.attacks_to_run = _feasible(aa.attacks_to_run, n_classes, image_shape)
-        aa.apgd_targeted.n_target_classes = min(aa.apgd_targeted.n_target_classes,
-                                                n_classes - 1)
-        aa.fab.n_target_classes = min(aa.fab.n_target_classes, n_classes - 1)
-        u_adv, _ = aa.run_standard_evaluation(u, labels, batch_size=batch_size)
-        # A sample no attack moved is returned as given (not as its round trip through
-        # [0, 1], which may differ in the last bit).
-        moved = (u_adv != u).flatten(1).any(dim=1).cpu().numpy()
-        u_adv = u_adv.detach().flatten(1).cpu().double().numpy()
-        adv = np.where(moved[:, None], low.ravel() + width * u_adv, flat)
-        with torch.no_grad():
-            points = torch.as_tensor(adv, dtype=dtype, device=dev)
-            robust = (oracle.labels(points) == labels).cpu().numpy()
+        adv, robust, ran = _evaluate(AutoAttack, oracle, flat, y, low, width, aa_options,
+                                     batch_size)
     delta = adv - flat
     perturbation = (np.linalg.norm(delta, axis=1) if norm == "L2"
                     else np.abs(delta).max(axis=1))
     return AutoAttackResult(robust=robust, adversarial=adv.reshape(X.shape).astype(X.dtype),
                             perturbation=perturbation, eps=float(eps), norm=norm,
-                            attacks=list(aa.attacks_to_run))
+                            attacks=ran)
+
+
+def _check_attacks(version, attacks):
+    """``attacks`` goes with ``version="custom"`` (only), as a non-empty list of known names."""
+    if (version == "custom") != (attacks is not None):
+        raise ValueError("attacks goes with version='custom' (and only with it): got "
+                         f"version={version!r} and attacks={attacks!r}.")
+    if attacks is not None:
+        unknown = sorted(set(attacks) - set(AUTOATTACK_ATTACKS))
+        if unknown or not attacks:
+            raise ValueError(f"attacks must be a non-empty list of {list(AUTOATTACK_ATTACKS)}, "
+                             f"got {list(attacks)}.")
+
+
+def _dense(X, y, dtype=None):
+    """``X`` and ``y`` as arrays, ``y`` of one label per sample; refuses a sparse X."""
+    if sp.issparse(X):
+        raise TypeError("X is a scipy sparse matrix; AutoAttack needs dense inputs "
+                        "(X.toarray()).")
+    X, y = np.asarray(X, dtype=dtype), np.asarray(y)
+    if y.shape != (len(X),):
+        raise ValueError(f"X has {len(X)} samples but y has shape {y.shape}; y of shape "
+                         "(n_samples,) is needed.")
+    return X, y
+
+
+def _evaluate(AutoAttack, oracle, flat, y, low, width, options, batch_size):
+    """AutoAttack on the flat samples ``flat`` mapped to ``[0, 1]``: the points it returns
+    (in the box's units), whether each keeps its label, and the attacks that ran."""
+    dev, dtype, shape = oracle.device, torch.float32, oracle.input_shape
+    model = _UnitBox(oracle, torch.tensor(low.ravel(), dtype=dtype, device=dev), width)
+    image_shape = _image_shape(shape)
+    u = torch.as_tensor((flat - low.ravel()) / width, dtype=dtype, device=dev)
+    u = u.clamp_(0, 1).reshape(len(flat), *(image_shape or shape))
+    with torch.no_grad():
+        n_classes = model(u[:1]).shape[1]
+    labels = oracle.encode(y).to(dev)
+    unknown = np.flatnonzero(((labels < 0) | (labels >= n_classes)).cpu().numpy())
+    if len(unknown):
+        raise ValueError(f"y[{unknown[0]}] = {y[unknown[0]].item()!r} is not a class of the "
+                         "model.")
+    aa = AutoAttack(model, device=dev, **options)
+    aa.verbose = False
+    aa.attacks_to_run = _feasible(aa.attacks_to_run, n_classes, image_shape)
+    aa.apgd_targeted.n_target_classes = min(aa.apgd_targeted.n_target_classes, n_classes - 1)
+    aa.fab.n_target_classes = min(aa.fab.n_target_classes, n_classes - 1)
+    u_adv, _ = aa.run_standard_evaluation(u, labels, batch_size=batch_size)
+    # A sample no attack moved is returned as given (not as its round trip through
+    # [0, 1], which may differ in the last bit).
+    moved = (u_adv != u).flatten(1).any(dim=1).cpu().numpy()
+    u_adv = u_adv.detach().flatten(1).cpu().double().numpy()
+    adv = np.where(moved[:, None], low.ravel() + width * u_adv, flat)
+    with torch.no_grad():
+        points = torch.as_tensor(adv, dtype=dtype, device=dev)
+        robust = (oracle.labels(points) == labels).cpu().numpy()
+    return adv, robust, list(aa.attacks_to_run)
 
 
 def _image_shape(shape):
@@ -449,12 +468,7 @@ class AutoAttackScorer:
         validate(type(self).__name__,
                  {"n_samples": [StrictInterval(Integral, 1, None, closed="left")]},
                  {"n_samples": self.n_samples})
-        if sp.issparse(X):
-            raise TypeError("X is a scipy sparse matrix; AutoAttack needs dense inputs "
-                            "(X.toarray()).")
-        X, y = np.asarray(X), np.asarray(y)
-        if y.shape != (len(X),):
-            raise ValueError(f"X has {len(X)} samples but y has shape {y.shape}.")
+        X, y = _dense(X, y)
         rng = check_random_state(self.random_state)
         chosen = _draw(len(X), self.n_samples, rng)
         result = run_autoattack(estimator, X[chosen], y[chosen], self.eps, norm=self.norm,

@@ -604,3 +604,24 @@ def test_fused_head_decides_in_the_precision_the_pipeline_predicts_in():
         assert head.coef.dtype == head.intercept.dtype == expected
         z = torch.tensor([[3.0, 1.0], [0.0, 1.0]])
         np.testing.assert_array_equal(head(z).numpy(), [1, 0])  # scores 1.5 and -1.5
+
+
+@pytest.mark.parametrize("attack", [TangentAttack, HopSkipJump, CGBA])
+def test_attacks_take_clone_get_params_set_params_and_repr_from_scikit_learn(attack):
+    """Parameters only on the instance: a clone attacks as the original does, ``set_params``
+    changes one copy, and an out-of-range value set after construction is refused when the
+    attack runs."""
+    from sklearn.base import BaseEstimator
+
+    clf, X, y = _linear_problem(n=5)
+    original = attack(-10, 10, max_iter=3, random_state=0)
+    assert isinstance(original, BaseEstimator)
+    twin = clone(original)
+    assert twin is not original and twin.get_params() == original.get_params()
+    np.testing.assert_array_equal(twin.attack(clf, X, y).distances,
+                                  original.attack(clf, X, y).distances)
+    assert twin.set_params(max_iter=5).max_iter == 5 and original.max_iter == 3
+    assert repr(original) == (f"{attack.__name__}(clip_max=10, clip_min=-10, max_iter=3, "
+                              "random_state=0)")
+    with pytest.raises(ValueError, match="max_iter"):
+        twin.set_params(max_iter=-1).attack(clf, X, y)

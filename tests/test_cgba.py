@@ -299,12 +299,13 @@ def test_cgba_is_an_attack_by_name():
 
 @pytest.mark.parametrize("attack", [CGBA, TangentAttack, HopSkipJump])
 def test_the_documented_defaults_are_the_signatures(attack):
-    """The shared Parameters section reads each default from the attack's own signature."""
+    """The one Parameters source (``with_parameters``) reads each default from the attack's own
+    signature."""
     import inspect
     import re
 
     signature = inspect.signature(attack).parameters
-    documented = dict(re.findall(r"^\s+(\w+) : .*, default=(.*)$", attack.__doc__, flags=re.M))
+    documented = dict(re.findall(r"^\s*(\w+) : .*, default=(.*)$", attack.__doc__, flags=re.M))
     assert set(documented) == set(signature)
     for name, text in documented.items():
         value = signature[name].default

@@ -6,18 +6,18 @@ has its own query counter and budget, so samples whose searches take more or few
 drop out individually; a query is only ever made for a sample with budget left.
 
 An attack instance holds only its parameters; each ``attack`` call keeps its state in its
-own ``_AttackRun``, whose ``ask`` makes and counts every query.
+own ``_AttackRun``, whose ``classify`` makes and counts every query.
 """
 
 import inspect
 import math
-import re
 import textwrap
 from abc import ABC, abstractmethod
 from numbers import Integral, Real
 
 import numpy as np
 import torch
+from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import StrOptions
 from tqdm.auto import tqdm
@@ -32,7 +32,132 @@ from ._subspace import LowFrequencySubspace
 __all__ = ["DecisionAttack"]
 
 
-class DecisionAttack(ABC):
+def with_parameters(entries):
+    """Class decorator: replace the ``{parameters}`` line of the class's docstring by a numpydoc
+    Parameters section, one entry per name of ``entries`` in the class's signature, in the
+    signature's order, each ``default=`` read from the signature (a subclass may choose
+    other defaults); ``entries`` maps a name to ``(type, description)``.
+
+    The one source of the attacks' parameter documentation: every attack's page shows the
+    same text. The docstring is cleaned first (``inspect.cleandoc``), so the section needs no
+    indentation on any Python version.
+    """
+    def decorate(cls):
+        lines = []
+        for name, param in inspect.signature(cls).parameters.items():
+            if name in entries:
+                kind, text = entries[name]
+                value = param.default
+                shown = f'"{value}"' if isinstance(value, str) else repr(value)
+                lines += [f"{name} : {kind}, default={shown}",
+                          textwrap.indent(textwrap.dedent(text).strip(), "    ")]
+        section = "\n".join(["Parameters", "----------", *lines])
+        doc = inspect.cleandoc(cls.__doc__)
+        if "{parameters}" not in doc:
+            raise TypeError(f"{cls.__name__}'s docstring has no '{{parameters}}' line.")
+        cls.__doc__ = doc.replace("{parameters}", section)
+        return cls
+    return decorate
+
+
+def store_params(attack, arguments):
+    """Store a constructor's arguments (its ``locals()``) on ``attack`` unchanged, as
+    scikit-learn's rule for ``__init__`` asks: one attribute per parameter of the
+    signature, which ``get_params`` and ``clone`` read back. For any attack's ``__init__``."""
+    for name in attack._get_param_names():
+        setattr(attack, name, arguments[name])
+
+
+#: The documentation of every decision-based attack's parameters: ``name: (type, text)``.
+PARAMETERS = {
+    "clip_min": ("float", """
+        Lower bound of the input box; every query lies in the box."""),
+    "clip_max": ("float", """
+        Upper bound of the input box, > ``clip_min``."""),
+    "max_iter": ("int", """
+        Boundary-walking iterations per sample (each: a normal estimate, a step, a binary
+        search); more give smaller distances at more queries."""),
+    "max_queries": ("int or None", """
+        Per-sample budget, counted exactly (one query = one point classified), including
+        the first query of the clean sample and the final checks of the returned point (four
+        queries are kept back for them: the point in the batch and alone, then, only where
+        one of these fails, a further pushed point in the batch and alone). At least 6.
+        None: no budget."""),
+    "init_probes": ("int", """
+        Probes of the first iteration's normal estimate (the published attacks use 100;
+        docs/robustness.md compares the defaults)."""),
+    "max_probes": ("int", """
+        Cap on the probes of one iteration's normal estimate (which grow as
+        ``init_probes * sqrt(i)``)."""),
+    "binary_search_tol": ("float or None", """
+        Precision of boundary binary searches, in units of the segment's length; None uses
+        ``min(1 / (d * sqrt(d)), 1e-4)``: HopSkipJump's theta (gamma = 1, d the input
+        dimension), which alone would be coarse in low dimensions (0.35 at d = 2)."""),
+    "n_starts": ("int", """
+        Adversarial starts explored per sample; ``n_starts=1, init_probes=100`` (with the
+        Gaussian start) is the published algorithm."""),
+    "start_iter": ("int", """
+        Iterations every start runs before the closest is kept (with ``n_starts > 1``)."""),
+    "start": ('{"gaussian", "uniform", "blended"}', """
+        How candidate starts are drawn, ``init_batch`` per round until a round holds an
+        adversarial one; the ``n_starts`` closest adversarial candidates of that round are
+        kept (see ``diverse_starts``). ``"uniform"``: points uniform in the box.
+        ``"gaussian"``: the published start, ``x + N(0, s^2 I)`` clipped to the box,
+        ``s = start_scale * (clip_max - clip_min)`` (the paper keeps the closest
+        label-changing draw; the authors' code the first). ``"blended"``: uniform points,
+        each adversarial one then moved to its first adversarial blend
+        ``x + t (point - x)``, ``t = 1/L, ..., 1`` with ``L = blend_steps`` (foolbox's
+        ``LinearSearchBlendedUniformNoiseAttack``), which ranks the candidates by how close
+        their segment comes to the boundary, at ``L - 1`` queries per adversarial draw. A
+        sample without an adversarial candidate after ``init_trials`` draws starts from the
+        closest other sample of the batch that the model labels differently (the published
+        code's fallback: another class's image); a sample with neither gets an infinite
+        distance."""),
+    "start_scale": ("float", """
+        Standard deviation of ``start="gaussian"``, in units of the box's width."""),
+    "blend_steps": ("int", """
+        Line-search steps of ``start="blended"``."""),
+    "init_trials": ("int", """
+        Candidate starts drawn per sample at most, in rounds of ``init_batch``."""),
+    "init_batch": ("int", """
+        Candidate starts drawn per sample per round."""),
+    "diverse_starts": ("bool", """
+        Keep, of the round's adversarial candidates, the closest of each label the model
+        gives them first (closest first), then the closest others, instead of the
+        ``n_starts`` closest. A boundary-walking attack converges to the nearest point of
+        the boundary it starts on, and the closest candidates often share one label (the
+        class that noise falls into) whose boundary is not the nearest: where the attack
+        ends far above the minimal distance, it has converged on another class's boundary.
+        Starts on several classes' boundaries let the exploration keep the nearest; it
+        pays with a larger ``init_batch`` (more labels among the candidates)."""),
+    "max_halvings": ("int", """
+        Cap on the step-size halvings of one step search."""),
+    "subspace": ("float in (0, 1] or None", """
+        For images: draw the normal-estimation probes in the low-frequency DCT subspace
+        that keeps, per channel, the lowest ``ceil(subspace * n)`` frequencies of each
+        spatial dimension of length ``n`` (GeoDA's, SurFree's and CGBA's subspace; CGBA's
+        ``dim_reduc_factor=4`` is ``subspace=0.25``), uniform on its unit sphere. The
+        normal estimate, and so every step, then lies in the subspace; the starts and the
+        binary searches do not. None: probes in all ``d`` dimensions. Vector data have no
+        spatial frequencies: ``attack`` refuses a subspace for 1-D samples unless
+        ``image_shape`` says how they are images."""),
+    "image_shape": ("tuple of int or None", """
+        Channels-first shape ``(H, W)``, ``(C, H, W)`` or ``(C, D, H, W)`` of one sample as
+        an image, for ``subspace`` (e.g. ``(28, 28)`` for an MLP that takes flattened
+        MNIST rows); its product must be the number of values per sample. None: the
+        model's input shape where it takes images, else the shape of ``X``'s samples.
+        Unused without ``subspace``."""),
+    "batch_size": ("int", """
+        Largest number of points per model call."""),
+    "random_state": ("int, RandomState instance or None", """
+        Seeds the start and probe draws: the same integer gives the same result."""),
+    "verbose": ("int", """
+        1 shows a progress bar over iterations."""),
+}
+
+
+@with_parameters(PARAMETERS)
+class DecisionAttack(BaseEstimator, ABC):
     """Base of the decision-based (hard-label) L2 attacks; subclasses define ``_step``.
 
     Algorithm: (1) find adversarial starts per sample by random draws (``start``; in rounds
@@ -51,14 +176,13 @@ class DecisionAttack(ABC):
     (Gaussian around the sample or uniform in the box, uniform on the sphere) and independent
     of its own past, so each sample's attack has exactly the law of the published one-sample
     algorithm, and a sample gets the same result alone as in any batch (same
-    ``random_state``; except where its start falls back to another sample of the batch,
-    see ``start``): all per-sample
-    arithmetic is row-wise, so with an oracle that labels each point independently of its
-    batch, every label, query count and success flag is identical, and distances agree to
-    float32 rounding. Sharing saves drawing ``samples * probes * d``
-    Gaussians per iteration, which took almost half as long as the model on the benchmark's
-    MLP; the samples' results are correlated through the shared draws, so a mean over
-    samples varies a little more from one ``random_state`` to the next.
+    ``random_state``; except where its start falls back to another sample of the batch, see
+    ``start``): all per-sample arithmetic is row-wise, so with an oracle that labels each
+    point independently of its batch, every label, query count and success flag is
+    identical, and distances agree to float32 rounding. Sharing saves drawing
+    ``samples * probes * d`` Gaussians per iteration (a cost of the order of the model's);
+    the samples' results are correlated through the shared draws, so a mean over samples
+    varies a little more from one ``random_state`` to the next.
 
     Why several starts: a multiclass model's region around a sample is bounded by several
     class boundaries, and a boundary-walking attack converges to the nearest point of the
@@ -68,93 +192,7 @@ class DecisionAttack(ABC):
     An instance holds only its parameters (each call keeps its own state), so one instance
     may attack from several threads at once, and a call that raises leaves it as it was.
 
-    Parameters
-    ----------
-    clip_min : float, default=0.0
-        Lower bound of the input box; every query lies in the box.
-    clip_max : float, default=1.0
-        Upper bound of the input box, > ``clip_min``.
-    max_iter : int, default=40
-        Boundary-walking iterations per sample (each: a normal estimate, a step, a binary
-        search); more give smaller distances at more queries.
-    max_queries : int or None, default=None
-        Per-sample budget, counted exactly (one query = one point classified), including
-        the first query of the clean sample and the final checks of the returned point (four
-        queries are kept back for them: the point in the batch and alone, then, only where
-        one of these fails, a further pushed point in the batch and alone). At least 6.
-        None: no budget.
-    init_probes : int, default=75
-        Probes of the first iteration (the published attacks use 100). The default was chosen
-        with the other defaults by measurement (docs/robustness.md): with five Gaussian
-        starts, 75 gives the mean distance of 100 with uniform starts at about 0.75x the
-        queries.
-    max_probes : int, default=10000
-        Cap on the probes of one iteration's normal estimate (which grow as
-        ``init_probes * sqrt(i)``).
-    binary_search_tol : float or None, default=None
-        Precision of boundary binary searches, in units of the segment's length; None uses
-        ``min(1 / (d * sqrt(d)), 1e-4)``: HopSkipJump's theta (gamma = 1, d the input
-        dimension), which alone would be coarse in low dimensions (0.35 at d = 2).
-    n_starts : int, default=5
-        Adversarial starts explored per sample; ``n_starts=1, init_probes=100`` (with the
-        default Gaussian start) is the published algorithm.
-    start_iter : int, default=5
-        Iterations every start runs before the closest is kept (with ``n_starts > 1``).
-    start : {"gaussian", "uniform", "blended"}, default="gaussian"
-        How candidate starts are drawn, ``init_batch`` per round until a round holds an
-        adversarial one; the ``n_starts`` closest adversarial candidates of that round are
-        kept (see ``diverse_starts``). ``"uniform"``: points uniform in the box.
-        ``"gaussian"``: the published start, ``x + N(0, s^2 I)`` clipped to the box,
-        ``s = start_scale * (clip_max - clip_min)`` (the paper keeps the closest
-        label-changing draw; the authors' code the first). ``"blended"``: uniform points,
-        each adversarial one then moved to its first adversarial blend
-        ``x + t (point - x)``, ``t = 1/L, ..., 1`` with ``L = blend_steps`` (foolbox's
-        ``LinearSearchBlendedUniformNoiseAttack``), which ranks the candidates by how close
-        their segment comes to the boundary, at ``L - 1`` queries per adversarial draw. A
-        sample without an adversarial candidate after ``init_trials`` draws starts from the
-        closest other sample of the batch that the model labels differently (the published
-        code's fallback: another class's image); a
-        sample with neither gets an infinite distance.
-    start_scale : float, default=0.5
-        Standard deviation of ``start="gaussian"``, in units of the box's width.
-    blend_steps : int, default=10
-        Line-search steps of ``start="blended"``.
-    init_trials : int, default=100
-        Candidate starts drawn per sample at most, in rounds of ``init_batch``.
-    init_batch : int, default=10
-        Candidate starts drawn per sample per round.
-    diverse_starts : bool, default=False
-        Keep, of the round's adversarial candidates, the closest of each label the model
-        gives them first (closest first), then the closest others, instead of the
-        ``n_starts`` closest. A boundary-walking attack converges to the nearest point of
-        the boundary it starts on, and the closest candidates often share one label (the
-        class that noise falls into) whose boundary is not the nearest: where the attack
-        ends far above the minimal distance, it has converged on another class's boundary.
-        Starts on several classes' boundaries let the exploration keep the nearest; it
-        pays with a larger ``init_batch`` (more labels among the candidates).
-    max_halvings : int, default=20
-        Cap on the step-size halvings of one step search.
-    subspace : float in (0, 1] or None, default=None
-        For images: draw the normal-estimation probes in the low-frequency DCT subspace
-        that keeps, per channel, the lowest ``ceil(subspace * n)`` frequencies of each
-        spatial dimension of length ``n`` (GeoDA's, SurFree's and CGBA's subspace; CGBA's
-        ``dim_reduc_factor=4`` is ``subspace=0.25``), uniform on its unit sphere. The
-        normal estimate, and so every step, then lies in the subspace; the starts and the
-        binary searches do not. None: probes in all ``d`` dimensions. Vector data have no
-        spatial frequencies: ``attack`` refuses a subspace for 1-D samples unless
-        ``image_shape`` says how they are images.
-    image_shape : tuple of int or None, default=None
-        Channels-first shape ``(H, W)``, ``(C, H, W)`` or ``(C, D, H, W)`` of one sample as
-        an image, for ``subspace`` (e.g. ``(28, 28)`` for an MLP that takes flattened
-        MNIST rows); its product must be the number of values per sample. None: the
-        model's input shape where it takes images, else the shape of ``X``'s samples.
-        Unused without ``subspace``.
-    batch_size : int, default=10000
-        Largest number of points per model call.
-    random_state : int, RandomState instance or None, default=None
-        Seeds the start and probe draws: the same integer gives the same result.
-    verbose : int, default=0
-        1 shows a progress bar over iterations.
+    {parameters}
 
     Raises
     ------
@@ -192,29 +230,9 @@ class DecisionAttack(ABC):
                  init_probes=75, max_probes=10_000, binary_search_tol=None, n_starts=5,
                  start_iter=5, start="gaussian", start_scale=0.5, blend_steps=10,
                  init_trials=100, init_batch=10, diverse_starts=False, max_halvings=20,
-                 subspace=None,
-                 image_shape=None, batch_size=10_000, random_state=None, verbose=0):
-        self.clip_min = clip_min
-        self.clip_max = clip_max
-        self.max_iter = max_iter
-        self.max_queries = max_queries
-        self.init_probes = init_probes
-        self.max_probes = max_probes
-        self.binary_search_tol = binary_search_tol
-        self.n_starts = n_starts
-        self.start_iter = start_iter
-        self.start = start
-        self.start_scale = start_scale
-        self.blend_steps = blend_steps
-        self.init_trials = init_trials
-        self.init_batch = init_batch
-        self.diverse_starts = diverse_starts
-        self.max_halvings = max_halvings
-        self.subspace = subspace
-        self.image_shape = image_shape
-        self.batch_size = batch_size
-        self.random_state = random_state
-        self.verbose = verbose
+                 subspace=None, image_shape=None, batch_size=10_000, random_state=None,
+                 verbose=0):
+        store_params(self, locals())
 
     # ------------------------------------------------------------------ checks
     #: Declarative constraints (see :mod:`skspectral._params`), checked by ``attack``.
@@ -314,6 +332,8 @@ class DecisionAttack(ABC):
             If a parameter is out of range, X lies outside the box or is not finite, or y or
             ``starting_points`` do not match X.
         """
+        # Validated on each call, as ``fit`` does; not with ``sklearn.base._fit_context``,
+        # which wraps a method that fits state on the estimator, and an attack fits none.
         self._check_params()
         X = _check_X(X, self.clip_min, self.clip_max)
         oracle = as_oracle(model, X.shape[1:], batch_size=self.batch_size)
@@ -343,7 +363,7 @@ class _AttackRun:
 
     The attack state is a set of *tracks* (one boundary search each), owned by samples:
     several tracks per sample while multiple starts are explored, one afterwards. Every
-    query is made by :meth:`ask`, which charges it to the owner of its track. Before every
+    query is made by :meth:`classify`, which charges it to the owner of its track. Before every
     stage a sample must afford the stage's worst-case cost for all its tracks, or it stops
     for good: so a run with budget B is the unlimited run cut at a stage boundary, budgets
     are never exceeded, and a larger budget never returns a larger distance (same
@@ -405,7 +425,7 @@ class _AttackRun:
         self.owner = owner
         self.label = None if self.sample_label is None else self.sample_label[owner]
 
-    def ask(self, points, tracks, per_track=1):
+    def classify(self, points, tracks, per_track=1):
         """Label codes of ``points``: ``per_track`` consecutive points for each track of
         ``tracks`` (indices), each charged as one query to the track's owner.
 
@@ -422,12 +442,12 @@ class _AttackRun:
         self.stopped |= (need > 0) & (self.budget - self.queries < need)
         return rows & ~self.stopped[self.owner]
 
-    def query(self, points, rows):
+    def is_adversarial(self, points, rows):
         """Is ``points[k]`` adversarial, for the tracks in ``rows`` (else False)."""
         adv = torch.zeros(len(points), dtype=torch.bool, device=points.device)
         if rows.any():
             idx = rows.nonzero().squeeze(1)
-            adv[idx] = self.ask(points[idx], idx) != self.label[idx]
+            adv[idx] = self.classify(points[idx], idx) != self.label[idx]
         return adv
 
     def running(self):
@@ -440,7 +460,7 @@ class _AttackRun:
     def label_samples(self, y):
         """Query the clean samples and set the labels to attack (``y``, or the model's own
         labels where None); returns which samples the model classifies correctly."""
-        self.clean = self.ask(self.x, torch.arange(len(self.x), device=self.x.device))
+        self.clean = self.classify(self.x, torch.arange(len(self.x), device=self.x.device))
         self.sample_label = self.clean if y is None else _encode_labels(self.oracle, y)
         self.label = self.sample_label
         return self.clean == self.sample_label
@@ -456,16 +476,40 @@ class _AttackRun:
         """
         a, x = self.attack, self.x
         n, d = x.shape
-        k_max = a.n_starts
-        starts = torch.full((n, k_max, d), float("nan"), device=x.device, dtype=x.dtype)
+        starts = torch.full((n, a.n_starts, d), float("nan"), device=x.device, dtype=x.dtype)
         count = torch.zeros(n, dtype=torch.int64, device=x.device)
         if given is not None:
             # Out of place: the tensor may share memory with the caller's array.
             given = torch.as_tensor(given, device=x.device).flatten(1).clamp(a.clip_min,
                                                                              a.clip_max)
-            adv = self.query(given, self.afford(active, 1))
-            starts[adv, 0] = given[adv]
-            count[adv] = 1
+            self._take_starts(starts, count, given, active)
+        self._draw_rounds(starts, count, active)
+        # The published code's fallback: another class's image, here the closest sample of
+        # the batch with another clean label.
+        lost = active & (count == 0) & self.running()
+        if lost.any():
+            rows = lost.nonzero().squeeze(1)
+            other = self.clean[None, :] != self.label[rows, None]
+            gap = torch.where(other, torch.cdist(x[rows], x), float("inf"))
+            nearest = torch.zeros(n, dtype=torch.int64, device=x.device)
+            nearest[rows] = gap.argmin(dim=1)
+            lost[rows] = other.any(dim=1)
+            self._take_starts(starts, count, x[nearest], lost)
+        return starts, count
+
+    def _take_starts(self, starts, count, points, rows):
+        """Make ``points[k]`` the only start of each sample ``k`` of ``rows`` where it is
+        adversarial (one query each)."""
+        adv = self.is_adversarial(points, self.afford(rows, 1))
+        starts[adv, 0] = points[adv]
+        count[adv] = 1
+
+    def _draw_rounds(self, starts, count, active):
+        """Rounds of ``init_batch`` drawn starts for the samples of ``active`` still without
+        one, until a round finds one (at most ``init_trials`` draws); fills ``starts`` with
+        the ``n_starts`` kept, closest (or most diverse) first, and ``count``."""
+        a, x = self.attack, self.x
+        d = x.shape[1]
         drawn = 0
         per_draw = a.blend_steps if a.start == "blended" else 1
         while drawn < a.init_trials:
@@ -476,30 +520,16 @@ class _AttackRun:
             drawn += k
             idx = todo.nonzero().squeeze(1)
             draws = self._draw_starts(x[idx], k)
-            labels = self.ask(draws.reshape(-1, d), idx, k).reshape(len(idx), k)
+            labels = self.classify(draws.reshape(-1, d), idx, k).reshape(len(idx), k)
             adv = labels != self.label[idx, None]
             if a.start == "blended":
                 draws, labels = self._blend(x[idx], draws, adv, labels, idx)
             dist = torch.where(adv, (draws - x[idx, None]).norm(dim=2), float("inf"))
             order = (_diverse_order(dist, labels) if a.diverse_starts
-                     else dist.argsort(dim=1))[:, :k_max]
+                     else dist.argsort(dim=1))[:, :a.n_starts]
             m = order.shape[1]
             starts[idx, :m] = torch.gather(draws, 1, order[..., None].expand(-1, -1, d))
-            count[idx] = adv.sum(dim=1).clamp(max=k_max)
-        # The published code's fallback: another class's image, here the closest sample of
-        # the batch with another clean label (one query each to confirm it).
-        lost = active & (count == 0) & self.running()
-        if lost.any():
-            rows = lost.nonzero().squeeze(1)
-            other = self.clean[None, :] != self.label[rows, None]
-            gap = torch.where(other, torch.cdist(x[rows], x), float("inf"))
-            nearest = torch.zeros(n, dtype=torch.int64, device=x.device)
-            nearest[rows] = gap.argmin(dim=1)
-            lost[rows] = other.any(dim=1)
-            adv = self.query(x[nearest], self.afford(lost, 1))
-            starts[adv, 0] = x[nearest[adv]]
-            count[adv] = 1
-        return starts, count
+            count[idx] = adv.sum(dim=1).clamp(max=a.n_starts)
 
     def explore_starts(self, starts, count):
         """Phase 1: each start becomes a track, is binary-searched onto the boundary and (with
@@ -562,9 +592,9 @@ class _AttackRun:
             idx = todo.nonzero().squeeze(1)
             push = relative + absolute * width / best_dist[idx, None]
             pushed = self.clip(x[idx] + (1 + push) * (best[idx] - x[idx]))
-            still = self.ask(pushed, idx) != label[idx]
+            still = self.classify(pushed, idx) != label[idx]
             if still.any():
-                alone = torch.cat([self.ask(p[None], i[None])
+                alone = torch.cat([self.classify(p[None], i[None])
                                    for p, i in zip(pushed[still], idx[still], strict=True)])
                 still[still.clone()] = alone != label[idx[still]]
             done = idx[still]
@@ -612,7 +642,7 @@ class _AttackRun:
         t = torch.arange(1, steps, device=x.device, dtype=x.dtype) / steps
         start, end = x[rows], draws[rows, cols]
         blends = start[:, None] + t[:, None] * (end - start)[:, None]
-        blend_labels = self.ask(blends.reshape(-1, x.shape[1]), idx[rows], steps - 1).reshape(
+        blend_labels = self.classify(blends.reshape(-1, x.shape[1]), idx[rows], steps - 1).reshape(
             len(pair), steps - 1)
         hit = blend_labels != self.label[idx[rows], None]
         first = torch.where(hit.any(dim=1), hit.long().argmax(dim=1), steps - 1)
@@ -643,7 +673,7 @@ class _AttackRun:
         for _ in range(self.bs_steps):
             width /= 2
             mid = low + width
-            adv = (self.ask(torch.addcmul(start, mid, span), tracks) != label)[:, None]
+            adv = (self.classify(torch.addcmul(start, mid, span), tracks) != label)[:, None]
             low = torch.where(adv, low, mid)
         return torch.addcmul(start, low + width, span)
 
@@ -667,7 +697,7 @@ class _AttackRun:
         for start in range(0, len(tracks), chunk):
             idx = tracks[start:start + chunk]
             p = torch.addcmul(x_b[idx, None], delta[idx, None, None], u, out=probes[:len(idx)])
-            adv = self.ask(self.clip(p).view(-1, d), idx, n_probes).view(len(idx), n_probes)
+            adv = self.classify(self.clip(p).view(-1, d), idx, n_probes).view(len(idx), n_probes)
             f = (adv != self.label[idx, None]).to(x_b.dtype).mul_(2).sub_(1)
             mean_f = f.mean(dim=1, keepdim=True)
             # Baseline-subtracted estimate; f itself when all probes agree (no baseline).
@@ -690,7 +720,7 @@ class _AttackRun:
             if not todo.any():
                 break
             trial = self.clip(candidate(size))
-            hit = todo & self.query(trial, todo)
+            hit = todo & self.is_adversarial(trial, todo)
             points[hit], ok = trial[hit], ok | hit
             todo &= ~hit
             size = torch.where(todo, size / 2, size)
@@ -810,85 +840,3 @@ def _encode_labels(oracle, y):
 
 def _check_y(y, n):
     return check_labels(y, n)
-
-
-# The Parameters section of every concrete attack's docstring, written once so that the
-# attacks' pages cannot drift apart (DecisionAttack's own docstring details each stage).
-_PARAMETERS_DOC = """    Parameters
-    ----------
-    clip_min : float, default=0.0
-        Lower bound of the input box; every query lies in it.
-    clip_max : float, default=1.0
-        Upper bound of the input box.
-    max_iter : int, default=40
-        Boundary-walking iterations per sample.
-    max_queries : int or None, default=None
-        Per-sample budget of label queries, counted exactly (at least 6); None: none.
-    init_probes : int, default=75
-        Probes of the first iteration's normal estimate (``init_probes * sqrt(i)`` at
-        iteration ``i``).
-    max_probes : int, default=10000
-        Cap on the probes of one normal estimate.
-    binary_search_tol : float or None, default=None
-        Precision of the boundary binary searches, in units of the segment's length; None:
-        ``min(1 / (d * sqrt(d)), 1e-4)``.
-    n_starts : int, default=5
-        Adversarial starts explored per sample (the closest after ``start_iter``
-        iterations goes on).
-    start_iter : int, default=5
-        Iterations every start runs before the closest is kept.
-    start : {"gaussian", "uniform", "blended"}, default="gaussian"
-        How candidate starts are drawn: Gaussian around the sample, uniform in the box, or
-        uniform then line-searched towards the sample.
-    start_scale : float, default=0.5
-        Standard deviation of the Gaussian starts, in units of the box's width.
-    blend_steps : int, default=10
-        Line-search steps of ``start="blended"``.
-    init_trials : int, default=100
-        Candidate starts drawn per sample at most.
-    init_batch : int, default=10
-        Candidate starts drawn per sample per round.
-    diverse_starts : bool, default=False
-        Keep the closest adversarial candidate of each label first (starts on several
-        classes' boundaries), not the ``n_starts`` closest.
-    max_halvings : int, default=20
-        Cap on the step-size halvings of one step search.
-    subspace : float in (0, 1] or None, default=None
-        For images: the normal-estimation probes lie in the low-frequency DCT subspace
-        keeping this fraction of each spatial dimension's frequencies; None: all
-        dimensions. Refused for 1-D samples without ``image_shape``.
-    image_shape : tuple of int or None, default=None
-        Channels-first shape of one sample as an image, for ``subspace``; None: the
-        model's input shape where it takes images, else the shape of ``X``'s samples.
-    batch_size : int, default=10000
-        Largest number of points per model call.
-    random_state : int, RandomState instance or None, default=None
-        Seeds the start and probe draws: the same integer gives the same result.
-    verbose : int, default=0
-        1 shows a progress bar over iterations.
-
-"""
-
-
-def shared_parameters(cls):
-    """Class decorator: put the attacks' shared Parameters section where ``cls``'s docstring
-    has the line ``{parameters}``, at that line's indentation (Python 3.13 dedents
-    docstrings, earlier versions keep the source's indentation), each ``default=`` read
-    from ``cls``'s signature (an attack may choose other defaults)."""
-    doc = cls.__doc__ or ""
-    match = re.search(r"^([ \t]*)\{parameters\}\n", doc, flags=re.MULTILINE)
-    if match is None:
-        raise TypeError(f"{cls.__name__}'s docstring has no '{{parameters}}' line.")
-    defaults = {name: p.default for name, p in inspect.signature(cls).parameters.items()}
-
-    def default(line):
-        indent, name, kind = line.groups()
-        value = defaults[name]
-        text = f'"{value}"' if isinstance(value, str) else repr(value)
-        return f"{indent}{name} : {kind}, default={text}"
-
-    section = re.sub(r"^([ \t]*)(\w+) : (.*), default=.*$", default, _PARAMETERS_DOC,
-                     flags=re.MULTILINE)
-    section = textwrap.indent(textwrap.dedent(section), match.group(1))
-    cls.__doc__ = doc[:match.start()] + section + doc[match.end():]
-    return cls

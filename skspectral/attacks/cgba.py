@@ -5,7 +5,7 @@ import math
 import torch
 from sklearn.utils._param_validation import StrOptions
 
-from ._engine import DecisionAttack, shared_parameters
+from ._engine import PARAMETERS, DecisionAttack, store_params, with_parameters
 
 __all__ = ["CGBA"]
 
@@ -60,14 +60,14 @@ def semicircular_search(run, x, x_b, normal, dist, rows):
         if not todo.any():
             break
         phi = torch.full_like(dist, math.pi / 2 * (1 - 2.0 ** -k))
-        adv = run.query(run.clip(at(phi)), todo)
+        adv = run.is_adversarial(run.clip(at(phi)), todo)
         low = torch.where(adv, phi, low)
         high = torch.where(todo & ~adv, phi, high)
         todo &= adv
     todo = rows & plane
     for _ in range(run.bs_steps):
         mid = (low + high) / 2
-        adv = run.query(run.clip(at(mid)), todo)
+        adv = run.is_adversarial(run.clip(at(mid)), todo)
         low = torch.where(adv, mid, low)
         high = torch.where(todo & ~adv, mid, high)
     moved = rows & plane & (low > 0)
@@ -75,7 +75,7 @@ def semicircular_search(run, x, x_b, normal, dist, rows):
     return points, rows
 
 
-@shared_parameters
+@with_parameters(PARAMETERS)
 class CGBA(DecisionAttack):
     """Curvature-aware geometric decision-based L2 attack (CGBA and CGBA-H).
 
@@ -139,16 +139,7 @@ class CGBA(DecisionAttack):
                  init_trials=100, init_batch=30, diverse_starts=True, max_halvings=20,
                  subspace=None, image_shape=None, batch_size=10_000, random_state=None,
                  verbose=0):
-        super().__init__(clip_min, clip_max, max_iter=max_iter, max_queries=max_queries,
-                         init_probes=init_probes, max_probes=max_probes,
-                         binary_search_tol=binary_search_tol, n_starts=n_starts,
-                         start_iter=start_iter, start=start, start_scale=start_scale,
-                         blend_steps=blend_steps, init_trials=init_trials,
-                         init_batch=init_batch, diverse_starts=diverse_starts,
-                         max_halvings=max_halvings, subspace=subspace,
-                         image_shape=image_shape, batch_size=batch_size,
-                         random_state=random_state, verbose=verbose)
-        self.variant = variant
+        store_params(self, locals())
 
     _parameter_constraints = {**DecisionAttack._parameter_constraints,
                               "variant": [StrOptions({"cgba", "cgba-h"})]}

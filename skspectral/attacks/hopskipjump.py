@@ -1,11 +1,11 @@
 """HopSkipJump (Chen, Jordan & Wainwright 2020), L2, untargeted."""
 
-from ._engine import DecisionAttack, shared_parameters
+from ._engine import PARAMETERS, DecisionAttack, with_parameters
 
 __all__ = ["HopSkipJump"]
 
 
-@shared_parameters
+@with_parameters(PARAMETERS)
 class HopSkipJump(DecisionAttack):
     """Decision-based L2 attack stepping along the estimated gradient with a geometric search.
 
@@ -15,10 +15,8 @@ class HopSkipJump(DecisionAttack):
     estimation with :class:`~skspectral.attacks.TangentAttack`
     (see :class:`~skspectral.attacks.DecisionAttack`).
 
-    The parameters are those of every decision-based attack; the details of each stage and
-    parameter are in :class:`~skspectral.attacks.DecisionAttack`.
-
     {parameters}
+
     See Also
     --------
     skspectral.attacks.TangentAttack : Usually closer at the same budget.

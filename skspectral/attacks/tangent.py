@@ -4,7 +4,7 @@ import math
 
 import torch
 
-from ._engine import DecisionAttack, shared_parameters
+from ._engine import PARAMETERS, DecisionAttack, with_parameters
 
 __all__ = ["TangentAttack", "tangent_point"]
 
@@ -83,7 +83,7 @@ def _tangent_points(x, center, normal):
     return at
 
 
-@shared_parameters
+@with_parameters(PARAMETERS)
 class TangentAttack(DecisionAttack):
     """Decision-based L2 attack that steps to the tangent point of a hemisphere.
 
@@ -99,10 +99,8 @@ class TangentAttack(DecisionAttack):
     also tries HopSkipJump's geometric step along the normal and keeps whichever lands
     closer after the binary search, so the attack keeps moving.
 
-    The parameters are those of every decision-based attack; the details of each stage and
-    parameter are in :class:`~skspectral.attacks.DecisionAttack`.
-
     {parameters}
+
     See Also
     --------
     skspectral.attacks.HopSkipJump : The geometric step alone.

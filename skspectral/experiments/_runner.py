@@ -53,7 +53,7 @@ def _read_rows(path):
     return rows
 
 
-def _run(experiment, unit, settings, store, checkpoints, threads):
+def _run_unit(experiment, unit, settings, store, checkpoints, threads):
     """Run one unit in this process with ``threads`` torch/BLAS threads, its models
     checkpointing into ``checkpoints``; return its records (``unit_seconds`` added) and
     per-sample rows."""
@@ -76,20 +76,20 @@ def _write_unit(out, unit, records, samples):
     shutil.rmtree(out / "checkpoints" / unit.id, ignore_errors=True)
 
 
-def _execute(experiment, unit, settings, out, threads):
+def _run_and_write(experiment, unit, settings, out, threads):
     """Run one unit in this process with ``threads`` torch/BLAS threads; write its files.
 
     Its models checkpoint into ``checkpoints/<unit id>/`` (``settings["checkpoint_dir"]``),
     so a unit interrupted inside training resumes there; the folder goes once the unit's
     results are written.
     """
-    records, samples = _run(experiment, unit, settings, out / "store",
+    records, samples = _run_unit(experiment, unit, settings, out / "store",
                             out / "checkpoints" / unit.id, threads)
     _write_unit(out, unit, records, samples)
     return unit
 
 
-def _execute_on_worker(experiment, unit, settings, out, marker):
+def _run_unit_on_worker(experiment, unit, settings, out, marker):
     """Run one unit in a Dask worker; return its results and the files it stored.
 
     Nothing is written into ``out`` but checkpoints, and those only where the worker sees
@@ -107,7 +107,7 @@ def _execute_on_worker(experiment, unit, settings, out, marker):
         store = Path(tmp) / "store"
         store.mkdir()
         checkpoints = out / "checkpoints" / unit.id if shared else Path(tmp) / "checkpoints"
-        records, samples = _run(experiment, unit, settings, store, checkpoints,
+        records, samples = _run_unit(experiment, unit, settings, store, checkpoints,
                                 task_threads() or 1)
         files = {path.relative_to(store).as_posix(): path.read_bytes()
                  for path in sorted(store.rglob("*")) if path.is_file()}
@@ -152,7 +152,7 @@ def _run_on_dask(experiment, todo, settings, out, scheduler, timeout, bar, done)
     marker.touch()
     try:
         with open_client(scheduler, timeout=timeout) as client:
-            futures = {client.submit(_execute_on_worker, experiment, unit, settings, out,
+            futures = {client.submit(_run_unit_on_worker, experiment, unit, settings, out,
                                      marker.name, pure=False,
                                      key=f"{experiment.name}-{unit.id}-{uuid4().hex[:8]}"):
                        unit for unit in todo}
@@ -228,20 +228,14 @@ def run_units(experiment, units, settings, out, jobs=1, quiet=False, scheduler=N
     A unit's result file marks it done, so a second call runs nothing:
 
     >>> from skspectral.experiments import Experiment
-    >>> class Toy(Experiment):
-    ...     name = "toy"
-    ...     description = "A toy: each unit's distance is its seed plus a regularizer bonus."
-    ...     conditions = ("a",)
-    ...     regularizers = ("none", "rep")
-    ...     defaults = {"bonus": 1.0}
+    >>> class Toy(Experiment):  # one record and one sample row per unit
+    ...     name, conditions, regularizers = "toy", ("a",), ("none", "rep")
     ...
     ...     def run(self, unit, settings, store):
-    ...         keys = dict(condition=unit.condition, regularizer=unit.regularizer,
-    ...                     seed=unit.seed, readout="end-to-end")
-    ...         distance = unit.seed + (settings["bonus"] if unit.regularizer == "rep" else 0)
-    ...         record = dict(keys, accuracy=0.9, mean_distance=distance)
-    ...         rows = [dict(keys, sample=0, label=1, distance=distance, queries=10)]
-    ...         return [record], rows
+    ...         keys = dict(condition="a", regularizer=unit.regularizer, seed=unit.seed,
+    ...                     readout="end-to-end")
+    ...         return ([dict(keys, accuracy=1.0, mean_distance=1.0)],
+    ...                 [dict(keys, sample=0, label=1, distance=1.0, queries=10)])
     ...
     ...     def figures(self, records, samples, settings, out, store):
     ...         return []
@@ -276,11 +270,12 @@ def run_units(experiment, units, settings, out, jobs=1, quiet=False, scheduler=N
             import torch
             for unit in todo:
                 bar.set_postfix_str(unit.id)
-                done.append(_execute(experiment, unit, settings, out, torch.get_num_threads()))
+                done.append(_run_and_write(experiment, unit, settings, out,
+                                           torch.get_num_threads()))
                 bar.update()
         else:
             threads = max(1, (os.cpu_count() or 1) // jobs)
-            tasks = (delayed(_execute)(experiment, u, settings, out, threads) for u in todo)
+            tasks = (delayed(_run_and_write)(experiment, u, settings, out, threads) for u in todo)
             for unit in Parallel(n_jobs=jobs, return_as="generator_unordered")(tasks):
                 done.append(unit)
                 bar.set_postfix_str(unit.id)
