@@ -208,8 +208,9 @@ def main(argv=None):
     parser.add_argument("--no-digits", action="store_true")
     parser.add_argument("--train", type=int, default=20_000)
     parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--max-iter", type=int, default=1000,
-                        help="steps of FMN and DDN (AttackBench: 1000)")
+    parser.add_argument("--max-iter", type=int, default=None,
+                        help="steps of FMN and DDN (default: each attack's own default; "
+                             "AttackBench: 1000)")
     parser.add_argument("--skip", nargs="*", default=[], choices=ATTACK_NAMES)
     parser.add_argument("--search", action="store_true")
     parser.add_argument("--search-samples", type=int, default=50)
@@ -220,7 +221,8 @@ def main(argv=None):
     parser.add_argument("--device", default="cpu")
     args = parser.parse_args(argv)
     attacks = [a for a in ATTACK_NAMES if a not in args.skip]
-    params = {a: {"max_iter": args.max_iter} for a in ("fmn", "ddn")}
+    params = ({} if args.max_iter is None
+              else {a: {"max_iter": args.max_iter} for a in ("fmn", "ddn")})
     if not args.no_digits:
         X, y = digits_data()
         clf = digits_model(X, y, args.device)
