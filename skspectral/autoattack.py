@@ -16,12 +16,14 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 import torch.nn as nn
+from sklearn.base import BaseEstimator
 from sklearn.pipeline import Pipeline
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import StrOptions
 
 from ._params import CONSTRAINTS, StrictInterval, validate
 from .attacks import as_logit_oracle
+from .attacks._engine import store_params
 from .metrics import _draw
 
 __all__ = ["AutoAttackResult", "AutoAttackScorer", "run_autoattack"]
@@ -374,7 +376,7 @@ def _feasible(attacks, n_classes, image_shape):
             and not (a == "square" and image_shape is None)]
 
 
-class AutoAttackScorer:
+class AutoAttackScorer(BaseEstimator):
     """A scikit-learn scorer of robust accuracy at ``eps`` under AutoAttack.
 
     Call it as ``scorer(estimator, X, y)``, alone or in a ``scoring`` dict of
@@ -437,16 +439,7 @@ class AutoAttackScorer:
 
     def __init__(self, eps, norm="L2", n_samples=100, version="standard", attacks=None,
                  clip_min=0.0, clip_max=1.0, device=None, batch_size=250, random_state=0):
-        self.eps = eps
-        self.norm = norm
-        self.n_samples = n_samples
-        self.version = version
-        self.attacks = attacks
-        self.clip_min = clip_min
-        self.clip_max = clip_max
-        self.device = device
-        self.batch_size = batch_size
-        self.random_state = random_state
+        store_params(self, locals())
 
     def __call__(self, estimator, X, y):
         """Robust accuracy of ``estimator`` on ``n_samples`` samples of ``(X, y)``.
@@ -477,7 +470,3 @@ class AutoAttackScorer:
                                 device=self.device, batch_size=self.batch_size,
                                 random_state=rng)
         return result.robust_accuracy()
-
-    def __repr__(self):
-        return (f"AutoAttackScorer(eps={self.eps!r}, norm={self.norm!r}, "
-                f"n_samples={self.n_samples!r}, version={self.version!r})")

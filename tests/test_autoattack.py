@@ -7,6 +7,7 @@ import pytest
 import scipy.sparse as sp
 import torch
 import torch.nn as nn
+from sklearn.base import clone
 from sklearn.datasets import load_digits
 from sklearn.tree import DecisionTreeClassifier
 
@@ -156,8 +157,11 @@ def test_the_scorer_attacks_its_draw_and_counts_misclassified_samples_as_not_rob
     chosen = np.sort(np.random.RandomState(5).choice(300, 60, replace=False))
     assert scorer(model, X, y) == pytest.approx(np.mean(y[chosen] == c[chosen]))
     assert AutoAttackScorer(eps=10.0, n_samples=60, **CHEAP)(model, X, y) == 0.0
-    assert repr(scorer) == ("AutoAttackScorer(eps=0.0, norm='L2', n_samples=60, "
-                            "version='custom')")
+    # A scikit-learn estimator: its repr, get_params and clone come from BaseEstimator.
+    assert repr(scorer) == ("AutoAttackScorer(attacks=['apgd-ce', 'apgd-t'], eps=0.0, "
+                            "n_samples=60,\n                 random_state=5, version='custom')")
+    assert clone(scorer).get_params() == scorer.get_params()
+    assert clone(scorer)(model, X, y) == scorer(model, X, y)
     with pytest.raises(ValueError, match="n_samples"):
         AutoAttackScorer(eps=0.1, n_samples=0)(model, X, y)
     with pytest.raises(ValueError, match="y has shape"):
