@@ -28,7 +28,7 @@ from sklearn.utils._param_validation import (
 )
 
 __all__ = ["CONSTRAINTS", "ModuleNames", "PositiveInts", "StrictInterval", "SubclassOf",
-           "constraints", "nested_validation_skipped", "validate"]
+           "constraints", "nested_validation_skipped", "store_params", "validate"]
 
 
 class _Structured(Options):
@@ -177,3 +177,21 @@ def nested_validation_skipped():
     """
     with config_context(skip_parameter_validation=True):
         yield
+
+
+def store_params(obj, arguments):
+    """Store a constructor's arguments (its ``locals()``) on ``obj`` unchanged.
+
+    scikit-learn's rule for ``__init__``: one attribute per parameter of the signature, which
+    ``get_params`` and ``clone`` read back. One helper for the estimators, the attacks and
+    the scorers.
+
+    Parameters
+    ----------
+    obj : sklearn.base.BaseEstimator
+        The object being constructed.
+    arguments : dict
+        The constructor's ``locals()``; it holds every parameter of the signature.
+    """
+    for name in obj._get_param_names():
+        setattr(obj, name, arguments[name])

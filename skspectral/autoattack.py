@@ -21,9 +21,8 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import StrOptions
 
-from ._params import CONSTRAINTS, StrictInterval, validate
+from ._params import CONSTRAINTS, StrictInterval, store_params, validate
 from .attacks import as_logit_oracle
-from .attacks._engine import store_params
 from .metrics import _draw
 
 __all__ = ["AutoAttackResult", "AutoAttackScorer", "run_autoattack"]

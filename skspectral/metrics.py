@@ -15,7 +15,7 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._checks import check_array, check_labels
-from ._params import CONSTRAINTS, StrictInterval, validate
+from ._params import CONSTRAINTS, StrictInterval, store_params, validate
 from .attacks import (
     CGBA,
     DDN,
@@ -155,12 +155,13 @@ def adversarial_distances(estimator, X, y=None, *, n_samples=None, attack="cgba"
     >>> bool(0 < result.mean() < 8)  # pixels in [0, 1]: the box's diameter is 8
     True
 
-    White-box, at 100 forward and 100 backward passes per sample:
+    White-box: FMN's three runs (untargeted, then towards the two runners-up) of 100 steps,
+    300 backward passes per sample:
 
     >>> fmn = adversarial_distances(clf, X / 16, y, n_samples=5, random_state=0,
     ...                             attack="fmn", max_iter=100)
     >>> bool(fmn.success.all()), int(fmn.gradients.max())
-    (True, 100)
+    (True, 300)
     """
     validate("adversarial_distances",
              {"n_samples": [StrictInterval(Integral, 1, None, closed="left"), None]},
@@ -253,9 +254,7 @@ class RobustnessScorer(BaseEstimator):
     def __init__(self, attack="cgba", n_samples=100, statistic="mean", eps=None,
                  misclassified="exclude", clip_min=0.0, clip_max=1.0, random_state=0,
                  **attack_params):
-        arguments = locals()
-        for name in self._get_param_names():  # stored unchanged, scikit-learn's rule
-            setattr(self, name, arguments[name])
+        store_params(self, locals())
         self.attack_params = attack_params
 
     #: Declarative constraints (see :mod:`skspectral._params`), checked on every call: a

@@ -23,7 +23,7 @@ from sklearn.utils._param_validation import StrOptions
 from tqdm.auto import tqdm
 
 from .._checks import check_array, check_labels
-from .._params import CONSTRAINTS, PositiveInts, StrictInterval, validate
+from .._params import CONSTRAINTS, PositiveInts, StrictInterval, store_params, validate
 from .._threads import worker_thread_limits
 from ._oracle import as_oracle
 from ._result import AttackResult
@@ -58,14 +58,6 @@ def with_parameters(entries):
         cls.__doc__ = doc.replace("{parameters}", section)
         return cls
     return decorate
-
-
-def store_params(attack, arguments):
-    """Store a constructor's arguments (its ``locals()``) on ``attack`` unchanged, as
-    scikit-learn's rule for ``__init__`` asks: one attribute per parameter of the
-    signature, which ``get_params`` and ``clone`` read back. For any attack's ``__init__``."""
-    for name in attack._get_param_names():
-        setattr(attack, name, arguments[name])
 
 
 #: The documentation of every decision-based attack's parameters: ``name: (type, text)``.

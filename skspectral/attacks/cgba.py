@@ -5,7 +5,8 @@ import math
 import torch
 from sklearn.utils._param_validation import StrOptions
 
-from ._engine import PARAMETERS, DecisionAttack, store_params, with_parameters
+from .._params import store_params
+from ._engine import PARAMETERS, DecisionAttack, with_parameters
 
 __all__ = ["CGBA"]
 

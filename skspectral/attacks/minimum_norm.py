@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 
-from .._params import CONSTRAINTS, StrictInterval, validate
+from .._params import CONSTRAINTS, StrictInterval, store_params, validate
 from .._threads import worker_thread_limits
 from ._engine import (
     _CHECK_PUSHES,
@@ -349,21 +349,17 @@ class MinimumNormAttack(BaseEstimator, ABC):
     >>> with torch.no_grad():  # class 1 where the first pixel is > 100
     ...     _ = model.weight.copy_(torch.tensor([[0.0] * 4, [1.0, 0, 0, 0]]))
     ...     _ = model.bias.copy_(torch.tensor([0.0, -100.0]))
-    >>> attack = DDN(0, 255, max_iter=200)
+    >>> attack = DDN(0, 255, max_iter=200, random_state=0)
     >>> isinstance(attack, MinimumNormAttack), attack
-    (True, DDN(clip_max=255, clip_min=0, max_iter=200))
+    (True, DDN(clip_max=255, clip_min=0, max_iter=200, random_state=0))
     >>> result = attack.attack(model, np.array([[40, 0, 0, 0], [250, 9, 9, 9]], np.uint8))
-    >>> result.distances.round(1)
-    array([ 60., 150.])
+    >>> bool(np.allclose(result.distances, [60, 150], rtol=0.01))  # DDN's norm grid: ~0.1%
+    True
     """
 
     def __init__(self, clip_min=0.0, clip_max=1.0, *, max_iter=1000, batch_size=1000,
                  random_state=None):
-        self.clip_min = clip_min
-        self.clip_max = clip_max
-        self.max_iter = max_iter
-        self.batch_size = batch_size
-        self.random_state = random_state
+        store_params(self, locals())
 
     #: Declarative constraints (see :mod:`skspectral._params`), checked by ``attack``; the
     #: box is checked against the samples' shape.
@@ -577,13 +573,7 @@ class FMN(MinimumNormAttack):
     def __init__(self, clip_min=0.0, clip_max=1.0, *, max_iter=50, alpha_init=1.0,
                  alpha_final=None, gamma_init=0.05, gamma_final=0.001, n_targets=3,
                  batch_size=1000, random_state=None):
-        super().__init__(clip_min, clip_max, max_iter=max_iter, batch_size=batch_size,
-                         random_state=random_state)
-        self.alpha_init = alpha_init
-        self.alpha_final = alpha_final
-        self.gamma_init = gamma_init
-        self.gamma_final = gamma_final
-        self.n_targets = n_targets
+        store_params(self, locals())
 
     _parameter_constraints = {
         **MinimumNormAttack._parameter_constraints,
@@ -660,10 +650,7 @@ class DDN(MinimumNormAttack):
 
     def __init__(self, clip_min=0.0, clip_max=1.0, *, max_iter=1000, gamma=0.05,
                  init_norm=1.0, batch_size=1000, random_state=None):
-        super().__init__(clip_min, clip_max, max_iter=max_iter, batch_size=batch_size,
-                         random_state=random_state)
-        self.gamma = gamma
-        self.init_norm = init_norm
+        store_params(self, locals())
 
     _parameter_constraints = {
         **MinimumNormAttack._parameter_constraints,

@@ -21,7 +21,14 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._checks import check_callbacks, check_device
 from .._collectives import broadcast_object, check_process_group, world
-from .._params import ModuleNames, SubclassOf, constraints, nested_validation_skipped, validate
+from .._params import (
+    ModuleNames,
+    SubclassOf,
+    constraints,
+    nested_validation_skipped,
+    store_params,
+    validate,
+)
 from .._threads import worker_thread_limits
 from ..data import (
     LOADER_PARAMS,
@@ -249,10 +256,7 @@ class SpectralEstimatorBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         A concrete ``__init__`` lists its own parameters and the shared ones, with its
         defaults, so that ``get_params`` sees them, and calls this once.
         """
-        names = self._get_param_names()
-        for name, value in arguments.items():
-            if name in names:
-                setattr(self, name, value)
+        store_params(self, arguments)
         self._store_routed(arguments.get("kwargs", {}))
 
     def _store_routed(self, kwargs, error=TypeError):
