@@ -1,7 +1,8 @@
 """White-box (FMN, DDN) against decision-based (Tangent Attack, HopSkipJump) distances.
 
 1. Attacks, on the same correctly classified samples of one model: the Tangent Attack and
-   HopSkipJump at their defaults, FMN and DDN at theirs (1000 steps: AttackBench's budget).
+   HopSkipJump at their defaults, FMN and DDN at theirs (FMN: 3 runs of 50 steps; DDN: 1000
+   steps, AttackBench's budget; ``--max-iter`` sets both).
    Per attack: mean distance, wall time per sample, cost per sample (label queries, plus the
    backward passes of the white-box attacks: AttackBench's forward + backward count), the
    number of samples without an adversarial point, and the optimality: the mean over
@@ -11,15 +12,17 @@
    (``paper_estimator("mnist-mlp")``, 784-2000-10, ``--epochs`` epochs on ``--train``
    images), MNIST read from ``$SKSPECTRAL_DATA`` or ``../shared/data``.
 2. ``--search``: GridSearchCV over gamma (digits, 3 folds) scored by
-   ``RobustnessScorer(attack="fmn")`` and by the default (Tangent Attack) scorer: wall time
+   ``RobustnessScorer(attack="fmn")`` and by ``attack="tangent"``: wall time
    of each search and the gamma each picks.
 3. ``--looseness``: the Tangent Attack's looseness, ``tangent / white-box`` per sample (the
    white-box distance: the smaller of FMN's and DDN's), for the same digits network trained
    with ``regularizer=None`` and with rep-spectral: the mean ratio of each with a 95%
    t-interval, and the paired difference over the samples both classify correctly.
+4. ``--steps 50 100 ...``: a sweep of FMN's and DDN's steps in place of section 1.
 
     python benchmarks/bench_whitebox.py [--samples 200] [--mnist] [--train 20000]
-        [--epochs 3] [--search] [--looseness] [--skip hopskipjump] [--device cpu]
+        [--epochs 3] [--search] [--looseness] [--steps N ...] [--max-iter N]
+        [--skip hopskipjump] [--device cpu]
 """
 
 import argparse

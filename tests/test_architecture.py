@@ -5,6 +5,7 @@
   beneath it; within a layer, modules of another package of that layer are not imported.
 - The graph of modules has no circle (a package's ``__init__`` re-exporting its own
   submodules is the package, not a circle).
+- No function is longer than ``MAX_FUNCTION_LINES`` lines of code.
 """
 
 import ast
@@ -138,3 +139,46 @@ def test_the_version_is_written_once():
     pyproject = (PACKAGE.parent / "pyproject.toml").read_text(encoding="utf-8")
     assert 'dynamic = ["version"]' in pyproject
     assert 'attr = "skspectral._version.__version__"' in pyproject
+
+
+#: The longest a function of the package may be, in lines of code (docstring, blank and
+#: comment-only lines not counted): longer ones are split where they do two jobs.
+MAX_FUNCTION_LINES = 40
+
+
+def _code_lines(lines, node):
+    first = node.body[0]
+    docstring = (isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant)
+                 and isinstance(first.value.value, str))
+    skip = set(range(first.lineno, first.end_lineno + 1)) if docstring else set()
+    return sum(1 for number in range(node.lineno, node.end_lineno + 1)
+               if number not in skip and lines[number - 1].strip()
+               and not lines[number - 1].strip().startswith("#"))
+
+
+def test_code_lines_count_code_only():
+    source = '''def f(x):
+    """Doc.
+
+    More doc.
+    """
+    # a comment
+
+    return x
+'''
+    node = ast.parse(source).body[0]
+    assert _code_lines(source.splitlines(), node) == 2
+
+
+def test_no_function_is_longer_than_the_limit():
+    long = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        source = path.read_text()
+        lines = source.splitlines()
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                n = _code_lines(lines, node)
+                if n > MAX_FUNCTION_LINES:
+                    long.append(f"{path.relative_to(PACKAGE.parent)}:{node.lineno} "
+                                f"{node.name}: {n} lines")
+    assert not long, "functions longer than the limit:\n" + "\n".join(long)
