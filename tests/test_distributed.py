@@ -5,17 +5,14 @@ engine, which must (a) keep weights and singular vectors bit-identical across ra
 (b) with a global batch split evenly across ranks, train the same model as one process.
 """
 
-import os
 import pickle
-import queue
-import socket
 
 import numpy as np
 import pytest
 import torch
 import torch.distributed as dist
-import torch.multiprocessing as mp
 import torch.nn as nn
+from _gloo import spawn_ranks
 
 from skspectral import SpectralMLPClassifier, SpectralResNetClassifier
 from skspectral.models import BarlowTwinsLoss
@@ -35,65 +32,31 @@ class _ConvNet(nn.Module):
         return self.head(self.features(x))
 
 
-def _train_on_rank(rank, world_size, port, results):
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
-    dist.init_process_group("gloo", rank=rank, world_size=world_size)
-    try:
-        torch.manual_seed(rank)  # different initial weights: DDP broadcasts rank 0's
-        model = _ConvNet()
-        ddp = nn.parallel.DistributedDataParallel(model)
-        torch.manual_seed(0)  # the penalty's random start is the same on every rank
-        penalty = SpectralPenalty(ddp, resolve_scope(model, "all"), gamma=0.5,
-                                  input_shapes=capture_input_shapes(model, (1, 8, 8)))
-        penalty.converge_(ddp)
-        before = penalty.v0.clone()
-        optimizer = torch.optim.SGD(ddp.parameters(), lr=0.1, momentum=0.9)
-        data = torch.Generator().manual_seed(100 + rank)  # every rank sees other data
-        for _ in range(5):
-            x = torch.randn(16, 1, 8, 8, generator=data)
-            y = torch.randint(0, 3, (16,), generator=data)
-            optimizer.zero_grad()
-            nn.functional.cross_entropy(ddp(x), y).backward()  # gradients all-reduced here
-            penalty.apply_(ddp)
-            optimizer.step()
-        state = torch.cat([p.detach().flatten() for p in model.parameters()]
-                          + [b.flatten() for b in penalty.buffers()])
-        gathered = [torch.zeros_like(state) for _ in range(world_size)]
-        dist.all_gather(gathered, state)
-        if rank == 0:
-            results.put((float((gathered[0] - gathered[1]).abs().max()),
-                         float((penalty.v0 - before).abs().max()), len(penalty.layers)))
-    finally:
-        dist.destroy_process_group()
-
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _spawn(target, *args, world_size=2):
-    """Run ``target(rank, world_size, port, results, *args)`` on every rank; rank 0's report."""
-    ctx = mp.get_context("spawn")
-    results = ctx.Queue()
-    port = _free_port()
-    procs = [ctx.Process(target=target, args=(rank, world_size, port, results, *args))
-             for rank in range(world_size)]
-    for proc in procs:
-        proc.start()
-    report = None
-    while report is None and all(proc.exitcode in (None, 0) for proc in procs):
-        try:
-            report = results.get(timeout=1)
-        except queue.Empty:
-            continue
-    for proc in procs:
-        proc.join(timeout=60 if report is not None else 5)
-        if proc.is_alive():
-            proc.kill()
-    assert all(proc.exitcode == 0 for proc in procs), [proc.exitcode for proc in procs]
-    return report
+def _train_on_rank(rank, world_size, results):
+    torch.manual_seed(rank)  # different initial weights: DDP broadcasts rank 0's
+    model = _ConvNet()
+    ddp = nn.parallel.DistributedDataParallel(model)
+    torch.manual_seed(0)  # the penalty's random start is the same on every rank
+    penalty = SpectralPenalty(ddp, resolve_scope(model, "all"), gamma=0.5,
+                              input_shapes=capture_input_shapes(model, (1, 8, 8)))
+    penalty.converge_(ddp)
+    before = penalty.v0.clone()
+    optimizer = torch.optim.SGD(ddp.parameters(), lr=0.1, momentum=0.9)
+    data = torch.Generator().manual_seed(100 + rank)  # every rank sees other data
+    for _ in range(5):
+        x = torch.randn(16, 1, 8, 8, generator=data)
+        y = torch.randint(0, 3, (16,), generator=data)
+        optimizer.zero_grad()
+        nn.functional.cross_entropy(ddp(x), y).backward()  # gradients all-reduced here
+        penalty.apply_(ddp)
+        optimizer.step()
+    state = torch.cat([p.detach().flatten() for p in model.parameters()]
+                      + [b.flatten() for b in penalty.buffers()])
+    gathered = [torch.zeros_like(state) for _ in range(world_size)]
+    dist.all_gather(gathered, state)
+    if rank == 0:
+        results.put((float((gathered[0] - gathered[1]).abs().max()),
+                     float((penalty.v0 - before).abs().max()), len(penalty.layers)))
 
 
 needs_gloo = pytest.mark.skipif(not dist.is_available() or not dist.is_gloo_available(),
@@ -102,7 +65,7 @@ needs_gloo = pytest.mark.skipif(not dist.is_available() or not dist.is_gloo_avai
 
 @needs_gloo
 def test_weights_and_singular_vectors_stay_identical_across_ranks():
-    difference, moved, n_layers = _spawn(_train_on_rank)
+    difference, moved, n_layers = spawn_ranks(_train_on_rank)
     assert n_layers == 4
     assert difference == 0.0  # bit-identical weights and penalty state on both ranks
     assert moved > 0  # the state did evolve during training
@@ -133,36 +96,31 @@ def _state(clf):
                       [*net.module_.state_dict().values(), *net.penalty_.buffers()]])
 
 
-def _fit_estimators_on_rank(rank, world_size, port, results):
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
-    dist.init_process_group("gloo", rank=rank, world_size=world_size)
-    try:
-        torch.manual_seed(rank)  # the estimators must not depend on the ranks' torch state
-        report = {}
-        for name, cls, params, data in (("mlp", SpectralMLPClassifier, MLP_PARAMS, _tabular()),
-                                        ("resnet", SpectralResNetClassifier, RESNET_PARAMS,
-                                         _images())):
-            clf = cls(distributed=True, device="cpu", **params).fit(*data)
-            state = _state(clf)
-            gathered = [torch.zeros_like(state) for _ in range(world_size)]
-            dist.all_gather(gathered, state)
-            report[name] = dict(difference=float((gathered[0] - gathered[1]).abs().max()),
-                                state=state.numpy(), steps=len(clf.history_[-1, "batches"]),
-                                layers=clf.regularized_layers_,
-                                penalty=clf.history_[-1, "spectral_penalty"])
-            if rank == 0:  # after training, one rank alone uses the model: no collectives
-                report[name]["norms"] = clf.spectral_norms_
-                report[name]["unpickled"] = pickle.loads(pickle.dumps(clf)).predict(data[0])
-                report[name]["predicted"] = clf.predict(data[0])
-        if rank == 0:
-            results.put(report)
-    finally:
-        dist.destroy_process_group()
+def _fit_estimators_on_rank(rank, world_size, results):
+    torch.manual_seed(rank)  # the estimators must not depend on the ranks' torch state
+    report = {}
+    for name, cls, params, data in (("mlp", SpectralMLPClassifier, MLP_PARAMS, _tabular()),
+                                    ("resnet", SpectralResNetClassifier, RESNET_PARAMS,
+                                     _images())):
+        clf = cls(distributed=True, device="cpu", **params).fit(*data)
+        state = _state(clf)
+        gathered = [torch.zeros_like(state) for _ in range(world_size)]
+        dist.all_gather(gathered, state)
+        report[name] = dict(difference=float((gathered[0] - gathered[1]).abs().max()),
+                            state=state.numpy(), steps=len(clf.history_[-1, "batches"]),
+                            layers=clf.regularized_layers_,
+                            penalty=clf.history_[-1, "spectral_penalty"])
+        if rank == 0:  # after training, one rank alone uses the model: no collectives
+            report[name]["norms"] = clf.spectral_norms_
+            report[name]["unpickled"] = pickle.loads(pickle.dumps(clf)).predict(data[0])
+            report[name]["predicted"] = clf.predict(data[0])
+    if rank == 0:
+        results.put(report)
 
 
 @pytest.fixture(scope="module")
 def distributed_fits():
-    return _spawn(_fit_estimators_on_rank)
+    return spawn_ranks(_fit_estimators_on_rank)
 
 
 @needs_gloo
@@ -202,27 +160,22 @@ class _ReadCounting(torch.utils.data.Dataset):
         return self.X[i], self.y[i]
 
 
-def _fit_dataset_on_rank(rank, world_size, port, results):
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
-    dist.init_process_group("gloo", rank=rank, world_size=world_size)
-    try:
-        data = _ReadCounting(*_tabular())
-        clf = SpectralMLPClassifier(distributed=True, device="cpu", **MLP_PARAMS).fit(data)
-        state = _state(clf)
-        gathered = [torch.zeros_like(state) for _ in range(world_size)]
-        dist.all_gather(gathered, state)
-        reads = [torch.zeros(1, dtype=torch.int64) for _ in range(world_size)]
-        dist.all_gather(reads, torch.tensor([data.reads]))
-        if rank == 0:
-            results.put(dict(difference=float((gathered[0] - gathered[1]).abs().max()),
-                             state=state.numpy(), reads=[int(r) for r in reads]))
-    finally:
-        dist.destroy_process_group()
+def _fit_dataset_on_rank(rank, world_size, results):
+    data = _ReadCounting(*_tabular())
+    clf = SpectralMLPClassifier(distributed=True, device="cpu", **MLP_PARAMS).fit(data)
+    state = _state(clf)
+    gathered = [torch.zeros_like(state) for _ in range(world_size)]
+    dist.all_gather(gathered, state)
+    reads = [torch.zeros(1, dtype=torch.int64) for _ in range(world_size)]
+    dist.all_gather(reads, torch.tensor([data.reads]))
+    if rank == 0:
+        results.put(dict(difference=float((gathered[0] - gathered[1]).abs().max()),
+                         state=state.numpy(), reads=[int(r) for r in reads]))
 
 
 @needs_gloo
 def test_distributed_dataset_each_rank_reads_its_share_and_trains_one_model():
-    report = _spawn(_fit_dataset_on_rank)
+    report = spawn_ranks(_fit_dataset_on_rank)
     assert report["difference"] == 0.0
     # 128 items, 2 ranks, 4 epochs: 64 reads per rank per epoch, plus item 0 twice (its
     # shape, and the feature width after training).
@@ -247,28 +200,23 @@ def _projections():
     return torch.tensor(z1), torch.tensor(z1 + rng.normal(size=(16, 6)))
 
 
-def _barlow_loss_on_rank(rank, world_size, port, results):
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
-    dist.init_process_group("gloo", rank=rank, world_size=world_size)
-    try:
-        rows = slice(8 * rank, 8 * (rank + 1))  # each rank holds half of the global batch
-        z1, z2 = (z[rows].clone().requires_grad_() for z in _projections())
-        loss = BarlowTwinsLoss(distributed=True)((z1, z2))
-        loss.backward()
-        local = torch.cat([loss.detach()[None], z1.grad.flatten(), z2.grad.flatten()])
-        gathered = [torch.zeros_like(local) for _ in range(world_size)]
-        dist.all_gather(gathered, local)
-        if rank == 0:
-            results.put([g.numpy() for g in gathered])
-    finally:
-        dist.destroy_process_group()
+def _barlow_loss_on_rank(rank, world_size, results):
+    rows = slice(8 * rank, 8 * (rank + 1))  # each rank holds half of the global batch
+    z1, z2 = (z[rows].clone().requires_grad_() for z in _projections())
+    loss = BarlowTwinsLoss(distributed=True)((z1, z2))
+    loss.backward()
+    local = torch.cat([loss.detach()[None], z1.grad.flatten(), z2.grad.flatten()])
+    gathered = [torch.zeros_like(local) for _ in range(world_size)]
+    dist.all_gather(gathered, local)
+    if rank == 0:
+        results.put([g.numpy() for g in gathered])
 
 
 @needs_gloo
 def test_barlow_loss_is_that_of_the_global_batch():
     """Every rank gets the loss one process computes on the whole batch; its gradient is the
     whole batch's times the number of ranks, which DistributedDataParallel's mean undoes."""
-    gathered = _spawn(_barlow_loss_on_rank)
+    gathered = spawn_ranks(_barlow_loss_on_rank)
     z1, z2 = (z.clone().requires_grad_() for z in _projections())
     loss = BarlowTwinsLoss()((z1, z2))
     loss.backward()
