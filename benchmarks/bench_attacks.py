@@ -25,20 +25,23 @@
 
 5. ``--curves``: distance against queries for the Tangent Attack, HopSkipJump and CGBA
    (``--attacks``) at budgets ``--budgets`` (each a run with ``max_queries`` = the budget and
-   no iteration cap), on the same ``--n-samples`` correctly classified test samples of each
-   of ``--models``: the digits MLP, a small CNN on the digits (SpectralClassifier, 1x8x8
-   input) and the MNIST MLP. Each distance is divided per sample by two references: the
-   white-box one, the smallest distance skspectral's FMN, DDN and DDN with ``gamma=0.01``
+   no iteration cap), on the same ``--n-samples`` correctly classified test samples of each of
+   ``--models``: the digits MLP, a small CNN on the digits (SpectralClassifier, 1x8x8 input),
+   the MNIST MLP (3 epochs, as sections 1-4) and ``mnist-mlp-15``, the issue's MNIST MLP (15
+   epochs on 20,000 images at batch 64, test accuracy 0.92). ``"CGBA images"`` is CGBA told its
+   samples are images (``image_shape``): low-frequency starts (``start_scale=1``),
+   ``n_starts=5`` and ``subspace=0.5``. Each distance is divided per sample by two references:
+   the white-box one, the smallest distance skspectral's FMN, DDN and DDN with ``gamma=0.01``
    found (``--wb-steps`` steps each) and FMN once per other class on the two logits (true
    class, that class; ``--wb-pair-steps`` steps), and, as AttackBench does, the best of all:
-   the smallest of the white-box reference and every labels-only run. Prints per model,
-   attack and budget the mean and 90th percentile of both ratios, and checks issue 32's
-   targets for CGBA; ``--figure`` writes the white-box curves as a PNG. ``--tail`` first
-   diagnoses the Tangent Attack's tail (at the largest budget up to 10k): its adversarial
-   class against the reference's, on the 12 worst samples a white-box lower bound of the
-   distance to the attack's class (FMN and DDN on the two classes' logits: where the attack's
-   class reaches the true one), and how often the reference's class is among 10 and 30
-   Gaussian start draws and is the closest draw's.
+   the smallest of the white-box reference and every labels-only run. Prints per model, attack
+   and budget the mean and 90th percentile of both ratios, and checks issue 32's targets for
+   CGBA and "CGBA images"; ``--figure`` writes the white-box curves as a PNG. ``--tail`` first
+   diagnoses the Tangent Attack's tail (at the largest budget up to 10k): its adversarial class
+   against the reference's, on the 12 worst samples a white-box lower bound of the distance to
+   the attack's class (FMN and DDN on the two classes' logits: where the attack's class reaches
+   the true one), and how often the reference's class is among 10 and 30 Gaussian start draws
+   and is the closest draw's.
 6. ``--timing``: seconds per query of CGBA, the Tangent Attack and HopSkipJump
    (``--timing-budget`` queries per sample, ``--n-samples`` samples of each of ``--models``)
    against the floor, a bare forward pass and argmax of the same batch sizes the attack
@@ -241,6 +244,20 @@ def model_and_data(mnist, device, n):
     return clf, X[correct], y[correct], f"{name}, test accuracy {right.mean():.4f}"
 
 
+def trained_mnist_mlp(device, n):
+    """The issue's MNIST MLP: the paper's 784-2000-10 GELU preset, SGD, 15 epochs on the first
+    20,000 training images at batch 64 (at the preset's batch 1024 that is 300 steps, too
+    few to leave the chance plateau); ``n`` correctly classified test samples."""
+    data = load_mnist(find_mnist(None, Path(__file__).resolve().parents[2] / "shared"
+                                 / "data"))
+    clf = paper_estimator("mnist-mlp", max_epochs=15, batch_size=64, burnin=0, device=device,
+                          random_state=0).fit(data.X_train[:20_000], data.y_train[:20_000])
+    right = clf.predict(data.X_test) == data.y_test
+    correct = np.flatnonzero(right)[:n]
+    return (clf, data.X_test[correct], data.y_test[correct], "MNIST MLP 784-2000-10 "
+            f"(15 epochs on 20,000 images, batch 64), test accuracy {right.mean():.4f}")
+
+
 def sections_1_and_2(args, clf, X, y, module, predict, device):
     ours = []
 
@@ -320,6 +337,8 @@ def curve_model(name, device, n):
     correctly classified test samples, X in the model's input shape."""
     if name == "mnist-mlp":
         return model_and_data(True, device, n)
+    if name == "mnist-mlp-15":
+        return trained_mnist_mlp(device, n)
     X, y = load_digits(return_X_y=True)
     X = (X / 16.0).astype(np.float32)
     if name == "digits-mlp":
@@ -479,11 +498,17 @@ def tail(clf, module, X, y, wb, wb_class, args, device):
 def curve_attacks(image_shape, subspace):
     """The curves' attacks: name -> (class, parameters)."""
     attacks = {"TangentAttack": (TangentAttack, {}), "HopSkipJump": (HopSkipJump, {}),
-               "CGBA": (CGBA, {}), "CGBA-H": (CGBA, {"variant": "cgba-h"})}
+               "CGBA": (CGBA, {}), "CGBA-H": (CGBA, {"variant": "cgba-h"}),
+               "CGBA images": (CGBA, IMAGES | {"image_shape": image_shape})}
     if subspace is not None:
         attacks[f"CGBA subspace={subspace}"] = (CGBA, {"subspace": subspace,
                                                        "image_shape": image_shape})
     return attacks
+
+
+#: CGBA told its samples are images: low-frequency starts, five of them, and probes in the
+#: lowest half of each dimension's frequencies (docs/robustness.md).
+IMAGES = dict(start="low-frequency", start_scale=1.0, n_starts=5, subspace=0.5)
 
 
 def _stats(ratio):
@@ -510,7 +535,7 @@ def curves(args, device):
                   f"{int(np.sum(dist[keep] <= wb[keep]))} samples")
         if args.tail:
             tail(clf, module, X[keep], y[keep], wb[keep], wb_class[keep], args, device)
-        image_shape = X.shape[1:] if X.ndim > 2 else ((28, 28) if name == "mnist-mlp"
+        image_shape = X.shape[1:] if X.ndim > 2 else ((28, 28) if name.startswith("mnist")
                                                        else (8, 8))
         runs = {}
         print(f"  {'attack':<24s} {'queries':>8s} {'mean':>7s} {'p90':>7s} {'median':>7s} "
@@ -553,21 +578,23 @@ def curves(args, device):
 
 
 def targets(rows, model, budgets):
-    """Issue 32's targets for the default attack (CGBA) on one model's rows."""
+    """Issue 32's targets for CGBA (the default) and CGBA told its samples are images, on one
+    model's rows."""
     mine = {(row["attack"], row["budget"]): row for row in rows if row["model"] == model}
-    within = [b for b in budgets if b <= 10_000 and ("CGBA", b) in mine]
-    if within:
-        met = [b for b in within
-               if mine["CGBA", b]["mean"] <= 1.05 and mine["CGBA", b]["p90"] <= 1.15]
-        row = mine["CGBA", within[-1]]
-        print(f"  target at <= 10k queries (mean <= 1.05, p90 <= 1.15 x white-box): CGBA at "
-              f"{within[-1]}: mean {row['mean']:.3f}, p90 {row['p90']:.3f}: "
-              f"{'met' if within[-1] in met else 'NOT met'}; first met at "
-              f"{met[0] if met else 'none of the budgets'}")
-    if ("CGBA", 1000) in mine and ("TangentAttack", 1000) in mine:
-        share = mine["CGBA", 1000]["mean"] / mine["TangentAttack", 1000]["mean"]
-        print(f"  target at 1000: CGBA mean / Tangent mean {share:.3f} <= 0.8: "
-              f"{'met' if share <= 0.8 else 'NOT met'}")
+    for attack in ("CGBA", "CGBA images"):
+        within = [b for b in budgets if b <= 10_000 and (attack, b) in mine]
+        if within:
+            met = [b for b in within
+                   if mine[attack, b]["mean"] <= 1.05 and mine[attack, b]["p90"] <= 1.15]
+            row = mine[attack, within[-1]]
+            print(f"  target at <= 10k queries (mean <= 1.05, p90 <= 1.15 x white-box): "
+                  f"{attack} at {within[-1]}: mean {row['mean']:.3f}, p90 {row['p90']:.3f}: "
+                  f"{'met' if within[-1] in met else 'NOT met'}; first met at "
+                  f"{met[0] if met else 'none of the budgets'}")
+        if (attack, 1000) in mine and ("TangentAttack", 1000) in mine:
+            share = mine[attack, 1000]["mean"] / mine["TangentAttack", 1000]["mean"]
+            print(f"  target at 1000: {attack} mean / Tangent mean {share:.3f} <= 0.8: "
+                  f"{'met' if share <= 0.8 else 'NOT met'}")
 
 
 class _Recorder(torch.nn.Module):
@@ -719,7 +746,7 @@ def main():
                         help="only distance / white-box against queries (section 5)")
     parser.add_argument("--models", nargs="+", default=["digits-mlp", "digits-cnn",
                                                         "mnist-mlp"],
-                        choices=["digits-mlp", "digits-cnn", "mnist-mlp"])
+                        choices=["digits-mlp", "digits-cnn", "mnist-mlp", "mnist-mlp-15"])
     parser.add_argument("--n-samples", type=int, default=200)
     parser.add_argument("--budgets", type=int, nargs="+",
                         default=[1000, 2500, 5000, 10_000, 20_000])
@@ -728,7 +755,8 @@ def main():
     parser.add_argument("--wb-pair-steps", type=int, default=1000,
                         help="steps of FMN per class on two logits (0: not run)")
     parser.add_argument("--attacks", nargs="+", default=["TangentAttack", "HopSkipJump", "CGBA"],
-                        choices=["TangentAttack", "HopSkipJump", "CGBA", "CGBA-H"])
+                        choices=["TangentAttack", "HopSkipJump", "CGBA", "CGBA-H",
+                                 "CGBA images"])
     parser.add_argument("--subspace", type=float, default=None,
                         help="also run CGBA with probes in this DCT subspace")
     parser.add_argument("--figure", default=None, help="PNG path for the curves")

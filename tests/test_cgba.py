@@ -226,6 +226,52 @@ def test_subspace_is_refused_on_vectors(attack):
         attack(0, 1, subspace=0.5).attack(model, X)
 
 
+def test_low_frequency_starts_need_an_image_shape_for_vectors():
+    model, X, _ = _low_frequency_linear_model()
+    with pytest.raises(ValueError, match="start='low-frequency' draws starts in a low-frequency "
+                                         "subspace of images, but the samples are vectors"):
+        CGBA(0, 1, start="low-frequency").attack(model, X)
+
+
+@pytest.mark.parametrize(("shape", "sizes"), [((28, 28), (3, 3)), ((8, 8), (2, 2)),
+                                              ((3, 1, 40), (1, 4))])
+def test_low_frequency_starts_keep_a_tenth_of_the_frequencies_and_at_least_two(shape, sizes):
+    sub = LowFrequencySubspace(shape, 0.1, torch.device("cpu"), torch.float32, at_least=2)
+    assert sub.sizes == sizes
+
+
+def test_low_frequency_starts_are_smooth_offsets_of_the_gaussian_starts_norm():
+    """The first candidate draws, as the model receives them: ``x + s sqrt(d) u`` with ``u``
+    a unit vector whose DCT vanishes outside the lowest 2 x 2 frequencies of the 8 x 8
+    image (float32 rounding of the sum and of the DCT of 64 values)."""
+    calls = []
+
+    def model(Z):
+        calls.append(np.array(Z, dtype=np.float64).reshape(len(Z), -1))
+        return (Z.reshape(len(Z), -1).sum(axis=1) > 32.5).astype(int)
+
+    X = np.full((2, 64), 0.5, dtype=np.float32)
+    CGBA(0, 1, start="low-frequency", start_scale=0.01, image_shape=(8, 8), max_iter=1,
+         random_state=0).attack(model, X)
+    draws = next(Z for Z in calls if len(Z) == 2 * 30).reshape(2, 30, 64)
+    offsets = draws - 0.5
+    np.testing.assert_array_equal(offsets[0], offsets[1])  # one set of draws for the batch
+    np.testing.assert_allclose(np.linalg.norm(offsets[0], axis=1), 0.01 * 8, rtol=64 * EPS32)
+    coef = scipy.fft.dctn(offsets[0].reshape(30, 8, 8), norm="ortho", axes=(1, 2))
+    mask = np.zeros((8, 8), dtype=bool)
+    mask[:2, :2] = True
+    assert np.abs(coef[:, ~mask]).max() < 64 * EPS32 * 0.5
+    assert np.abs(coef[:, mask]).max() > 0.01
+
+
+def test_low_frequency_starts_find_a_linear_boundary_exactly():
+    model, X, exact = _low_frequency_linear_model()
+    result = CGBA(0, 1, start="low-frequency", image_shape=(8, 8),
+                  random_state=0).attack(model, X)
+    assert np.all(result.distances >= exact * (1 - 1e-5))
+    np.testing.assert_allclose(result.distances, exact, rtol=0.01)
+
+
 @pytest.mark.parametrize("image_shape", [(8,), (8, 9), (2, 2, 2)])
 def test_image_shape_must_hold_the_samples_values(image_shape):
     model, X, _ = _low_frequency_linear_model()
@@ -240,14 +286,15 @@ def test_image_shape_is_unused_without_subspace():
     np.testing.assert_array_equal(a.distances, b.distances)
 
 
-def test_a_sample_gets_the_same_result_alone_as_in_a_batch_with_a_subspace():
+@pytest.mark.parametrize("start", ["uniform", "low-frequency"])
+def test_a_sample_gets_the_same_result_alone_as_in_a_batch_with_a_subspace(start):
     """As every attack (tests/test_attacks.py): labels exact, distances to float32 rounding
     of a norm of d = 12 terms."""
     def model(Z):
         return (np.sin(4 * Z).sum(axis=1) > 5.0).astype(int)
 
     X = np.random.default_rng(0).uniform(0, 1, size=(6, 12)).astype(np.float32)
-    params = dict(start="uniform", subspace=0.5, image_shape=(3, 4), random_state=0,
+    params = dict(start=start, subspace=0.5, image_shape=(3, 4), random_state=0,
                   max_iter=8)
     batch = CGBA(**params).attack(model, X)
     alone = [CGBA(**params).attack(model, X[i:i + 1]) for i in range(6)]

@@ -90,13 +90,20 @@ PARAMETERS = {
         Gaussian start) is the published algorithm."""),
     "start_iter": ("int", """
         Iterations every start runs before the closest is kept (with ``n_starts > 1``)."""),
-    "start": ('{"gaussian", "uniform", "blended"}', """
+    "start": ('{"gaussian", "low-frequency", "uniform", "blended"}', """
         How candidate starts are drawn, ``init_batch`` per round until a round holds an
         adversarial one; the ``n_starts`` closest adversarial candidates of that round are
         kept (see ``diverse_starts``). ``"uniform"``: points uniform in the box.
         ``"gaussian"``: the published start, ``x + N(0, s^2 I)`` clipped to the box,
         ``s = start_scale * (clip_max - clip_min)`` (the paper keeps the closest
-        label-changing draw; the authors' code the first). ``"blended"``: uniform points,
+        label-changing draw; the authors' code the first). ``"low-frequency"``, for
+        images: ``x + s sqrt(d) u`` clipped to the box, ``u`` uniform on the unit sphere of
+        the DCT subspace of the lowest ``max(2, ceil(n / 10))`` frequencies of each spatial
+        dimension of length ``n`` (per channel; ``d`` values per sample, so the offset has
+        the Gaussian start's typical norm): smooth offsets, which reach the regions of more
+        classes than white noise of the same norm does, so ``diverse_starts`` finds the
+        closest class's boundary more often (it needs ``image_shape`` for flattened
+        images, as ``subspace`` does). ``"blended"``: uniform points,
         each adversarial one then moved to its first adversarial blend
         ``x + t (point - x)``, ``t = 1/L, ..., 1`` with ``L = blend_steps`` (foolbox's
         ``LinearSearchBlendedUniformNoiseAttack``), which ranks the candidates by how close
@@ -106,7 +113,9 @@ PARAMETERS = {
         code's fallback: another class's image); a sample with neither gets an infinite
         distance."""),
     "start_scale": ("float", """
-        Standard deviation of ``start="gaussian"``, in units of the box's width."""),
+        Standard deviation of ``start="gaussian"`` (per value) and of
+        ``start="low-frequency"`` (its norm over ``sqrt(d)``), in units of the box's
+        width."""),
     "blend_steps": ("int", """
         Line-search steps of ``start="blended"``."""),
     "init_trials": ("int", """
@@ -135,10 +144,10 @@ PARAMETERS = {
         ``image_shape`` says how they are images."""),
     "image_shape": ("tuple of int or None", """
         Channels-first shape ``(H, W)``, ``(C, H, W)`` or ``(C, D, H, W)`` of one sample as
-        an image, for ``subspace`` (e.g. ``(28, 28)`` for an MLP that takes flattened
-        MNIST rows); its product must be the number of values per sample. None: the
-        model's input shape where it takes images, else the shape of ``X``'s samples.
-        Unused without ``subspace``."""),
+        an image, for ``subspace`` and ``start="low-frequency"`` (e.g. ``(28, 28)`` for an
+        MLP that takes flattened MNIST rows); its product must be the number of values per
+        sample. None: the model's input shape where it takes images, else the shape of
+        ``X``'s samples. Unused without either."""),
     "batch_size": ("int", """
         Largest number of points per model call."""),
     "random_state": ("int, RandomState instance or None", """
@@ -238,7 +247,7 @@ class DecisionAttack(BaseEstimator, ABC):
         "binary_search_tol": [StrictInterval(Real, 0, 1, closed="neither"), None],
         "n_starts": [StrictInterval(Integral, 1, None, closed="left")],
         "start_iter": [StrictInterval(Integral, 0, None, closed="left")],
-        "start": [StrOptions({"uniform", "gaussian", "blended"})],
+        "start": [StrOptions({"uniform", "gaussian", "low-frequency", "blended"})],
         "start_scale": [StrictInterval(Real, 0, math.inf, closed="neither")],
         "blend_steps": [StrictInterval(Integral, 1, None, closed="left")],
         "init_trials": [StrictInterval(Integral, 1, None, closed="left")],
@@ -260,8 +269,9 @@ class DecisionAttack(BaseEstimator, ABC):
                              f"{self.clip_max}.")
 
     def _check_image_shape(self, sample_shape):
-        """The image shape the probes' subspace is built on (None without ``subspace``)."""
-        if self.subspace is None:
+        """The image shape the probes' subspace and low-frequency starts are built on (None
+        where neither is asked for)."""
+        if self.subspace is None and self.start != "low-frequency":
             return None
         shape = tuple(sample_shape if self.image_shape is None else self.image_shape)
         if self.image_shape is not None and (len(shape) < 2 or math.prod(shape)
@@ -270,10 +280,12 @@ class DecisionAttack(BaseEstimator, ABC):
                              f"whose product is the {math.prod(sample_shape)} values of a "
                              f"sample, got {self.image_shape!r}.")
         if len(shape) < 2:
-            raise ValueError(f"subspace={self.subspace!r} draws probes in a low-frequency "
-                             f"subspace of images, but the samples are vectors (shape "
-                             f"{shape}); pass image_shape (e.g. (28, 28) for flattened "
-                             "MNIST), image-shaped X, or subspace=None.")
+            asked = (f"subspace={self.subspace!r} draws probes" if self.subspace is not None
+                     else "start='low-frequency' draws starts")
+            undo = "subspace=None" if self.subspace is not None else "another start"
+            raise ValueError(f"{asked} in a low-frequency subspace of images, but the samples "
+                             f"are vectors (shape {shape}); pass image_shape (e.g. (28, 28) "
+                             f"for flattened MNIST), image-shaped X, or {undo}.")
         return shape
 
     # ------------------------------------------------------------------ step rule
@@ -385,8 +397,11 @@ class _AttackRun:
         tol = (attack.binary_search_tol if attack.binary_search_tol is not None
                else min(1.0 / (self.dim * math.sqrt(self.dim)), 1e-4))
         self.bs_steps = math.ceil(math.log2(1.0 / tol))
-        self.subspace = (None if image_shape is None else
+        self.subspace = (None if attack.subspace is None else
                          LowFrequencySubspace(image_shape, attack.subspace, device, self.x.dtype))
+        self.start_subspace = (None if attack.start != "low-frequency" else
+                               LowFrequencySubspace(image_shape, 0.1, device, self.x.dtype,
+                                                    at_least=2))
         # Queries kept back per sample to re-check the returned point.
         cap = (np.iinfo(np.int64).max if attack.max_queries is None
                else attack.max_queries - 2 * len(_CHECK_PUSHES))
@@ -607,8 +622,8 @@ class _AttackRun:
         """``k`` candidate starts for each row of ``x``: ``(len(x), k, d)``, in the box.
 
         One set of ``k`` draws serves every sample (see :class:`DecisionAttack`): points
-        uniform in the box, or Gaussian offsets of standard deviation ``start_scale`` times
-        the box's width added to each sample.
+        uniform in the box, or Gaussian or low-frequency offsets (``start_scale`` times the
+        box's width per value) added to each sample.
         """
         a = self.attack
         width = a.clip_max - a.clip_min
@@ -616,6 +631,9 @@ class _AttackRun:
         if a.start == "gaussian":
             noise = torch.randn(shape, generator=self.gen_start, device=x.device, dtype=x.dtype)
             return self.clip(x[:, None] + noise * (a.start_scale * width))
+        if a.start == "low-frequency":
+            noise = self.start_subspace.draw(k, self.gen_start)
+            return self.clip(x[:, None] + noise * (a.start_scale * width * math.sqrt(shape[1])))
         draws = torch.rand(shape, generator=self.gen_start, device=x.device, dtype=x.dtype)
         return (draws * width + a.clip_min).expand(len(x), *shape)
 

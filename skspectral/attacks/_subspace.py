@@ -95,11 +95,14 @@ class LowFrequencySubspace:
         Fraction of each spatial dimension's frequencies kept.
     device : torch.device
     dtype : torch.dtype
+    at_least : int, default=1
+        Fewest frequencies kept per spatial dimension (all of a shorter one).
     """
 
-    def __init__(self, image_shape, fraction, device, dtype):
+    def __init__(self, image_shape, fraction, device, dtype, *, at_least=1):
         self.channels, spatial = spatial_split(tuple(image_shape))
-        self.sizes = tuple(max(1, math.ceil(fraction * n - 1e-9)) for n in spatial)
+        self.sizes = tuple(min(n, max(at_least, math.ceil(fraction * n - 1e-9)))
+                           for n in spatial)
         self.bases = [_cached_dct_matrix(n, torch.device(device), dtype)[:k]
                       for n, k in zip(spatial, self.sizes, strict=True)]
         self.dim = self.channels * math.prod(self.sizes)
