@@ -41,7 +41,7 @@
    against the reference's, on the 12 worst samples a white-box lower bound of the distance to
    the attack's class (FMN and DDN on the two classes' logits: where the attack's class reaches
    the true one), and how often the reference's class is among 10 and 30 Gaussian start draws
-   and is the closest draw's.
+   and 30 low-frequency ones and is the closest draw's.
 6. ``--timing``: seconds per query of CGBA, the Tangent Attack and HopSkipJump
    (``--timing-budget`` queries per sample, ``--n-samples`` samples of each of ``--models``)
    against the floor, a bare forward pass and argmax of the same batch sizes the attack
@@ -77,6 +77,7 @@ from sklearn.datasets import load_digits
 
 from skspectral import CGBA, HopSkipJump, SpectralClassifier, TangentAttack, paper_estimator
 from skspectral.attacks import DDN, FMN
+from skspectral.attacks._subspace import LowFrequencySubspace
 from skspectral.datasets import find_mnist, load_mnist
 
 
@@ -448,11 +449,11 @@ def targeted_lower_bound(module, X, y, target, steps, device):
     return bound, attained
 
 
-def tail(clf, module, X, y, wb, wb_class, args, device):
+def tail(clf, module, X, y, wb, wb_class, args, device, image_shape):
     """Why samples end far above the white-box distance: the attack's class against the
     white-box reference's, the targeted white-box distance to the attack's class for the
     worst samples, and how often the reference's class is among the Gaussian start draws
-    and is the closest draw's."""
+    and is the closest draw's, against low-frequency draws (``start="low-frequency"``)."""
     budget = max(b for b in args.budgets if b <= 10_000)
     result = TangentAttack(0.0, 1.0, max_iter=10**9, max_queries=budget,
                            random_state=0).attack(clf, X, y)
@@ -480,19 +481,25 @@ def tail(clf, module, X, y, wb, wb_class, args, device):
     x = torch.as_tensor(X, dtype=torch.float32, device=device).flatten(1)
     labels = torch.as_tensor(y, device=device)
     wb_labels = torch.as_tensor(wb_class, device=device)
-    for k in (10, 30):
-        noise = torch.randn(k, x.shape[1], generator=generator, device=device)
-        draws = (x[:, None] + 0.5 * noise).clamp(0.0, 1.0)
+    smooth = LowFrequencySubspace(image_shape, 0.1, device, torch.float32, at_least=2)
+    for k, start in ((10, "Gaussian"), (30, "Gaussian"), (30, "low-frequency")):
+        if start == "Gaussian":  # the default start, start_scale=0.5
+            noise = 0.5 * torch.randn(k, x.shape[1], generator=generator, device=device)
+        else:  # start="low-frequency", start_scale=1.0
+            noise = smooth.draw(k, generator) * math.sqrt(x.shape[1])
+        draws = (x[:, None] + noise).clamp(0.0, 1.0)
         with torch.inference_mode():
             drawn = module(draws.reshape(-1, *X.shape[1:])).argmax(1).reshape(len(x), k)
         adv = drawn != labels[:, None]
         among = ((drawn == wb_labels[:, None]) & adv).any(dim=1).float().mean().item()
+        classes = np.mean([len(set(row[hit].tolist())) for row, hit in zip(drawn, adv,
+                                                                             strict=True)])
         dist = torch.where(adv, (draws - x[:, None]).norm(dim=2), float("inf"))
         closest = drawn.gather(1, dist.argmin(dim=1, keepdim=True)).squeeze(1)
         first = (closest == wb_labels).float().mean().item()
-        print(f"  {k} Gaussian draws (the default start): the reference's class among the "
-              f"adversarial draws for {among:.0%} of the samples, the closest draw's class "
-              f"for {first:.0%}")
+        print(f"  {k} {start} draws: the reference's class among the adversarial draws for "
+              f"{among:.0%} of the samples, the closest draw's class for {first:.0%}; "
+              f"{classes:.1f} adversarial classes per sample")
 
 
 def curve_attacks(image_shape, subspace):
@@ -533,10 +540,11 @@ def curves(args, device):
             print(f"  {label:<16s} mean distance {np.mean(dist[keep]):.4f}, "
                   f"/ reference {np.mean(dist[keep] / wb[keep]):.4f}, the minimum on "
                   f"{int(np.sum(dist[keep] <= wb[keep]))} samples")
-        if args.tail:
-            tail(clf, module, X[keep], y[keep], wb[keep], wb_class[keep], args, device)
         image_shape = X.shape[1:] if X.ndim > 2 else ((28, 28) if name.startswith("mnist")
                                                        else (8, 8))
+        if args.tail:
+            tail(clf, module, X[keep], y[keep], wb[keep], wb_class[keep], args, device,
+                 image_shape)
         runs = {}
         print(f"  {'attack':<24s} {'queries':>8s} {'mean':>7s} {'p90':>7s} {'median':>7s} "
               f"{'max':>7s} {'seconds':>8s}", flush=True)
