@@ -62,3 +62,23 @@ def test_bad_sharding_is_refused():
         TensorBatchIterator(_dataset(10), 4, num_replicas=2, rank=2)
     with pytest.raises(TypeError, match="needs an ArrayDataset"):
         TensorBatchIterator([1, 2, 3], 2)
+
+
+def test_a_read_only_array_is_shared_without_a_warning(tmp_path):
+    """A memory map (as joblib hands large arrays to its workers) is read, never written:
+    shared as is, with no warning. In a fresh process: torch warns once per process."""
+    import subprocess
+    import sys
+
+    np.save(tmp_path / "X.npy", np.arange(12, dtype=np.float32).reshape(6, 2))
+    code = (
+        "import warnings, numpy as np\n"
+        "warnings.simplefilter('error')\n"
+        "from skspectral.estimators import ArrayDataset\n"
+        f"X = np.load({str(tmp_path / 'X.npy')!r}, mmap_mode='r')\n"
+        "y = np.arange(6); y.flags.writeable = False\n"
+        "data = ArrayDataset(X, y)\n"
+        "assert data.X.data_ptr() == X.ctypes.data and data.y.data_ptr() == y.ctypes.data\n"
+        "assert data[2:4][0].tolist() == [[4.0, 5.0], [6.0, 7.0]]\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr

@@ -1,5 +1,7 @@
 """In-memory arrays and a mini-batch iterator that slices them (no per-sample collate)."""
 
+import warnings
+
 import numpy as np
 import torch
 
@@ -14,7 +16,8 @@ class ArrayDataset(torch.utils.data.Dataset):
     Parameters
     ----------
     X : numpy.ndarray or torch.Tensor
-        Inputs, shared with the caller, never copied when contiguous: uint8 images stay
+        Inputs, shared with the caller, never copied when contiguous (read-only arrays,
+        such as memory maps, too: the dataset never writes to them): uint8 images stay
         uint8 (a quarter of float32's memory) and are converted a batch at a time on the
         training device.
     y : numpy.ndarray, torch.Tensor or None, default=None
@@ -43,8 +46,8 @@ class ArrayDataset(torch.utils.data.Dataset):
     """
 
     def __init__(self, X, y=None):
-        self.X = torch.as_tensor(np.ascontiguousarray(X) if isinstance(X, np.ndarray) else X)
-        self.y = None if y is None else torch.as_tensor(y)
+        self.X = _shared_tensor(np.ascontiguousarray(X) if isinstance(X, np.ndarray) else X)
+        self.y = None if y is None else _shared_tensor(y)
         if self.y is not None and len(self.y) != len(self.X):
             raise ValueError(f"X and y have different lengths: {len(self.X)} and {len(self.y)}.")
 
@@ -53,6 +56,15 @@ class ArrayDataset(torch.utils.data.Dataset):
 
     def __getitem__(self, index):
         return self.X[index], (None if self.y is None else self.y[index])
+
+
+def _shared_tensor(a):
+    """``torch.as_tensor(a)``, sharing a read-only array (a memory map, joblib's arrays in
+    its workers) without torch's warning that writing to it is undefined: the dataset only
+    reads it."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+        return torch.as_tensor(a)
 
 
 class TensorBatchIterator:
