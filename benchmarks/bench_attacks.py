@@ -24,31 +24,35 @@
    samples/s, queries per sample, mean and median distance.
 
 5. ``--curves``: distance against queries for the Tangent Attack, HopSkipJump and CGBA
-   (``--attacks``) at budgets ``--budgets`` (each a run with ``max_queries`` = the budget and
-   no iteration cap), on the same ``--n-samples`` correctly classified test samples of each of
-   ``--models``: the digits MLP, a small CNN on the digits (SpectralClassifier, 1x8x8 input),
-   the MNIST MLP (3 epochs, as sections 1-4) and ``mnist-mlp-15``, the issue's MNIST MLP (15
-   epochs on 20,000 images at batch 64, test accuracy 0.92). ``"CGBA images"`` is CGBA told its
-   samples are images (``image_shape``): low-frequency starts (``start_scale=1``),
-   ``n_starts=5`` and ``subspace=0.5``. Each distance is divided per sample by two references:
-   the white-box one, the smallest distance skspectral's FMN, DDN and DDN with ``gamma=0.01``
-   found (``--wb-steps`` steps each) and FMN once per other class on the two logits (true
-   class, that class; ``--wb-pair-steps`` steps), and, as AttackBench does, the best of all:
-   the smallest of the white-box reference and every labels-only run. Prints per model, attack
-   and budget the mean and 90th percentile of both ratios, and checks issue 32's targets for
-   CGBA and "CGBA images"; ``--figure`` writes the white-box curves as a PNG. ``--tail`` first
-   diagnoses the Tangent Attack's tail (at the largest budget up to 10k): its adversarial class
-   against the reference's, on the 12 worst samples a white-box lower bound of the distance to
-   the attack's class (FMN and DDN on the two classes' logits: where the attack's class reaches
-   the true one), and how often the reference's class is among 10 and 30 Gaussian start draws
-   and 30 low-frequency ones and is the closest draw's.
-6. ``--timing``: seconds per query of CGBA, the Tangent Attack and HopSkipJump
-   (``--timing-budget`` queries per sample, ``--n-samples`` samples of each of ``--models``)
-   against the floor, a bare forward pass and argmax of the same batch sizes the attack
-   queried (recorded), right after each attack run; ``--repeats`` rounds, the attacks in
-   turns. Prints the median ratio to the floor (and to the Tangent Attack's ratio of the same
-   round) and its range over the rounds, in the process's CPU time (one thread: its wall
-   time on an idle machine; robust to other jobs on a shared one) and in wall time.
+   (``--attacks``) at budgets ``--budgets`` (each a run with ``max_queries`` = the budget and no
+   iteration cap), on the same ``--n-samples`` correctly classified test samples of each of
+   ``--models``: the digits MLP, a small CNN on the digits (SpectralClassifier, 1x8x8 input), the
+   MNIST MLP (3 epochs, as sections 1-4) and ``mnist-mlp-15``, the issue's MNIST MLP (15 epochs on
+   20,000 images at batch 64, test accuracy 0.92). ``"CGBA images"`` is CGBA told its samples are
+   images (``image_shape``) with ``skspectral.attacks.IMAGE_SETTINGS``: low-frequency starts
+   (``start_scale=1``), ``n_starts=5`` and ``subspace=0.5``, which ``adversarial_distances``
+   applies to images of at least 16 pixels a side (the MNIST MLP's rows with ``image_shape=(28,
+   28)``), so that on MNIST it is the default. Each distance is divided per sample by two
+   references: the white-box one, the smallest distance skspectral's FMN, DDN and DDN with
+   ``gamma=0.01`` found (``--wb-steps`` steps each) and FMN once per other class on the two logits
+   (true class, that class; ``--wb-pair-steps`` steps), and, as AttackBench does, the best of all:
+   the smallest of the white-box reference and every labels-only run. Prints per model, attack and
+   budget the mean and 90th percentile of both ratios, checks issue 32's targets for CGBA and "CGBA
+   images", and compares the default with the Tangent Attack per sample at each budget (mean ratio,
+   95% t-interval); ``--figure`` writes the white-box curves as a PNG. ``--tail`` first diagnoses
+   the Tangent Attack's tail (at the largest budget up to 10k): its adversarial class against the
+   reference's, on the 12 worst samples a white-box lower bound of the distance to the attack's
+   class (FMN and DDN on the two classes' logits: where the attack's class reaches the true one),
+   and how often the reference's class is among 10 and 30 Gaussian start draws and 30 low-frequency
+   ones and is the closest draw's.
+6. ``--timing``: seconds per query of CGBA, the Tangent Attack and HopSkipJump, and of "CGBA
+   images" on the models where it is the default (MNIST) (``--timing-budget`` queries per sample,
+   ``--n-samples`` samples of each of ``--models``) against the floor, a bare forward pass and
+   argmax of the same batch sizes the attack queried (recorded), right after each attack run;
+   ``--repeats`` rounds, the attacks in turns. Prints the median ratio to the floor (and to the
+   Tangent Attack's ratio of the same round) and its range over the rounds, in the process's CPU
+   time (one thread: its wall time on an idle machine; robust to other jobs on a shared one) and in
+   wall time.
 
 The model is a SpectralMLPClassifier trained on the digits data (64-256-10 GELU) or, with
 ``--mnist``, the paper's MNIST MLP (784-2000-10, 3 epochs), read from ``$SKSPECTRAL_DATA`` or
@@ -76,7 +80,7 @@ import torch
 from sklearn.datasets import load_digits
 
 from skspectral import CGBA, HopSkipJump, SpectralClassifier, TangentAttack, paper_estimator
-from skspectral.attacks import DDN, FMN
+from skspectral.attacks import DDN, FMN, IMAGE_SETTINGS, cgba_settings
 from skspectral.attacks._subspace import LowFrequencySubspace
 from skspectral.datasets import find_mnist, load_mnist
 
@@ -502,20 +506,22 @@ def tail(clf, module, X, y, wb, wb_class, args, device, image_shape):
               f"{classes:.1f} adversarial classes per sample")
 
 
+def sample_image_shape(name, X):
+    """The image shape of a curves model's samples: their own, or that of the flat rows."""
+    if X.ndim > 2:
+        return X.shape[1:]
+    return (28, 28) if name.startswith("mnist") else (8, 8)
+
+
 def curve_attacks(image_shape, subspace):
     """The curves' attacks: name -> (class, parameters)."""
     attacks = {"TangentAttack": (TangentAttack, {}), "HopSkipJump": (HopSkipJump, {}),
                "CGBA": (CGBA, {}), "CGBA-H": (CGBA, {"variant": "cgba-h"}),
-               "CGBA images": (CGBA, IMAGES | {"image_shape": image_shape})}
+               "CGBA images": (CGBA, IMAGE_SETTINGS | {"image_shape": image_shape})}
     if subspace is not None:
         attacks[f"CGBA subspace={subspace}"] = (CGBA, {"subspace": subspace,
                                                        "image_shape": image_shape})
     return attacks
-
-
-#: CGBA told its samples are images: low-frequency starts, five of them, and probes in the
-#: lowest half of each dimension's frequencies (docs/robustness.md).
-IMAGES = dict(start="low-frequency", start_scale=1.0, n_starts=5, subspace=0.5)
 
 
 def _stats(ratio):
@@ -540,8 +546,7 @@ def curves(args, device):
             print(f"  {label:<16s} mean distance {np.mean(dist[keep]):.4f}, "
                   f"/ reference {np.mean(dist[keep] / wb[keep]):.4f}, the minimum on "
                   f"{int(np.sum(dist[keep] <= wb[keep]))} samples")
-        image_shape = X.shape[1:] if X.ndim > 2 else ((28, 28) if name.startswith("mnist")
-                                                       else (8, 8))
+        image_shape = sample_image_shape(name, X)
         if args.tail:
             tail(clf, module, X[keep], y[keep], wb[keep], wb_class[keep], args, device,
                  image_shape)
@@ -579,15 +584,19 @@ def curves(args, device):
                              p90=to_wb[1], best_mean=to_best[0], best_p90=to_best[1]))
             print(f"  {label:<24s} {budget:8d} {to_wb[0]:8.3f} {to_wb[1]:7.3f} "
                   f"{to_best[0]:9.3f} {to_best[1]:9.3f}")
-        targets(rows, name, args.budgets)
+        default = "CGBA images" if cgba_settings(image_shape) else "CGBA"
+        targets(rows, name, args.budgets, default)
+        paired(runs, default, args.budgets)
         if args.timing:
-            time_model(args, clf, X, y, description, device)
+            time_model(args, clf, X, y, description, device, image_shape)
     return rows
 
 
-def targets(rows, model, budgets):
-    """Issue 32's targets for CGBA (the default) and CGBA told its samples are images, on one
-    model's rows."""
+def targets(rows, model, budgets, default):
+    """Issue 32's targets for CGBA and CGBA told its samples are images, on one model's rows;
+    ``default`` is the one ``adversarial_distances`` runs on the model's samples (with
+    ``image_shape`` for the MNIST MLP's rows)."""
+    print(f"  the default here (adversarial_distances, attack='cgba'): {default}")
     mine = {(row["attack"], row["budget"]): row for row in rows if row["model"] == model}
     for attack in ("CGBA", "CGBA images"):
         within = [b for b in budgets if b <= 10_000 and (attack, b) in mine]
@@ -605,6 +614,19 @@ def targets(rows, model, budgets):
                   f"{'met' if share <= 0.8 else 'NOT met'}")
 
 
+def paired(runs, default, budgets):
+    """Per sample, the default's distance over the Tangent Attack's at each budget both ran:
+    the mean ratio and its 95% t-interval."""
+    for budget in budgets:
+        if (default, budget) in runs and ("TangentAttack", budget) in runs:
+            ratio = runs[default, budget] / runs["TangentAttack", budget]
+            half = 1.96 * ratio.std(ddof=1) / math.sqrt(len(ratio))
+            print(f"  paired at {budget}: {default} / TangentAttack per sample, mean "
+                  f"{ratio.mean():.3f} (95% CI {ratio.mean() - half:.3f} to "
+                  f"{ratio.mean() + half:.3f}), below 1 on {int(np.sum(ratio < 1))} of "
+                  f"{len(ratio)}")
+
+
 class _Recorder(torch.nn.Module):
     """``module`` that records the number of points of every call."""
 
@@ -620,12 +642,14 @@ class _Recorder(torch.nn.Module):
 def timing(args, device):
     """Section 6 alone: :func:`time_model` on each of ``--models``."""
     for name in args.models:
-        time_model(args, *curve_model(name, device, args.n_samples), device)
+        clf, X, y, description = curve_model(name, device, args.n_samples)
+        time_model(args, clf, X, y, description, device, sample_image_shape(name, X))
 
 
-def time_model(args, clf, X, y, description, device):
+def time_model(args, clf, X, y, description, device, image_shape):
     """Section 6: seconds per query of each labels-only attack against the floor, a bare
-    forward pass (and argmax) of the same batch sizes, in interleaved rounds."""
+    forward pass (and argmax) of the same batch sizes, in interleaved rounds; "CGBA images"
+    too where it is the default (images of at least 16 pixels a side)."""
     module = clf.module_.eval()
     recorder = _Recorder(module)
     points = torch.rand(max(10_000, len(X)), *X.shape[1:], device=device,
@@ -638,24 +662,27 @@ def time_model(args, clf, X, y, description, device):
         if device != "cpu":
             torch.cuda.synchronize()
 
-    attacks = {label: cls for label, (cls, _) in curve_attacks(None, None).items()
-               if label in ("CGBA", "TangentAttack", "HopSkipJump")}
+    timed_labels = ["CGBA", "TangentAttack", "HopSkipJump"]
+    if cgba_settings(image_shape):
+        timed_labels.append("CGBA images")
+    attacks = {label: attack for label, attack in curve_attacks(image_shape, None).items()
+               if label in timed_labels}
     # per attack and round: (wall, CPU) seconds of the attack / of its floor, and per query
     ratios = {label: ([], []) for label in attacks}
     per_query = {label: [] for label in attacks}
     floor_per_query = []
-    for cls in attacks.values():  # warm-up
-        cls(0.0, 1.0, max_iter=10**9, max_queries=200, random_state=0).attack(
+    for cls, params in attacks.values():  # warm-up
+        cls(0.0, 1.0, max_iter=10**9, max_queries=200, random_state=0, **params).attack(
             recorder, X[:5], y[:5])
 
     def clocks():
         return time.perf_counter(), time.process_time()
 
     for seed in range(args.repeats):
-        for label, cls in attacks.items():
+        for label, (cls, params) in attacks.items():
             recorder.sizes = []
             attack = cls(0.0, 1.0, max_iter=10**9, max_queries=args.timing_budget,
-                         random_state=seed)
+                         random_state=seed, **params)
             start = clocks()
             attack.attack(recorder, X, y)
             middle = clocks()

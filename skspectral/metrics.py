@@ -24,6 +24,7 @@ from .attacks import (
     HopSkipJump,
     MinimumNormAttack,
     TangentAttack,
+    cgba_settings,
 )
 from .attacks._oracle import linear_readout
 from .data import check_map_style, dataset_labels, is_dataset, read_items
@@ -41,7 +42,9 @@ ATTACKS = {"tangent": TangentAttack, "hopskipjump": HopSkipJump, "cgba": CGBA, "
            "ddn": DDN}
 
 
-def _make_attack(attack, clip_min, clip_max, random_state, params):
+def _make_attack(attack, clip_min, clip_max, random_state, params, sample_shape):
+    """The attack asked for; ``"cgba"`` takes the settings measured for ``sample_shape``
+    (:func:`~skspectral.attacks.cgba_settings`) under the parameters given."""
     if isinstance(attack, (DecisionAttack, MinimumNormAttack)):
         if params:
             raise ValueError("Pass attack parameters to the attack instance, not alongside it: "
@@ -56,7 +59,18 @@ def _make_attack(attack, clip_min, clip_max, random_state, params):
     if unknown:
         raise TypeError(f"Unknown {cls.__name__} parameter(s) {unknown}; valid ones are "
                         f"{sorted(valid)}.")
+    if cls is CGBA:
+        params = {**cgba_settings(sample_shape, params.get("image_shape")), **params}
     return cls(clip_min, clip_max, random_state=random_state, **params)
+
+
+def _sample_shape(X):
+    """Shape of one sample of ``X``; ``()`` where none can be read (the attack's own checks
+    then report ``X``)."""
+    try:
+        return tuple(np.shape(X)[1:])
+    except ValueError:  # ragged nested sequences
+        return ()
 
 
 def _draw(n, n_samples, rng):
@@ -111,7 +125,10 @@ def adversarial_distances(estimator, X, y=None, *, n_samples=None, attack="cgba"
         :class:`~skspectral.attacks.FMN` or :class:`~skspectral.attacks.DDN` (white-box: a
         model differentiable end to end; their ``result.gradients`` counts the backward
         passes) by name (built with the box, ``random_state`` and ``attack_params``), or
-        an attack instance used as it is.
+        an attack instance used as it is. ``"cgba"`` on images of at least 16 pixels a
+        side (image-shaped ``X``, or flat rows with ``image_shape``) takes
+        :data:`~skspectral.attacks.IMAGE_SETTINGS` (low-frequency starts and probes, see
+        :func:`~skspectral.attacks.cgba_settings`) unless ``attack_params`` set them.
     clip_min : float, default=0.0
         Lower bound of the input box the attack searches in (``"fmn"`` and ``"ddn"`` also
         take per-feature bounds, an array broadcastable to a sample's shape).
@@ -179,8 +196,8 @@ def adversarial_distances(estimator, X, y=None, *, n_samples=None, attack="cgba"
         X, y = X[indices], (None if y is None else np.asarray(y)[indices])
     else:
         indices, rng = None, random_state  # the attack seeded as given: nothing drawn
-    result = _make_attack(attack, clip_min, clip_max, rng, attack_params).attack(
-        estimator, X, y)
+    result = _make_attack(attack, clip_min, clip_max, rng, attack_params,
+                          _sample_shape(X)).attack(estimator, X, y)
     result.indices = np.arange(len(result)) if indices is None else indices
     return result
 
@@ -203,7 +220,9 @@ class RobustnessScorer(BaseEstimator):
         The attack, by name (built with the box, the seed and ``attack_params``) or as an
         instance. ``"fmn"`` and ``"ddn"`` are white-box (:class:`~skspectral.attacks.FMN`,
         :class:`~skspectral.attacks.DDN`): far cheaper per sample, for models
-        differentiable end to end.
+        differentiable end to end. ``"cgba"`` on images of at least 16 pixels a side
+        takes :data:`~skspectral.attacks.IMAGE_SETTINGS`, as in
+        :func:`adversarial_distances`.
     n_samples : int, default=100
         Samples attacked per call (all when ``X`` has fewer).
     statistic : {"mean", "median", "robust_accuracy"} or float in (0, 1), default="mean"
@@ -346,7 +365,8 @@ class RobustnessScorer(BaseEstimator):
         X, y, shape = draw(estimator, X, y, rng, exclude)
         if X is None:
             return 0.0
-        attack = _make_attack(self.attack, self.clip_min, self.clip_max, rng, self.attack_params)
+        attack = _make_attack(self.attack, self.clip_min, self.clip_max, rng, self.attack_params,
+                              shape)
         result = attack.attack(estimator, X, y)
         diameter = (self.clip_max - self.clip_min) * math.sqrt(np.prod(shape))
         return self._statistic(result, diameter)

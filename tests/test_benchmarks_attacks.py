@@ -73,13 +73,25 @@ def test_targets_reports_met_and_not_met(bench, capsys):
             dict(model="m", attack="CGBA", budget=10_000, mean=1.04, p90=1.14),
             dict(model="m", attack="CGBA", budget=20_000, mean=1.0, p90=1.0),
             dict(model="m", attack="TangentAttack", budget=1000, mean=1.5, p90=2.0)]
-    bench.targets(rows, "m", [1000, 10_000, 20_000])
+    bench.targets(rows, "m", [1000, 10_000, 20_000], "CGBA")
     out = capsys.readouterr().out
+    assert "the default here (adversarial_distances, attack='cgba'): CGBA" in out
     assert "CGBA at 10000: mean 1.040, p90 1.140: met; first met at 10000" in out
     assert "CGBA mean / Tangent mean 0.733 <= 0.8: met" in out
     rows[1]["p90"] = 1.16
-    bench.targets(rows, "m", [1000, 10_000, 20_000])
+    bench.targets(rows, "m", [1000, 10_000, 20_000], "CGBA")
     assert "NOT met; first met at none of the budgets" in capsys.readouterr().out
+
+
+def test_paired_reports_the_mean_ratio_per_sample_and_its_t_interval(bench, capsys):
+    runs = {("CGBA", 1000): np.array([1.0, 2.0, 3.0, 4.0]),
+            ("TangentAttack", 1000): np.array([2.0, 2.0, 3.0, 8.0]),
+            ("CGBA", 2500): np.array([1.0])}  # no Tangent run at 2500: nothing printed
+    bench.paired(runs, "CGBA", [1000, 2500])
+    # ratios 0.5, 1, 1, 0.5: mean 0.75, sample std sqrt(0.25 / 3), half-width 1.96 std / 2
+    assert capsys.readouterr().out == (
+        "  paired at 1000: CGBA / TangentAttack per sample, mean 0.750 (95% CI 0.467 to "
+        "1.033), below 1 on 2 of 4\n")
 
 
 def test_rows_from_outputs_reads_the_ratio_tables(bench, tmp_path):

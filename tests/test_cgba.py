@@ -8,8 +8,16 @@ import scipy.fft
 import torch
 from sklearn.linear_model import LogisticRegression
 
-from skspectral import adversarial_distances
-from skspectral.attacks import CGBA, HopSkipJump, TangentAttack, as_oracle, dct_matrix
+from skspectral import RobustnessScorer, adversarial_distances
+from skspectral.attacks import (
+    CGBA,
+    IMAGE_SETTINGS,
+    HopSkipJump,
+    TangentAttack,
+    as_oracle,
+    cgba_settings,
+    dct_matrix,
+)
 from skspectral.attacks._engine import _AttackRun, _diverse_order
 from skspectral.attacks._subspace import LowFrequencySubspace
 from skspectral.attacks.cgba import semicircular_search
@@ -342,6 +350,79 @@ def test_cgba_is_an_attack_by_name():
                                    random_state=0, max_iter=5, variant="cgba-h")
     direct = CGBA(-10, 10, max_iter=5, variant="cgba-h", random_state=0).attack(clf, X, y)
     np.testing.assert_array_equal(result.distances, direct.distances)
+
+
+# ------------------------------------------------------------------------ settings by shape
+@pytest.mark.parametrize(("sample_shape", "image_shape", "images"), [
+    ((1, 28, 28), None, True),
+    ((28, 28), None, True),
+    ((3, 16, 16), None, True),
+    ((784,), (28, 28), True),
+    ((784,), (1, 28, 28), True),
+    ((1, 8, 8), None, False),  # the subspace leaves out much of the closest perturbation
+    ((3, 32, 15), None, False),  # one side under 16 pixels
+    ((784,), None, False),  # vectors: nothing says they are images
+    ((64,), (8, 8), False),
+    ((784,), (28.0, 28), False),  # malformed: CGBA itself reports it
+    ((), None, False),
+])
+def test_cgba_settings_are_the_image_settings_for_images_of_16_pixels_a_side(
+        sample_shape, image_shape, images):
+    assert cgba_settings(sample_shape, image_shape) == (IMAGE_SETTINGS if images else {})
+
+
+def test_cgba_settings_are_a_fresh_dict():
+    settings = cgba_settings((1, 28, 28))
+    settings["n_starts"] = 1
+    assert IMAGE_SETTINGS["n_starts"] == 5 and cgba_settings((28, 28))["n_starts"] == 5
+
+
+def _image_problem(side):
+    """A linear 3-class torch model on 1 x side x side images in [0, 1], and 4 samples."""
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(side * side, 3)).eval()
+    X = np.random.default_rng(0).uniform(0.4, 0.6, size=(4, 1, side, side)).astype(np.float32)
+    return model, X
+
+
+@pytest.mark.parametrize(("side", "settings"), [(16, IMAGE_SETTINGS), (8, {})])
+def test_attack_cgba_by_name_takes_the_settings_of_the_sample_shape(side, settings):
+    model, X = _image_problem(side)
+    budget = dict(max_iter=3, random_state=0)
+    by_name = adversarial_distances(model, X, attack="cgba", **budget)
+    direct = CGBA(**settings, **budget).attack(model, X)
+    np.testing.assert_array_equal(by_name.distances, direct.distances)
+    np.testing.assert_array_equal(by_name.queries, direct.queries)
+
+
+def test_the_users_attack_parameters_override_the_image_settings():
+    model, X = _image_problem(16)
+    flat = X.reshape(len(X), -1)
+    budget = dict(max_iter=3, random_state=0)
+    by_name = adversarial_distances(model, flat, attack="cgba", image_shape=(16, 16),
+                                    n_starts=2, **budget)
+    direct = CGBA(**(IMAGE_SETTINGS | {"n_starts": 2}), image_shape=(16, 16),
+                  **budget).attack(model, X)
+    np.testing.assert_array_equal(by_name.distances, direct.distances)
+    np.testing.assert_array_equal(by_name.queries, direct.queries)
+
+
+def test_robustness_scorer_takes_the_image_settings_of_the_drawn_samples():
+    """The scorer draws its samples, then seeds the attack with the same RandomState."""
+    model, X = _image_problem(16)
+
+    class Classifier:
+        def predict(self, Z):
+            with torch.no_grad():
+                return model(torch.as_tensor(Z)).argmax(1).numpy()
+
+    y = Classifier().predict(X)
+    score = RobustnessScorer(n_samples=4, random_state=0, max_iter=3)(Classifier(), X, y)
+    rng = np.random.RandomState(0)
+    order = np.sort(rng.choice(np.arange(4), size=4, replace=False))
+    direct = CGBA(**IMAGE_SETTINGS, max_iter=3, random_state=rng).attack(
+        Classifier().predict, X[order], y[order])
+    assert score == direct.mean()
 
 
 @pytest.mark.parametrize("attack", [CGBA, TangentAttack, HopSkipJump])

@@ -8,7 +8,7 @@ from ._engine import DecisionAttack
 from ._oracle import LabelOracle, LogitOracle, as_logit_oracle, as_oracle
 from ._result import AttackResult
 from ._subspace import dct_matrix
-from .cgba import CGBA
+from .cgba import CGBA, IMAGE_SETTINGS, cgba_settings
 from .hopskipjump import HopSkipJump
 from .minimum_norm import (
     DDN,
@@ -22,6 +22,7 @@ from .tangent import TangentAttack, tangent_point
 __all__ = [
     "DDN",
     "FMN",
+    "IMAGE_SETTINGS",
     "AttackResult",
     "CGBA",
     "DecisionAttack",
@@ -32,6 +33,7 @@ __all__ = [
     "TangentAttack",
     "as_logit_oracle",
     "as_oracle",
+    "cgba_settings",
     "dct_matrix",
     "decoupled_direction_norm",
     "fast_minimum_norm",
