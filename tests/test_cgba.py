@@ -364,11 +364,19 @@ def test_cgba_is_an_attack_by_name():
     ((784,), None, False),  # vectors: nothing says they are images
     ((64,), (8, 8), False),
     ((784,), (28.0, 28), False),  # malformed: CGBA itself reports it
+    ((784,), 784, False),
+    ((784,), (True, 28), False),
     ((), None, False),
 ])
 def test_cgba_settings_are_the_image_settings_for_images_of_16_pixels_a_side(
         sample_shape, image_shape, images):
     assert cgba_settings(sample_shape, image_shape) == (IMAGE_SETTINGS if images else {})
+
+
+@pytest.mark.parametrize("sample_shape", [None, 784, [1, 28, 28], (28.0, 28), (True, 28)])
+def test_cgba_settings_need_a_tuple_of_integers(sample_shape):
+    with pytest.raises(TypeError, match="sample_shape must be a tuple of integers"):
+        cgba_settings(sample_shape)
 
 
 def test_cgba_settings_are_a_fresh_dict():

@@ -38,13 +38,18 @@ def cgba_settings(sample_shape, image_shape=None):
         Shape of one sample as the model receives it, channels first.
     image_shape : tuple of int or None, default=None
         The image shape of flat samples (CGBA's parameter), which then decides; anything
-        but a tuple of at least two integers counts as no image (CGBA itself reports a
+        but a tuple or list of at least two integers counts as no image (CGBA itself reports a
         malformed one).
 
     Returns
     -------
     dict
         A fresh dict of CGBA parameters; empty where the defaults apply.
+
+    Raises
+    ------
+    TypeError
+        If ``sample_shape`` is not a tuple of integers.
 
     Examples
     --------
@@ -56,10 +61,15 @@ def cgba_settings(sample_shape, image_shape=None):
     >>> cgba_settings((1, 8, 8)), cgba_settings((784,))
     ({}, {})
     """
-    shape = tuple(sample_shape if image_shape is None else image_shape)
-    if len(shape) < 2 or not all(isinstance(n, Integral) for n in shape):
+    if not isinstance(sample_shape, tuple) or not all(
+            isinstance(n, Integral) and not isinstance(n, bool) for n in sample_shape):
+        raise TypeError(f"sample_shape must be a tuple of integers (one sample's shape), got "
+                        f"{sample_shape!r}.")
+    shape = sample_shape if image_shape is None else image_shape
+    if not isinstance(shape, (tuple, list)) or len(shape) < 2 or not all(
+            isinstance(n, Integral) and not isinstance(n, bool) for n in shape):
         return {}
-    _, spatial = spatial_split(shape)
+    _, spatial = spatial_split(tuple(shape))
     return dict(IMAGE_SETTINGS) if min(spatial) >= _MIN_SIDE else {}
 
 
