@@ -8,6 +8,7 @@ is comparing labels.
 
 import contextlib
 import copy
+import warnings
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -375,7 +376,12 @@ def _class_encoder(classes):
         except TypeError:  # labels of a kind the classes cannot be compared with
             return np.full(np.shape(labels), -1)
         idx = np.clip(idx, 0, len(classes) - 1)
-        return np.where(classes[idx] == labels, idx, -1)
+        with warnings.catch_warnings():
+            # numpy < 2 compares labels and classes of unlike kinds (strings, integers) as
+            # one False, with a FutureWarning; numpy 2 elementwise. Either means unknown.
+            warnings.simplefilter("ignore", FutureWarning)
+            known = classes[idx] == labels
+        return np.where(known, idx, -1)
 
     return encode
 
