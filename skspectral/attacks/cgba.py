@@ -2,7 +2,6 @@
 
 import math
 from numbers import Integral
-from types import MappingProxyType
 
 import torch
 from sklearn.utils._param_validation import StrOptions
@@ -15,10 +14,8 @@ __all__ = ["CGBA", "IMAGE_SETTINGS", "cgba_settings"]
 
 #: CGBA's settings for images of at least 16 pixels a side, which ``attack="cgba"`` of
 #: :func:`~skspectral.adversarial_distances` and :class:`~skspectral.RobustnessScorer`
-#: applies (see :func:`cgba_settings`). Read-only: ``CGBA(**IMAGE_SETTINGS)`` and
-#: ``IMAGE_SETTINGS | {...}`` build on it.
-IMAGE_SETTINGS = MappingProxyType(
-    {"start": "low-frequency", "start_scale": 1.0, "n_starts": 5, "subspace": 0.5})
+#: applies (see :func:`cgba_settings`).
+IMAGE_SETTINGS = {"start": "low-frequency", "start_scale": 1.0, "n_starts": 5, "subspace": 0.5}
 
 #: Shortest spatial side, in pixels, of the images that take :data:`IMAGE_SETTINGS`.
 _MIN_SIDE = 16
